@@ -1,0 +1,34 @@
+"""kubewatch: a self-hosted monitor for containers and Kubernetes."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from kubewatch import api, cli, db, errors
+from kubewatch.config import DEFAULTS, load_settings, secret_key
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+API_SETTINGS = {"API_TITLE": "kubewatch", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3"}
+
+
+def create_app(test_config=None):
+    """Build the application: settings, database, API blueprints and CLI commands.
+
+    Without test_config, settings come from defaults, the TOML file and KUBEWATCH_* variables;
+    with it, from defaults and test_config alone.
+    """
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.from_mapping(DEFAULTS, **API_SETTINGS)
+    app.config.update(load_settings(PROJECT_ROOT) if test_config is None else test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.json.sort_keys = False  # keep the documented field order
+    logging.getLogger("kubewatch").setLevel(app.config["LOG_LEVEL"])
+
+    db.init_app(app)
+    errors.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+    return app

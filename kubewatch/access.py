@@ -1,0 +1,80 @@
+"""Who is calling: API keys, agent tokens and user tokens, checked for each request."""
+
+from functools import wraps
+
+from flask import request
+from flask_smorest import abort
+
+from kubewatch import credentials, tokens
+from kubewatch.repository import accounts
+
+REGISTER_AGAIN = "Agent token is missing, invalid or expired: register again at POST /api/v1/agents/register."
+SIGN_IN = "A valid user token is required: sign in at POST /api/v1/auth/login."
+_BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def _bearer_token():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def org_of_api_key():
+    """Return the organization of the request's X-API-Key; abort 401 when it is missing or revoked."""
+    key = request.headers.get("X-API-Key", "")
+    org_id = accounts.org_for_api_key(credentials.hash_api_key(key)) if key else None
+    if org_id is None:
+        abort(401, message="A valid X-API-Key header is required: this key is missing, unknown or revoked.")
+    return org_id
+
+
+def agent_pushing(agent_id):
+    """Return the org id of the agent token's agent; abort 401 when invalid, 403 when for another agent."""
+    try:
+        token_agent, org_id = tokens.verify_agent_token(_bearer_token())
+    except tokens.InvalidToken:
+        abort(401, message=REGISTER_AGAIN, headers=_BEARER_CHALLENGE)
+    if token_agent != agent_id:
+        abort(403, message="This agent token belongs to another agent.")
+    return org_id
+
+
+def signed_in_user(role=None):
+    """Return the user of the request's user token; abort 401 without one, 403 without the role."""
+    try:
+        user = accounts.user_by_id(tokens.verify_user_token(_bearer_token()))
+    except tokens.InvalidToken:
+        user = None
+    if user is None:
+        abort(401, message=SIGN_IN, headers=_BEARER_CHALLENGE)
+    if role is not None and user["role"] != role:
+        abort(403, message=f"Only an {role} may do this.")
+    return user
+
+
+# Decorators, placed above @blp.arguments so that a caller is identified before its body is read.
+
+def needs_api_key(view):
+    """Call view with org_id=the organization of the request's API key."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        return view(*args, org_id=org_of_api_key(), **kwargs)
+    return wrapper
+
+
+def needs_agent_token(view):
+    """Call view only when the request carries the token of the agent named in the path."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        agent_pushing(kwargs["agent_id"])
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def needs_user(role=None):
+    """Call view with user=the signed-in user, who must have role when one is given."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            return view(*args, user=signed_in_user(role), **kwargs)
+        return wrapper
+    return decorate

@@ -1,0 +1,52 @@
+"""The HTTP API: one blueprint per resource, documented at /api/v1/openapi.json."""
+
+import flask_smorest
+from flask_smorest.arguments import ArgumentsMixin
+
+from kubewatch import errors
+
+
+class _Parser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
+    # A body that breaks the schema is a bad request, like malformed JSON.
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A flask-smorest blueprint whose validation errors answer 400."""
+
+    ARGUMENTS_PARSER = _Parser()
+
+
+class _Api(flask_smorest.Api):
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
+
+SECURITY_SCHEMES = {
+    "userToken": {"type": "http", "scheme": "bearer",
+                  "description": "A user token from POST /api/v1/auth/login."},
+    "agentToken": {"type": "http", "scheme": "bearer",
+                   "description": "An agent token from POST /api/v1/agents/register."},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+
+
+def init_app(app):
+    """Register every resource's blueprint and serve the OpenAPI document."""
+    from kubewatch.api import agents, auth, health, keys
+
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = _Api(app)
+    for name, scheme in SECURITY_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
+    for module in (agents, auth, keys, health):
+        api.register_blueprint(module.blp)
+    app.after_request(_security_headers)
+
+
+def _security_headers(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)  # no body, so no type
+    return response

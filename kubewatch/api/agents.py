@@ -1,0 +1,116 @@
+"""The Agents API: register, push, list and delete."""
+
+import secrets
+import time
+
+from flask import current_app
+from flask_smorest import abort
+from marshmallow import EXCLUDE, Schema, fields
+
+from kubewatch import access, tokens
+from kubewatch.api import Blueprint
+from kubewatch.api.fields import EpochTime, text
+from kubewatch.api.push_schema import PushSchema
+from kubewatch.repository import agents, pushes
+
+blp = Blueprint("agents", __name__, url_prefix="/api/v1/agents", description="Agents: register, push, list, delete.")
+
+# An agent is connected while its last push is at most this many intervals old.
+CONNECTED_INTERVALS = 3
+
+
+class RegisterSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = text(255, required=True)
+    hostname = text(255, required=True)
+    version = text(64)
+    platform = text(32)
+
+
+class RegisteredSchema(Schema):
+    agentId = fields.String()
+    token = fields.String()
+    tokenExpiresIn = fields.Integer()
+    pushIntervalSeconds = fields.Integer()
+
+
+class PushedSchema(Schema):
+    ok = fields.Boolean()
+
+
+class AgentSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    platform = fields.String(allow_none=True)
+    hostname = fields.String()
+    version = fields.String(allow_none=True)
+    lastSeen = EpochTime(attribute="last_seen", allow_none=True)
+    status = fields.String(metadata={"enum": ["connected", "disconnected", "pending"]})
+    containerCount = fields.Integer(attribute="container_count")
+
+
+def new_agent_id():
+    """Return a candidate agent id: `agent_` and 8 lowercase hex characters."""
+    return "agent_" + secrets.token_hex(4)
+
+
+def agent_status(agent, now, interval):
+    """Return connected, disconnected, or pending for an agent that never pushed."""
+    if agent["last_seen"] is None:
+        return "pending"
+    return "connected" if now - agent["last_seen"] <= CONNECTED_INTERVALS * interval else "disconnected"
+
+
+@blp.post("/register")
+@access.needs_api_key
+@blp.arguments(RegisterSchema)
+@blp.response(200, RegisteredSchema)
+@blp.doc(security=[{"apiKey": []}])
+def register(body, org_id):
+    """Register an agent and hand it a short-lived token."""
+    agent_id = agents.register_agent(org_id, body["name"], body["hostname"], body.get("version"),
+                                     body.get("platform"), int(time.time()), new_agent_id)
+    config = current_app.config
+    return {
+        "agentId": agent_id,
+        "token": tokens.sign_agent_token(agent_id, org_id),
+        "tokenExpiresIn": config["AGENT_TOKEN_TTL"],
+        "pushIntervalSeconds": config["PUSH_INTERVAL_SECONDS"],
+    }
+
+
+@blp.post("/<agent_id>/push")
+@access.needs_agent_token
+@blp.arguments(PushSchema)
+@blp.response(200, PushedSchema)
+@blp.doc(security=[{"agentToken": []}])
+def push(body, agent_id):
+    """Store one push of an agent's metrics."""
+    objects = {name: body[name] for name in ("containers", "nodes", "pods")}
+    stored = pushes.store_push(agent_id, int(body["timestamp"].timestamp()), int(time.time()), objects)
+    if not stored:
+        abort(401, message=access.REGISTER_AGAIN)
+    return {"ok": True}
+
+
+@blp.get("")
+@access.needs_user()
+@blp.response(200, AgentSchema(many=True))
+@blp.doc(security=[{"userToken": []}])
+def list_agents(user):
+    """List the agents of the caller's organization."""
+    now, interval = int(time.time()), current_app.config["PUSH_INTERVAL_SECONDS"]
+    found = agents.agents_for_org(user["org_id"])
+    return [dict(agent, status=agent_status(agent, now, interval)) for agent in found]
+
+
+@blp.delete("/<agent_id>")
+@access.needs_user(role="admin")
+@blp.response(204)
+@blp.doc(security=[{"userToken": []}])
+def delete_agent(agent_id, user):
+    """Delete an agent and all its stored metrics; admins only."""
+    if not agents.delete_agent(user["org_id"], agent_id):
+        abort(404, message=f"Agent {agent_id} doesn't exist.")

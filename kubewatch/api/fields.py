@@ -1,0 +1,46 @@
+"""Fields shared by the API's schemas."""
+
+from datetime import datetime, timezone
+
+from marshmallow import ValidationError, fields, validate
+
+# SQLite's INTEGER is signed 64-bit; a larger counter could not be stored.
+MAX_INTEGER = 2**63 - 1
+
+
+class Number(fields.Float):
+    """A finite JSON number, never a string or a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (str, bool)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def non_negative_number(**kwargs):
+    """Return an optional field for a number >= 0 (null means not measured)."""
+    return Number(validate=validate.Range(min=0), allow_none=True, **kwargs)
+
+
+def non_negative_integer(**kwargs):
+    """Return an optional field for an integer from 0 to 2^63-1 (null means not measured)."""
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_INTEGER),
+                          allow_none=True, **kwargs)
+
+
+def text(max_length, *, required=False, **kwargs):
+    """Return a string field of at most max_length characters; required ones are not empty."""
+    return fields.String(required=required, allow_none=not required,
+                         validate=validate.Length(min=1 if required else 0, max=max_length), **kwargs)
+
+
+class EpochTime(fields.Field):
+    """Integer epoch seconds shown as ISO 8601 UTC with `Z`, or null."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raise ValidationError("read-only field")

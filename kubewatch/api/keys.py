@@ -1,0 +1,59 @@
+"""API keys: admins create, list and revoke the keys agents register with."""
+
+import time
+
+from flask_smorest import abort
+from marshmallow import Schema, fields
+
+from kubewatch import access
+from kubewatch.accounts import add_api_key
+from kubewatch.api import Blueprint
+from kubewatch.api.fields import EpochTime, text
+from kubewatch.repository import accounts
+
+blp = Blueprint("api_keys", __name__, url_prefix="/api/v1/api-keys", description="Ingest API keys; admins only.")
+
+
+class NewKeySchema(Schema):
+    name = text(100, load_default="")
+
+
+class KeySchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    prefix = fields.String(metadata={"description": "The key's first characters, to tell keys apart."})
+    createdAt = EpochTime(attribute="created_at")
+    revokedAt = EpochTime(attribute="revoked_at", allow_none=True)
+
+
+class CreatedKeySchema(KeySchema):
+    key = fields.String(metadata={"description": "The whole key. It is shown this once only."})
+
+
+@blp.post("")
+@access.needs_user(role="admin")
+@blp.arguments(NewKeySchema)
+@blp.response(201, CreatedKeySchema)
+@blp.doc(security=[{"userToken": []}])
+def create(body, user):
+    """Create an API key; the whole key is in this answer and never again."""
+    return add_api_key(user["org_id"], body["name"])
+
+
+@blp.get("")
+@access.needs_user(role="admin")
+@blp.response(200, KeySchema(many=True))
+@blp.doc(security=[{"userToken": []}])
+def list_keys(user):
+    """List the organization's keys by prefix, revoked ones included."""
+    return accounts.api_keys_for_org(user["org_id"])
+
+
+@blp.delete("/<key_id>")
+@access.needs_user(role="admin")
+@blp.response(204)
+@blp.doc(security=[{"userToken": []}])
+def revoke(key_id, user):
+    """Revoke a key: agents can no longer register with it."""
+    if not accounts.revoke_api_key(user["org_id"], key_id, int(time.time())):
+        abort(404, message=f"API key {key_id} doesn't exist.")

@@ -1,0 +1,88 @@
+"""The push body of push-payload.md, field by field; unknown fields are ignored."""
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from kubewatch.api.fields import non_negative_integer, non_negative_number, text
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE  # a newer agent may push fields this server does not know
+
+
+class ContainerSchema(_Lenient):
+    runtime_id = text(128, required=True, data_key="id")
+    name = text(255, required=True)
+    image = text(512)
+    status = text(32)
+    cpu_percent = non_negative_number(data_key="cpuPercent")
+    memory_mb = non_negative_number(data_key="memoryMB")
+    memory_limit_mb = non_negative_number(data_key="memoryLimitMB")
+    network_rx_bytes = non_negative_integer(data_key="networkRxBytes")
+    network_tx_bytes = non_negative_integer(data_key="networkTxBytes")
+    restart_count = non_negative_integer(data_key="restartCount")
+
+
+class NodeSchema(_Lenient):
+    name = text(253, required=True)
+    status = fields.String(allow_none=True, validate=validate.OneOf(["Ready", "NotReady", "Unknown"]))
+    kubelet_version = text(64, data_key="kubeletVersion")
+    cpu_cores = non_negative_number(data_key="cpuCores")
+    cpu_percent = non_negative_number(data_key="cpuPercent")
+    memory_mb = non_negative_number(data_key="memoryMB")
+    memory_capacity_mb = non_negative_number(data_key="memoryCapacityMB")
+    pod_count = non_negative_integer(data_key="podCount")
+    pod_capacity = non_negative_integer(data_key="podCapacity")
+    network_rx_bytes = non_negative_integer(data_key="networkRxBytes")
+    network_tx_bytes = non_negative_integer(data_key="networkTxBytes")
+    fs_used_bytes = non_negative_integer(data_key="fsUsedBytes")
+    fs_capacity_bytes = non_negative_integer(data_key="fsCapacityBytes")
+
+
+class PodSchema(_Lenient):
+    name = text(253, required=True)
+    namespace = text(253, required=True)
+    uid = text(128)
+    node_name = text(253, data_key="nodeName")
+    phase = fields.String(allow_none=True, validate=validate.OneOf(
+        ["Pending", "Running", "Succeeded", "Failed", "Unknown"]))
+    ready = fields.Boolean(allow_none=True, truthy={True}, falsy={False})
+    container_count = non_negative_integer(data_key="containerCount")
+    ready_containers = non_negative_integer(data_key="readyContainers")
+    restart_count = non_negative_integer(data_key="restartCount")
+    cpu_percent = non_negative_number(data_key="cpuPercent")
+    memory_mb = non_negative_number(data_key="memoryMB")
+    memory_limit_mb = non_negative_number(data_key="memoryLimitMB")
+    network_rx_bytes = non_negative_integer(data_key="networkRxBytes")
+    network_tx_bytes = non_negative_integer(data_key="networkTxBytes")
+
+
+def _duplicates(items, identity, field, what):
+    """Return errors for items whose identity repeats an earlier item's."""
+    seen, errors = set(), {}
+    for index, item in enumerate(items):
+        key = identity(item)
+        if key in seen:
+            errors[index] = {field: [f"Duplicate {what} in this push."]}
+        seen.add(key)
+    return errors
+
+
+class PushSchema(_Lenient):
+    timestamp = fields.AwareDateTime(required=True, format="iso")
+    containers = fields.List(fields.Nested(ContainerSchema), required=True)
+    nodes = fields.List(fields.Nested(NodeSchema), load_default=list)
+    pods = fields.List(fields.Nested(PodSchema), load_default=list)
+
+    @validates_schema
+    def _unique_objects(self, data, **kwargs):
+        errors = {
+            "containers": _duplicates(data.get("containers", []), lambda c: c["runtime_id"],
+                                      "id", "container id"),
+            "nodes": _duplicates(data.get("nodes", []), lambda n: n["name"], "name", "node name"),
+            "pods": _duplicates(data.get("pods", []), lambda p: (p["namespace"], p["name"]),
+                                "name", "pod namespace and name"),
+        }
+        errors = {field: found for field, found in errors.items() if found}
+        if errors:
+            raise ValidationError(errors)

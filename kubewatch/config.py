@@ -1,0 +1,94 @@
+"""Settings: defaults, then a TOML file, then KUBEWATCH_* environment variables."""
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+
+DEFAULTS = {
+    "DATABASE_URL": "sqlite:///kubewatch.db",
+    "HOST": "0.0.0.0",
+    "PORT": 8080,
+    "THREADS": 4,
+    "SECRET_KEY": "",
+    "AGENT_TOKEN_TTL": 3600,
+    "PUSH_INTERVAL_SECONDS": 15,
+    "USER_TOKEN_TTL": 86400,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "SQLITE_SYNCHRONOUS": "NORMAL",
+    "ADMIN_EMAIL": "admin@kubewatch.local",
+    "ADMIN_PASSWORD": "",
+    "ORG_NAME": "default",
+    "LOG_LEVEL": "INFO",
+}
+
+ENV_PREFIX = "KUBEWATCH_"
+
+
+class ConfigError(ValueError):
+    """A setting in the file or the environment cannot be used."""
+
+
+def config_file(root: Path) -> Path | None:
+    """Return the TOML file to read: KUBEWATCH_CONFIG, else config.toml beside app.py, else None."""
+    named = os.environ.get(ENV_PREFIX + "CONFIG")
+    if named:
+        return Path(named)
+    beside = root / "config.toml"
+    return beside if beside.exists() else None
+
+
+def load_settings(root: Path) -> dict:
+    """Return every setting, each later source overriding the earlier ones."""
+    settings = dict(DEFAULTS)
+    path = config_file(root)
+    if path is not None:
+        with open(path, "rb") as handle:
+            from_file = tomllib.load(handle)
+        settings.update(_known(from_file, str(path)))
+    for name, default in DEFAULTS.items():
+        raw = os.environ.get(ENV_PREFIX + name)
+        if raw is not None:
+            settings[name] = _coerce(name, raw, default)
+    return settings
+
+
+def _known(values: dict, source: str) -> dict:
+    """Check that a file names only known settings, with the default's type."""
+    checked = {}
+    for name, value in values.items():
+        key = name.upper()
+        if key not in DEFAULTS:
+            raise ConfigError(f"{source}: unknown setting {name!r}")
+        if type(value) is not type(DEFAULTS[key]):
+            raise ConfigError(f"{source}: {name} must be a {type(DEFAULTS[key]).__name__}")
+        checked[key] = value
+    return checked
+
+
+def _coerce(name: str, raw: str, default):
+    """Turn an environment string into the default's type."""
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{ENV_PREFIX}{name} must be an integer, not {raw!r}") from None
+    return raw
+
+
+def secret_key(instance_path: Path) -> str:
+    """Return the secret kept in the instance folder, creating it (mode 0600) on first start."""
+    path = instance_path / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,93 @@
+"""The database handle, its connection settings, schema creation and the writer lock."""
+
+import re
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event, text
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+SCHEMA_VERSION = 1
+# Migrations from version N to N+1, applied in order to a live database on start.
+MIGRATIONS: dict[int, list[str]] = {}
+
+db = SQLAlchemy()
+
+# SQLite has one writer; writers of this process queue here instead of sleeping in busy back-off.
+_writer = threading.Lock()
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer kubewatch than this one."""
+
+
+def init_app(app):
+    """Bind the database to app, set SQLite's pragmas, create the schema, add `flask init-db`."""
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            pragmas = _sqlite_pragmas(db.engine.url.database, app.config["SQLITE_SYNCHRONOUS"])
+            event.listen(db.engine, "connect", pragmas)
+        init_db()
+    app.cli.add_command(init_db_command)
+
+
+def _sqlite_pragmas(database, synchronous):
+    """Return a connect hook that sets foreign keys, a busy timeout and, for files, WAL."""
+    is_file = database not in (None, "", ":memory:")
+
+    def on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        if is_file:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.close()
+
+    return on_connect
+
+
+def init_db():
+    """Create missing tables and migrate an older schema; safe to run any number of times.
+
+    Raises SchemaTooNew when the database comes from a newer kubewatch.
+    """
+    statements = [s for s in re.split(r";\s*$", SCHEMA_PATH.read_text(), flags=re.M) if s.strip()]
+    with write() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+        version = conn.execute(text("SELECT version FROM schema_version")).scalar_one()
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(f"database schema {version} is newer than this server's {SCHEMA_VERSION}")
+        while version < SCHEMA_VERSION:
+            for statement in MIGRATIONS[version]:
+                conn.execute(text(statement))
+            version += 1
+            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": version})
+
+
+@contextmanager
+def write():
+    """Yield a connection in a short write transaction, committed on exit, rolled back on error."""
+    with _writer, db.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # Take the write lock now, so a read inside the transaction can't go stale.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
+
+
+def read():
+    """Return a connection for reading; use it in a `with` block."""
+    return db.engine.connect()
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create the database tables if they do not exist."""
+    init_db()
+    url = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"Database ready at {url} (schema {SCHEMA_VERSION}).")

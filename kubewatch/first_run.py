@@ -1,0 +1,43 @@
+"""The first start: an organization, an admin and an ingest key, printed once."""
+
+import click
+
+from kubewatch import credentials
+from kubewatch.accounts import add_api_key, add_user
+from kubewatch.repository import accounts
+
+
+def bootstrap(app):
+    """Create the first admin and API key when no user exists and print them; else do nothing.
+
+    Returns True when it created them.
+    """
+    config = app.config
+    with app.app_context():
+        if accounts.has_users():
+            return False
+        password = config["ADMIN_PASSWORD"] or credentials.new_password()
+        org_id = add_user(config["ADMIN_EMAIL"], password, config["ORG_NAME"], "admin")
+        key = add_api_key(org_id, "first key")["key"]
+    url = f"http://{_reachable(config['HOST'])}:{config['PORT']}"
+    shown_password = "(the one you set in KUBEWATCH_ADMIN_PASSWORD)" if config["ADMIN_PASSWORD"] else password
+    click.echo("\n".join([
+        "",
+        "=" * 72,
+        "kubewatch first start: save these now, they are not shown again.",
+        f"  organization  {config['ORG_NAME']}",
+        f"  admin email   {config['ADMIN_EMAIL']}",
+        f"  password      {shown_password}",
+        f"  API key       {key}",
+        "",
+        "Next, register an agent with the key:",
+        f"  curl -X POST {url}/api/v1/agents/register -H 'X-API-Key: {key}' \\",
+        "       -H 'Content-Type: application/json' -d '{\"name\": \"my-host\", \"hostname\": \"my-host\"}'",
+        "=" * 72,
+        "",
+    ]))
+    return True
+
+
+def _reachable(host):
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host

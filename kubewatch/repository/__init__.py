@@ -1,0 +1,1 @@
+"""Every SQL statement of kubewatch: functions take plain values and return dicts."""

@@ -1,0 +1,104 @@
+"""Organizations, users and API keys."""
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from kubewatch.db import read, write
+
+
+class EmailTaken(Exception):
+    """A user with this email already exists."""
+
+
+def ensure_org(org_id, name, now):
+    """Return the id of the organization called name, creating it with org_id when new."""
+    with write() as conn:
+        conn.execute(
+            text("INSERT INTO organizations (id, name, created_at) VALUES (:id, :name, :now) "
+                 "ON CONFLICT (name) DO NOTHING"),
+            {"id": org_id, "name": name, "now": now},
+        )
+        return conn.execute(text("SELECT id FROM organizations WHERE name = :name"),
+                            {"name": name}).scalar_one()
+
+
+def org_by_name(name):
+    """Return the id of the organization called name, or None."""
+    row = _one("SELECT id FROM organizations WHERE name = :v", name)
+    return row and row["id"]
+
+
+def create_user(user_id, org_id, email, password_hash, role, now):
+    """Store a user; raise EmailTaken when the email is in use."""
+    try:
+        with write() as conn:
+            conn.execute(
+                text("INSERT INTO users (id, org_id, email, password_hash, role, created_at) "
+                     "VALUES (:id, :org_id, :email, :hash, :role, :now)"),
+                {"id": user_id, "org_id": org_id, "email": email, "hash": password_hash,
+                 "role": role, "now": now},
+            )
+    except IntegrityError:
+        raise EmailTaken(email) from None
+
+
+def user_by_email(email):
+    """Return the user with this email, or None."""
+    return _one("SELECT id, org_id, email, password_hash, role FROM users WHERE email = :v", email)
+
+
+def user_by_id(user_id):
+    """Return the user with this id, or None."""
+    return _one("SELECT id, org_id, email, role FROM users WHERE id = :v", user_id)
+
+
+def has_users():
+    """Tell whether any user exists yet."""
+    with read() as conn:
+        return conn.execute(text("SELECT 1 FROM users LIMIT 1")).first() is not None
+
+
+def create_api_key(key_id, org_id, name, prefix, key_hash, now):
+    """Store an API key by its hash and return its listing."""
+    with write() as conn:
+        conn.execute(
+            text("INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at) "
+                 "VALUES (:id, :org_id, :name, :prefix, :hash, :now)"),
+            {"id": key_id, "org_id": org_id, "name": name, "prefix": prefix, "hash": key_hash,
+             "now": now},
+        )
+    return {"id": key_id, "name": name, "prefix": prefix, "created_at": now, "revoked_at": None}
+
+
+def org_for_api_key(key_hash):
+    """Return the organization id of a key that is not revoked, or None."""
+    row = _one("SELECT org_id FROM api_keys WHERE key_hash = :v AND revoked_at IS NULL", key_hash)
+    return row and row["org_id"]
+
+
+def api_keys_for_org(org_id):
+    """Return the listings of an organization's keys, newest first."""
+    with read() as conn:
+        rows = conn.execute(
+            text("SELECT id, name, prefix, created_at, revoked_at FROM api_keys "
+                 "WHERE org_id = :org_id ORDER BY created_at DESC, id"),
+            {"org_id": org_id},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+def revoke_api_key(org_id, key_id, now):
+    """Revoke a key of org_id; return False when it has no such key."""
+    with write() as conn:
+        found = conn.execute(
+            text("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, :now) "
+                 "WHERE id = :id AND org_id = :org_id"),
+            {"id": key_id, "org_id": org_id, "now": now},
+        ).rowcount
+    return found == 1
+
+
+def _one(sql, value):
+    with read() as conn:
+        row = conn.execute(text(sql), {"v": value}).mappings().first()
+        return dict(row) if row else None

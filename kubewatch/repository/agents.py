@@ -1,0 +1,67 @@
+"""Agents: registration, listing and deletion."""
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from kubewatch.db import read, write
+
+_AGENT_COLUMNS = ("id, name, platform, hostname, version, last_seen, last_push_ts, "
+                  "container_count, created_at")
+# Ids are 32 random bits: a collision is rare, and two in a row would be rarer than a typo.
+_ID_ATTEMPTS = 5
+
+
+def register_agent(org_id, name, hostname, version, platform, now, new_agent_id):
+    """Return the id of the org's agent with this name and hostname, creating it when new.
+
+    An existing agent keeps its id (and history) and takes the new version and platform.
+    new_agent_id() supplies candidate ids; one that collides is replaced by another.
+    """
+    for _ in range(_ID_ATTEMPTS):
+        try:
+            with write() as conn:
+                return conn.execute(
+                    text("INSERT INTO agents (id, org_id, name, hostname, version, platform, created_at) "
+                         "VALUES (:id, :org_id, :name, :hostname, :version, :platform, :now) "
+                         "ON CONFLICT (org_id, name, hostname) DO UPDATE "
+                         "SET version = excluded.version, platform = excluded.platform "
+                         "RETURNING id"),
+                    {"id": new_agent_id(), "org_id": org_id, "name": name, "hostname": hostname,
+                     "version": version, "platform": platform, "now": now},
+                ).scalar_one()
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not find a free agent id")
+
+
+def agents_for_org(org_id):
+    """Return the organization's agents, by name."""
+    with read() as conn:
+        rows = conn.execute(
+            text(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE org_id = :org_id ORDER BY name, id"),
+            {"org_id": org_id},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+def agent_for_org(org_id, agent_id):
+    """Return one agent of the organization, or None when it has no such agent."""
+    with read() as conn:
+        row = conn.execute(
+            text(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = :id AND org_id = :org_id"),
+            {"id": agent_id, "org_id": org_id},
+        ).mappings().first()
+        return dict(row) if row else None
+
+
+def delete_agent(org_id, agent_id):
+    """Delete an agent and, through the foreign keys, every metric of it in one transaction.
+
+    Returns False when the organization has no such agent.
+    """
+    with write() as conn:
+        deleted = conn.execute(
+            text("DELETE FROM agents WHERE id = :id AND org_id = :org_id"),
+            {"id": agent_id, "org_id": org_id},
+        ).rowcount
+    return deleted == 1

@@ -1,0 +1,132 @@
+"""Storing a push: what describes each container, node and pod, and its samples."""
+
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, text
+
+from kubewatch.db import write
+
+
+class Kind(NamedTuple):
+    """How one kind of pushed object is stored: a described table and a samples table."""
+
+    table: str
+    samples: str
+    key_column: str
+    identity: tuple  # the columns that name an object within its agent
+    described: tuple  # kept once per object, as last pushed
+    measured: tuple  # kept once per sample
+
+
+KINDS = {
+    "containers": Kind(
+        "containers", "container_samples", "container_key", ("runtime_id",),
+        ("name", "image", "status"),
+        ("cpu_percent", "memory_mb", "memory_limit_mb", "network_rx_bytes", "network_tx_bytes",
+         "restart_count"),
+    ),
+    "nodes": Kind(
+        "nodes", "node_samples", "node_key", ("name",),
+        ("status", "kubelet_version", "cpu_cores", "memory_capacity_mb", "pod_capacity"),
+        ("cpu_percent", "memory_mb", "pod_count", "network_rx_bytes", "network_tx_bytes",
+         "fs_used_bytes", "fs_capacity_bytes"),
+    ),
+    "pods": Kind(
+        "pods", "pod_samples", "pod_key", ("namespace", "name"),
+        ("uid", "node_name", "phase", "ready", "container_count", "ready_containers"),
+        ("cpu_percent", "memory_mb", "memory_limit_mb", "network_rx_bytes", "network_tx_bytes",
+         "restart_count"),
+    ),
+}
+
+
+class _Statements(NamedTuple):
+    known_keys: object
+    last_key: object
+    upsert: object
+    insert_samples: object
+
+
+def _statements(kind):
+    """Build a kind's statements once, from the column names above (never from input)."""
+    identity = kind.identity
+    columns = identity + kind.described
+    match = " AND ".join(f"{c} IN :{c}s" for c in identity)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in kind.described + ("last_seen",))
+    measured = ", ".join(kind.measured)
+    return _Statements(
+        text(f"SELECT {', '.join(identity)}, key FROM {kind.table} "
+             f"WHERE agent_id = :agent_id AND {match}")
+        .bindparams(*(bindparam(f"{c}s", expanding=True) for c in identity)),
+        text(f"SELECT MAX(key) FROM {kind.table} WHERE agent_id = :agent_id"),
+        # An older push replayed late must not overwrite what a newer one said.
+        text(f"INSERT INTO {kind.table} (agent_id, key, {', '.join(columns)}, first_seen, last_seen) "
+             f"VALUES (:agent_id, :key, {', '.join(':' + c for c in columns)}, :ts, :ts) "
+             f"ON CONFLICT (agent_id, {', '.join(identity)}) DO UPDATE SET {updates} "
+             f"WHERE excluded.last_seen >= {kind.table}.last_seen"),
+        text(f"INSERT INTO {kind.samples} (agent_id, ts, {kind.key_column}, {measured}) "
+             f"VALUES (:agent_id, :ts, :key, {', '.join(':' + c for c in kind.measured)})"),
+    )
+
+
+_STATEMENTS = {name: _statements(kind) for name, kind in KINDS.items()}
+
+_MARK_SEEN = text(
+    "UPDATE agents SET last_seen = :received_at, "
+    "container_count = CASE WHEN last_push_ts IS NULL OR :ts >= last_push_ts "
+    "THEN :container_count ELSE container_count END, "
+    "last_push_ts = CASE WHEN last_push_ts IS NULL OR :ts > last_push_ts "
+    "THEN :ts ELSE last_push_ts END "
+    "WHERE id = :agent_id"
+)
+_RECORD_PUSH = text(
+    "INSERT INTO pushes (agent_id, ts, received_at) VALUES (:agent_id, :ts, :received_at) "
+    "ON CONFLICT (agent_id, ts) DO NOTHING"
+)
+
+
+def store_push(agent_id, ts, received_at, objects):
+    """Store one push in one transaction; return False when the agent no longer exists.
+
+    objects maps "containers", "nodes" and "pods" to lists of dicts keyed by column name.
+    A push whose ts was stored before only marks the agent seen: nothing is stored twice.
+    """
+    with write() as conn:
+        seen = conn.execute(_MARK_SEEN, {
+            "agent_id": agent_id, "ts": ts, "received_at": received_at,
+            "container_count": len(objects["containers"]),
+        }).rowcount
+        if not seen:
+            return False
+        first_time = conn.execute(_RECORD_PUSH, {
+            "agent_id": agent_id, "ts": ts, "received_at": received_at}).rowcount
+        if not first_time:
+            return True
+        for name, items in objects.items():
+            if items:
+                _store_kind(conn, KINDS[name], _STATEMENTS[name], agent_id, ts, items)
+    return True
+
+
+def _store_kind(conn, kind, statements, agent_id, ts, items):
+    """Upsert what describes the items and insert one sample each."""
+    identity_of = (lambda item: item[kind.identity[0]]) if len(kind.identity) == 1 else (
+        lambda item: tuple(item[c] for c in kind.identity))
+    wanted = {f"{c}s": sorted({item[c] for item in items}) for c in kind.identity}
+    keys = {}
+    for row in conn.execute(statements.known_keys, {"agent_id": agent_id, **wanted}):
+        identity = row[0] if len(kind.identity) == 1 else tuple(row[:-1])
+        keys[identity] = row[-1]
+    missing = [item for item in items if identity_of(item) not in keys]
+    if missing:
+        next_key = (conn.execute(statements.last_key, {"agent_id": agent_id}).scalar() or 0) + 1
+        for item in missing:
+            keys[identity_of(item)] = next_key
+            next_key += 1
+    rows = [
+        {**{c: item.get(c) for c in kind.identity + kind.described + kind.measured},
+         "agent_id": agent_id, "ts": ts, "key": keys[identity_of(item)]}
+        for item in items
+    ]
+    conn.execute(statements.upsert, rows)
+    conn.execute(statements.insert_samples, rows)

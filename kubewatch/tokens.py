@@ -1,0 +1,56 @@
+"""Signing and verifying agent and user tokens."""
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+AGENT_PREFIX = "kwa_"
+USER_PREFIX = "kwu_"
+_SALTS = {AGENT_PREFIX: "kubewatch.agent-token", USER_PREFIX: "kubewatch.user-token"}
+
+
+class InvalidToken(Exception):
+    """A token is missing, tampered with, of the wrong kind, or expired."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _serializer(prefix):
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALTS[prefix])
+
+
+def _sign(prefix, claims):
+    return prefix + _serializer(prefix).dumps(claims)
+
+
+def _verify(prefix, token, max_age):
+    if not token or not token.startswith(prefix):
+        raise InvalidToken("not a token of this kind")
+    try:
+        return _serializer(prefix).loads(token[len(prefix):], max_age=max_age)
+    except SignatureExpired:  # a subclass of BadSignature, so it comes first
+        raise InvalidToken("token expired") from None
+    except BadSignature:
+        raise InvalidToken("token signature is not valid") from None
+
+
+def sign_agent_token(agent_id, org_id):
+    """Return a token that lets one agent of one organization push."""
+    return _sign(AGENT_PREFIX, {"a": agent_id, "o": org_id})
+
+
+def verify_agent_token(token):
+    """Return (agent_id, org_id) of a valid agent token; raise InvalidToken otherwise."""
+    claims = _verify(AGENT_PREFIX, token, current_app.config["AGENT_TOKEN_TTL"])
+    return claims["a"], claims["o"]
+
+
+def sign_user_token(user_id):
+    """Return a token that identifies a signed-in user."""
+    return _sign(USER_PREFIX, {"u": user_id})
+
+
+def verify_user_token(token):
+    """Return the user id of a valid user token; raise InvalidToken otherwise."""
+    return _verify(USER_PREFIX, token, current_app.config["USER_TOKEN_TTL"])["u"]
