@@ -1,0 +1,111 @@
+"""Fixtures: an app on an in-memory database, its client, and two organizations to test with."""
+
+from functools import cached_property
+
+import pytest
+from sqlalchemy import text
+
+from kubewatch import create_app, credentials
+from kubewatch.accounts import add_api_key
+from kubewatch.db import db
+from kubewatch.repository import accounts
+
+TEST_CONFIG = {"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "test-secret-key"}
+PASSWORD = "correct horse battery"
+# scrypt is slow on purpose: hash the shared test password once, not once per user.
+PASSWORD_HASH = credentials.hash_password(PASSWORD)
+
+
+def sample_push(timestamp="2026-06-16T10:00:00Z", containers=None, **extra):
+    """Return the documented push body, optionally with other containers or fields."""
+    if containers is None:
+        containers = [container("a1b2c3d4e5f6", "nginx-prod")]
+    return {"timestamp": timestamp, "containers": containers, "nodes": [], "pods": [], **extra}
+
+
+def container(cid, name, **fields):
+    """Return a container object as documented, with fields overridden."""
+    return {"id": cid, "name": name, "image": "nginx:1.25", "status": "running", "cpuPercent": 12.4,
+            "memoryMB": 48, "memoryLimitMB": 512, "networkRxBytes": 10240, "networkTxBytes": 8192,
+            "restartCount": 0, **fields}
+
+
+class Org:
+    """One organization: an admin, a viewer, an API key, and calls made as them."""
+
+    def __init__(self, app, client, name):
+        self.client = client
+        self.name = name
+        with app.app_context():
+            self.id = accounts.ensure_org(credentials.new_id("org"), name, 0)
+            for role in ("admin", "viewer"):
+                accounts.create_user(credentials.new_id("usr"), self.id, f"{role}@{name}.test",
+                                     PASSWORD_HASH, role, 0)
+            self.api_key = add_api_key(self.id, "test")["key"]
+
+    @cached_property
+    def admin(self):
+        return self.login(f"admin@{self.name}.test")
+
+    @cached_property
+    def viewer(self):
+        return self.login(f"viewer@{self.name}.test")
+
+    def login(self, email, password=PASSWORD):
+        response = self.client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.json
+        return response.json["token"]
+
+    def register(self, name="prod-web", hostname="prod-web-01", **fields):
+        body = {"name": name, "hostname": hostname, "version": "1.4.2", "platform": "docker", **fields}
+        response = self.client.post("/api/v1/agents/register", json=body, headers={"X-API-Key": self.api_key})
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def push(self, agent, body=None):
+        return self.client.post(f"/api/v1/agents/{agent['agentId']}/push", json=body or sample_push(),
+                                headers=bearer(agent["token"]))
+
+    def agents(self, token=None):
+        return self.client.get("/api/v1/agents", headers=bearer(token or self.viewer))
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def app():
+    app = create_app(dict(TEST_CONFIG))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def org(app, client):
+    return Org(app, client, "acme")
+
+
+@pytest.fixture
+def other_org(app, client):
+    return Org(app, client, "globex")
+
+
+@pytest.fixture
+def query(app):
+    """Return a function that runs SQL on the app's database and returns the rows."""
+    def run(sql, **params):
+        with app.app_context(), db.engine.connect() as conn:
+            return conn.execute(text(sql), params).all()
+    return run
