@@ -1,0 +1,71 @@
+"""The real server, `python app.py` under waitress, on a free loopback port."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """Start, stop and kill `python app.py` on a database file of its own."""
+
+    def __init__(self, workdir, **settings):
+        workdir.mkdir(parents=True, exist_ok=True)
+        config = workdir / "empty.toml"
+        config.write_text("")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "server.log"
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("KUBEWATCH_")},
+                    "KUBEWATCH_CONFIG": str(config), "KUBEWATCH_HOST": "127.0.0.1",
+                    "KUBEWATCH_PORT": str(self.port),
+                    "KUBEWATCH_DATABASE_URL": f"sqlite:///{workdir / 'kubewatch.db'}",
+                    "KUBEWATCH_SECRET_KEY": "live-server-secret",
+                    **{f"KUBEWATCH_{k}": str(v) for k, v in settings.items()}}
+        self.process = None
+
+    def start(self):
+        """Start the server and wait until /healthz answers; return self."""
+        self._output = open(self.log, "a")
+        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env,
+                                        stdout=self._output, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not start: {self.log.read_text()}")
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop the server with sig (SIGKILL for a crash) and wait for it."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=20)
+        if self.process:
+            self._output.close()
+        self.process = None
+
+    def output(self):
+        return self.log.read_text()
+
+    def first_run_key(self):
+        """Return the API key the first start printed."""
+        return re.search(r"API key\s+(kw_live_\S+)", self.output()).group(1)

@@ -1,0 +1,66 @@
+"""The documented curl flow against the real server over HTTP."""
+
+import pytest
+import requests
+
+from live_server import LiveServer
+
+ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
+
+
+@pytest.fixture
+def server(tmp_path):
+    live = LiveServer(tmp_path, ADMIN_EMAIL=ADMIN["email"], ADMIN_PASSWORD=ADMIN["password"]).start()
+    yield live
+    live.stop()
+
+
+def test_documented_flow_over_http(server):
+    key = server.first_run_key()
+    assert ADMIN["password"] not in server.output()
+
+    registered = requests.post(server.url + "/api/v1/agents/register", headers={"X-API-Key": key}, json={
+        "name": "prod-web", "version": "1.4.2", "platform": "docker", "hostname": "prod-web-01"}).json()
+    assert registered["agentId"].startswith("agent_") and registered["tokenExpiresIn"] == 3600
+
+    pushed = requests.post(f"{server.url}/api/v1/agents/{registered['agentId']}/push",
+                           headers={"Authorization": f"Bearer {registered['token']}"}, json={
+        "timestamp": "2026-06-16T10:00:00Z",
+        "containers": [{"id": "a1b2c3d4e5f6", "name": "nginx-prod", "image": "nginx:1.25", "status": "running",
+                        "cpuPercent": 12.4, "memoryMB": 48, "memoryLimitMB": 512, "networkRxBytes": 10240,
+                        "networkTxBytes": 8192, "restartCount": 0}],
+        "nodes": [], "pods": []})
+    assert (pushed.status_code, pushed.json()) == (200, {"ok": True})
+
+    jwt = requests.post(server.url + "/api/v1/auth/login", json=ADMIN).json()["token"]
+    listed = requests.get(server.url + "/api/v1/agents", headers={"Authorization": f"Bearer {jwt}"})
+    assert listed.status_code == 200
+    [agent] = listed.json()
+    assert agent["id"] == registered["agentId"]
+    assert (agent["status"], agent["containerCount"], agent["name"]) == ("connected", 1, "prod-web")
+
+    deleted = requests.delete(f"{server.url}/api/v1/agents/{registered['agentId']}",
+                              headers={"Authorization": f"Bearer {jwt}"})
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert requests.get(server.url + "/api/v1/agents", headers={"Authorization": f"Bearer {jwt}"}).json() == []
+
+
+def test_a_restart_keeps_data_and_tokens_and_prints_no_second_banner(server):
+    key = server.first_run_key()
+    registered = requests.post(server.url + "/api/v1/agents/register", headers={"X-API-Key": key},
+                               json={"name": "n", "hostname": "h"}).json()
+    server.stop()
+    server.start()
+    assert server.output().count("first start") == 1
+    pushed = requests.post(f"{server.url}/api/v1/agents/{registered['agentId']}/push",
+                           headers={"Authorization": f"Bearer {registered['token']}"},
+                           json={"timestamp": "2026-06-16T10:00:00Z", "containers": []})
+    assert pushed.status_code == 200
+
+
+def test_errors_over_http_are_json(server):
+    response = requests.post(server.url + "/api/v1/agents/register", data="{", headers={
+        "X-API-Key": server.first_run_key(), "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["code"] == 400
