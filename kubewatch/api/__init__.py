@@ -1,5 +1,7 @@
 """The HTTP API: one blueprint per resource, documented at /api/v1/openapi.json."""
 
+import json
+
 import flask_smorest
 from flask_smorest.arguments import ArgumentsMixin
 
@@ -9,6 +11,12 @@ from kubewatch import errors
 class _Parser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
     # A body that breaks the schema is a bad request, like malformed JSON.
     DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:  # JSON nested deeper than Python's stack: malformed, not a crash
+            raise json.JSONDecodeError("nested too deeply", "", 0) from None
 
 
 class Blueprint(flask_smorest.Blueprint):

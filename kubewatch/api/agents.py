@@ -11,6 +11,7 @@ from kubewatch import access, tokens
 from kubewatch.api import Blueprint
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.api.push_schema import PushSchema
+from kubewatch.api.push_validation import load_push
 from kubewatch.repository import agents, pushes
 
 blp = Blueprint("agents", __name__, url_prefix="/api/v1/agents", description="Agents: register, push, list, delete.")
@@ -83,11 +84,13 @@ def register(body, org_id):
 
 @blp.post("/<agent_id>/push")
 @access.needs_agent_token
-@blp.arguments(PushSchema)
 @blp.response(200, PushedSchema)
-@blp.doc(security=[{"agentToken": []}])
-def push(body, agent_id):
+@blp.alt_response(400, response="BAD_REQUEST")
+@blp.doc(security=[{"agentToken": []}],
+         requestBody={"required": True, "content": {"application/json": {"schema": PushSchema}}})
+def push(agent_id):
     """Store one push of an agent's metrics."""
+    body = load_push(blp.ARGUMENTS_PARSER)
     objects = {name: body[name] for name in ("containers", "nodes", "pods")}
     stored = pushes.store_push(agent_id, int(body["timestamp"].timestamp()), int(time.time()), objects)
     if not stored:

@@ -1,0 +1,130 @@
+"""The fast push validator accepts and rejects exactly what PushSchema does."""
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from marshmallow import ValidationError
+
+from conftest import bearer, container
+from kubewatch.api.push_schema import PushSchema
+from kubewatch.api.push_validation import fast_load
+
+SCHEMA = PushSchema()
+SETTINGS = settings(max_examples=1500, derandomize=True, deadline=None,
+                    suppress_health_check=list(HealthCheck))
+
+good_text = st.text(min_size=1, max_size=20)
+wrong = st.one_of(st.none(), st.booleans(), st.integers(-10, 10), st.floats(allow_nan=True, allow_infinity=True),
+                  st.text(max_size=3), st.lists(st.integers(), max_size=2),
+                  st.dictionaries(st.text(max_size=2), st.integers(), max_size=1), st.integers(2**62, 2**1100))
+number = st.one_of(st.floats(min_value=0, max_value=1e300), st.integers(0, 2**80), st.none())
+counter = st.one_of(st.integers(0, 2**63 - 1), st.none())
+unknown = {"unknownField": st.integers(), "labels": st.dictionaries(good_text, good_text, max_size=2)}
+
+CONTAINER = ({"id": st.text(min_size=1, max_size=128), "name": st.text(min_size=1, max_size=255)}, {
+    "image": st.one_of(st.text(max_size=512), st.none()), "status": st.sampled_from(["running", "exited", ""]),
+    "cpuPercent": number, "memoryMB": number, "memoryLimitMB": number, "networkRxBytes": counter,
+    "networkTxBytes": counter, "restartCount": counter})
+NODE = ({"name": st.sampled_from(["n1", "n2", "n3"])}, {
+    "status": st.sampled_from(["Ready", "NotReady", "Unknown", None]), "kubeletVersion": good_text,
+    "cpuCores": number, "cpuPercent": number, "memoryMB": number, "memoryCapacityMB": number,
+    "podCount": counter, "podCapacity": counter, "networkRxBytes": counter, "networkTxBytes": counter,
+    "fsUsedBytes": counter, "fsCapacityBytes": counter})
+POD = ({"name": st.sampled_from(["p1", "p2"]), "namespace": st.sampled_from(["default", "shop"])}, {
+    "uid": good_text, "nodeName": good_text, "phase": st.sampled_from(["Pending", "Running", "Unknown"]),
+    "ready": st.sampled_from([True, False, None, 0, 1, 1.0]), "containerCount": counter,
+    "readyContainers": counter, "restartCount": counter, "cpuPercent": number, "memoryMB": number,
+    "memoryLimitMB": number, "networkRxBytes": counter, "networkTxBytes": counter})
+BAD_VALUES = {"id": st.sampled_from(["", "x" * 129]), "name": st.sampled_from(["", "x" * 256]),
+              "status": st.sampled_from(["x" * 33, "Fine", "Sleeping"]), "phase": st.just("Sleeping"),
+              "ready": st.sampled_from([2, "true", -1])}
+
+
+def objects(spec, bad):
+    """Objects of spec with unknown fields beside them; when bad, any value may be wrong or left out."""
+    required, optional = spec
+    value = (lambda name, good: st.one_of(good, good, wrong, BAD_VALUES.get(name, wrong))) if bad else (
+        lambda name, good: good)
+    fields = {name: value(name, good) for name, good in required.items()}
+    if bad:  # a required field may be missing too
+        return st.fixed_dictionaries({}, optional={**fields, **{n: value(n, g) for n, g in optional.items()}, **unknown})
+    return st.fixed_dictionaries(fields, optional={**{n: value(n, g) for n, g in optional.items()}, **unknown})
+
+
+def push_bodies(bad):
+    """Push bodies: all valid, or each part possibly wrong."""
+    def listed(spec, identity):
+        items = st.lists(objects(spec, bad), max_size=4, unique_by=None if bad else identity)
+        return st.one_of(items, items, wrong) if bad else items
+    timestamp = st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat())
+    if bad:
+        timestamp = st.one_of(timestamp, st.sampled_from(
+            ["2026-06-16T10:00:00", "2026-06-16", "", "yesterday", "2026-13-01T00:00:00Z"]), wrong)
+    return st.fixed_dictionaries(
+        {"timestamp": timestamp, "containers": listed(CONTAINER, lambda c: c["id"])},
+        optional={"nodes": listed(NODE, lambda n: n["name"]),
+                  "pods": listed(POD, lambda p: (p["namespace"], p["name"])), "kernel": good_text},
+    )
+
+
+def reference(body):
+    try:
+        return SCHEMA.load(body)
+    except ValidationError:
+        return None
+
+
+seen = {"valid": 0, "invalid": 0}
+
+
+@SETTINGS
+@given(push_bodies(bad=False))
+def test_fast_validator_accepts_every_valid_body_as_the_schema_loads_it(body):
+    expected = reference(body)
+    assert expected is not None
+    assert fast_load(body) == expected
+
+
+@SETTINGS
+@given(push_bodies(bad=True))
+def test_fast_validator_decides_like_the_schema_on_bodies_with_wrong_parts(body):
+    expected = reference(body)
+    assert fast_load(body) == expected
+    seen["valid" if expected is not None else "invalid"] += 1
+
+
+def test_the_bodies_with_wrong_parts_were_mostly_rejected():
+    # Guards the test above: it must have compared many invalid bodies, and some valid ones.
+    assert seen["invalid"] >= 1000 and seen["valid"] >= 10, seen
+
+
+@pytest.mark.parametrize("body", [None, [], "text", 5, {"timestamp": "2026-06-16T10:00:00Z"},
+                                  {"timestamp": "2026-06-16T10:00:00Z", "containers": [container("c", "n", cpuPercent=math.nan)]}])
+def test_fast_validator_defers_what_is_not_a_valid_push(body):
+    assert fast_load(body) is None
+    assert reference(body) is None
+
+
+def test_a_50_container_push_takes_the_fast_path_and_loads_like_the_schema():
+    body = {"timestamp": "2026-06-16T10:00:00Z", "containers": [container(f"c{i}", f"n{i}") for i in range(50)]}
+    assert fast_load(body) == SCHEMA.load(body)
+    assert fast_load(body)["containers"][0]["memory_mb"] == 48.0
+
+
+def test_a_deferred_body_gets_the_schemas_field_errors(client, org):
+    agent = org.register()
+    response = client.post(f"/api/v1/agents/{agent['agentId']}/push", headers=bearer(agent["token"]),
+                            json={"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "n", "memoryMB": "48"}]})
+    assert response.status_code == 400
+    assert response.json["errors"] == {"json": {"containers": {"0": {"memoryMB": ["Not a valid number."]}}}}
+
+
+@pytest.mark.parametrize("raw", ["5", "null", '"push"', "[" * 100000 + "]" * 100000])
+def test_a_json_body_that_is_not_an_object_is_400(client, org, raw):
+    agent = org.register()
+    response = client.post(f"/api/v1/agents/{agent['agentId']}/push", headers=bearer(agent["token"]),
+                           data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["code"] == 400
