@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS pushes (
 );
 
 -- What describes a container lives here once; samples refer to it by a small per-agent key.
+-- described_at is the timestamp of the push whose description is kept: a late replay never overwrites a newer one.
 CREATE TABLE IF NOT EXISTS containers (
     agent_id     TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
     key          INTEGER NOT NULL,
@@ -62,7 +63,7 @@ CREATE TABLE IF NOT EXISTS containers (
     image        TEXT,
     status       TEXT,
     first_seen   INTEGER NOT NULL,
-    last_seen    INTEGER NOT NULL,
+    described_at INTEGER NOT NULL,
     PRIMARY KEY (agent_id, key),
     UNIQUE (agent_id, runtime_id)
 );
@@ -91,7 +92,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     memory_capacity_mb  REAL,
     pod_capacity        INTEGER,
     first_seen          INTEGER NOT NULL,
-    last_seen           INTEGER NOT NULL,
+    described_at        INTEGER NOT NULL,
     PRIMARY KEY (agent_id, key),
     UNIQUE (agent_id, name)
 );
@@ -122,7 +123,7 @@ CREATE TABLE IF NOT EXISTS pods (
     container_count   INTEGER,
     ready_containers  INTEGER,
     first_seen        INTEGER NOT NULL,
-    last_seen         INTEGER NOT NULL,
+    described_at      INTEGER NOT NULL,
     PRIMARY KEY (agent_id, key),
     UNIQUE (agent_id, namespace, name)
 );

@@ -9,10 +9,26 @@ from kubewatch.first_run import bootstrap
 
 def serve(app):
     """Create the first admin when needed, then serve app on the configured host and port."""
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # waitress warns once per queued request under load; a full queue is normal, not an error.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    configure_logging(app.config["LOG_LEVEL"])
     bootstrap(app)
-    config = app.config
-    waitress.serve(app, host=config["HOST"], port=config["PORT"], threads=config["THREADS"],
-                   ident="kubewatch")
+    waitress.serve(app, **waitress_options(app.config))
+
+
+def configure_logging(level):
+    """Log one line per event to standard error, without waitress's per-request queue warnings."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # waitress warns once per queued request: under load, thousands of lines a second that cost
+    # more than the requests. A queue is normal; its real errors are still logged.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+def waitress_options(config):
+    """Return waitress's settings from the app's config (the benchmark serves its baseline with them too)."""
+    return {
+        "host": config["HOST"], "port": config["PORT"], "threads": config["THREADS"],
+        # Every agent keeps a connection open between pushes; waitress's default of 100 would
+        # make the 101st agent wait for one of them to time out.
+        "connection_limit": config["CONNECTION_LIMIT"],
+        "channel_timeout": config["CHANNEL_TIMEOUT"],
+        "ident": "kubewatch",
+    }

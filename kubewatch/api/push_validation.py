@@ -17,6 +17,7 @@ from kubewatch.api.fields import MAX_INTEGER
 from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema, PushSchema
 
 _SCHEMA = PushSchema()
+_ABSENT = object()
 TEXT, NUMBER, INTEGER, BOOLEAN = "text", "number", "integer", "boolean"
 
 
@@ -38,21 +39,9 @@ def _rules(schema):
 _CONTAINER, _NODE, _POD = _rules(ContainerSchema), _rules(NodeSchema), _rules(PodSchema)
 
 
-def _value_ok(value, kind, min_length, max_length, choices):
-    kind_of = type(value)
-    if kind is TEXT:
-        return kind_of is str and min_length <= len(value) and (max_length is None or len(value) <= max_length) \
-            and (choices is None or value in choices)
-    if kind is NUMBER:
-        return (kind_of is float and math.isfinite(value) or kind_of is int and value < 2**1023) and value >= 0
-    if kind is INTEGER:
-        return kind_of is int and 0 <= value <= MAX_INTEGER
-    # marshmallow's Boolean(truthy={True}, falsy={False}) also takes 1, 0, 1.0 and 0.0, as == does
-    return kind_of in (bool, int, float) and value in (True, False)
-
-
 def _load_objects(items, rules):
     """Return the loaded objects, or None when any of them may be invalid."""
+    # One loop with the checks inline: this runs for every field of every container of every push.
     if type(items) is not list:
         return None
     loaded = []
@@ -61,20 +50,36 @@ def _load_objects(items, rules):
             return None
         out = {}
         for name, (attribute, kind, required, min_length, max_length, choices) in rules.items():
-            if name not in item:
+            value = item.get(name, _ABSENT)
+            if value is _ABSENT or value is None:
                 if required:
                     return None
+                if value is None:
+                    out[attribute] = None
                 continue
-            value = item[name]
-            if value is None:
-                if required:
+            kind_of = type(value)
+            if kind is NUMBER:
+                if kind_of is float:
+                    if not (0 <= value < math.inf):  # also false for NaN
+                        return None
+                elif kind_of is int:
+                    if not 0 <= value < 2**1023:
+                        return None
+                    value = float(value)
+                else:
                     return None
-            elif not _value_ok(value, kind, min_length, max_length, choices):
-                return None
-            elif kind is NUMBER:
-                value = float(value)
-            elif kind is BOOLEAN:
+            elif kind is INTEGER:
+                if kind_of is not int or not 0 <= value <= MAX_INTEGER:
+                    return None
+            elif kind is TEXT:
+                if kind_of is not str or len(value) < min_length or (max_length is not None and len(value) > max_length) \
+                        or (choices is not None and value not in choices):
+                    return None
+            # marshmallow's Boolean(truthy={True}, falsy={False}) also takes 1, 0, 1.0 and 0.0, as == does
+            elif kind_of in (bool, int, float) and value in (True, False):
                 value = bool(value)
+            else:
+                return None
             out[attribute] = value
         loaded.append(out)
     return loaded

@@ -41,31 +41,32 @@ KINDS = {
 
 
 class _Statements(NamedTuple):
-    known_keys: object
+    known: object
     last_key: object
-    upsert: object
-    insert_samples: object
+    insert: object
+    update: object
+    insert_samples: str
 
 
 def _statements(kind):
     """Build a kind's statements once, from the column names above (never from input)."""
-    identity = kind.identity
-    columns = identity + kind.described
+    identity, described = kind.identity, kind.described
+    columns = identity + described
     match = " AND ".join(f"{c} IN :{c}s" for c in identity)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in kind.described + ("last_seen",))
-    measured = ", ".join(kind.measured)
     return _Statements(
-        text(f"SELECT {', '.join(identity)}, key FROM {kind.table} "
+        text(f"SELECT {', '.join(identity)}, key, {', '.join(described)}, described_at FROM {kind.table} "
              f"WHERE agent_id = :agent_id AND {match}")
         .bindparams(*(bindparam(f"{c}s", expanding=True) for c in identity)),
         text(f"SELECT MAX(key) FROM {kind.table} WHERE agent_id = :agent_id"),
+        text(f"INSERT INTO {kind.table} (agent_id, key, {', '.join(columns)}, first_seen, described_at) "
+             f"VALUES (:agent_id, :key, {', '.join(':' + c for c in columns)}, :ts, :ts)"),
         # An older push replayed late must not overwrite what a newer one said.
-        text(f"INSERT INTO {kind.table} (agent_id, key, {', '.join(columns)}, first_seen, last_seen) "
-             f"VALUES (:agent_id, :key, {', '.join(':' + c for c in columns)}, :ts, :ts) "
-             f"ON CONFLICT (agent_id, {', '.join(identity)}) DO UPDATE SET {updates} "
-             f"WHERE excluded.last_seen >= {kind.table}.last_seen"),
-        text(f"INSERT INTO {kind.samples} (agent_id, ts, {kind.key_column}, {measured}) "
-             f"VALUES (:agent_id, :ts, :key, {', '.join(':' + c for c in kind.measured)})"),
+        text(f"UPDATE {kind.table} SET {', '.join(f'{c} = :{c}' for c in described)}, described_at = :ts "
+             f"WHERE agent_id = :agent_id AND key = :key AND described_at <= :ts"),
+        # Samples are the bulk of every push: they go to the driver as plain tuples, which spares
+        # SQLAlchemy's per-row parameter processing (half the cost of a 50-container push).
+        f"INSERT INTO {kind.samples} (agent_id, ts, {kind.key_column}, {', '.join(kind.measured)}) "
+        f"VALUES ({', '.join(['{}'] * (3 + len(kind.measured)))})",
     )
 
 
@@ -109,24 +110,40 @@ def store_push(agent_id, ts, received_at, objects):
 
 
 def _store_kind(conn, kind, statements, agent_id, ts, items):
-    """Upsert what describes the items and insert one sample each."""
-    identity_of = (lambda item: item[kind.identity[0]]) if len(kind.identity) == 1 else (
+    """Describe new or changed objects, then insert one sample for each item."""
+    width = len(kind.identity)
+    identity_of = (lambda item: item[kind.identity[0]]) if width == 1 else (
         lambda item: tuple(item[c] for c in kind.identity))
     wanted = {f"{c}s": sorted({item[c] for item in items}) for c in kind.identity}
-    keys = {}
-    for row in conn.execute(statements.known_keys, {"agent_id": agent_id, **wanted}):
-        identity = row[0] if len(kind.identity) == 1 else tuple(row[:-1])
-        keys[identity] = row[-1]
-    missing = [item for item in items if identity_of(item) not in keys]
-    if missing:
-        next_key = (conn.execute(statements.last_key, {"agent_id": agent_id}).scalar() or 0) + 1
-        for item in missing:
-            keys[identity_of(item)] = next_key
-            next_key += 1
-    rows = [
-        {**{c: item.get(c) for c in kind.identity + kind.described + kind.measured},
-         "agent_id": agent_id, "ts": ts, "key": keys[identity_of(item)]}
-        for item in items
-    ]
-    conn.execute(statements.upsert, rows)
-    conn.execute(statements.insert_samples, rows)
+    known = {}  # identity -> (key, description, described_at)
+    for row in conn.execute(statements.known, {"agent_id": agent_id, **wanted}):
+        identity = row[0] if width == 1 else tuple(row[:width])
+        known[identity] = (row[width], tuple(row[width + 1:-1]), row[-1])
+    new, changed, keys = [], [], []
+    next_key = None
+    for item in items:
+        description = tuple(item.get(c) for c in kind.described)
+        found = known.get(identity_of(item))
+        if found is None:
+            if next_key is None:
+                next_key = (conn.execute(statements.last_key, {"agent_id": agent_id}).scalar() or 0) + 1
+            key, next_key = next_key, next_key + 1
+            new.append(_described(kind, item, agent_id, key, ts))
+        else:
+            key = found[0]
+            if description != found[1] and ts >= found[2]:
+                changed.append(_described(kind, item, agent_id, key, ts))
+        keys.append(key)
+    if new:
+        conn.execute(statements.insert, new)
+    if changed:
+        conn.execute(statements.update, changed)
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        statements.insert_samples.format(*[placeholder] * (3 + len(kind.measured))),
+        [(agent_id, ts, key, *(item.get(c) for c in kind.measured)) for key, item in zip(keys, items)],
+    )
+
+
+def _described(kind, item, agent_id, key, ts):
+    return {**{c: item.get(c) for c in kind.identity + kind.described}, "agent_id": agent_id, "key": key, "ts": ts}

@@ -1,0 +1,204 @@
+"""The push path against a hello-world Flask baseline, side by side in one run.
+
+    python bench/ingest.py                 # the table the README quotes
+    python bench/ingest.py --threads 1,2,4,8 --seconds 10
+
+Starts the real server (`python app.py`, on a fresh database) and bench/hello.py on the same
+waitress settings, drives both over keep-alive connections from this process, and prints
+pushes/s, samples/s, latency, errors, server memory and the ratio of push to hello-world
+throughput. Then a steady scenario: 1,000 agents x 30 containers every 15 s while a reader polls.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import load
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE_TS = 1_780_000_000
+
+
+class Server:
+    """A server process on a free loopback port, with its peak resident memory sampled."""
+
+    def __init__(self, script, workdir, threads, **settings):
+        import socket
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db = Path(workdir) / "kubewatch.db"
+        (Path(workdir) / "empty.toml").write_text("")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEWATCH_")}
+        env.update({"KUBEWATCH_CONFIG": str(Path(workdir) / "empty.toml"), "KUBEWATCH_HOST": "127.0.0.1",
+                    "KUBEWATCH_PORT": str(self.port), "KUBEWATCH_THREADS": str(threads),
+                    "KUBEWATCH_DATABASE_URL": f"sqlite:///{self.db}", "KUBEWATCH_SECRET_KEY": "bench",
+                    "KUBEWATCH_LOG_LEVEL": "WARNING",
+                    **{f"KUBEWATCH_{k}": str(v) for k, v in settings.items()}})
+        self.log = open(Path(workdir) / f"{Path(script).stem}-{self.port}.log", "w+")
+        self.process = subprocess.Popen([sys.executable, script], cwd=ROOT, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        self.peak_rss_mb = 0.0
+        self._sampling = True
+        self._wait_until_up()
+        threading.Thread(target=self._sample_rss, daemon=True).start()
+
+    def _wait_until_up(self):
+        for _ in range(400):
+            try:
+                urllib.request.urlopen(self.url + "/", timeout=1)
+                return
+            except urllib.error.HTTPError:
+                return  # it answered
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit(f"server did not start: {self.output()}")
+
+    def rss_mb(self):
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+    def _sample_rss(self):
+        while self._sampling and self.process.poll() is None:
+            self.peak_rss_mb = max(self.peak_rss_mb, self.rss_mb())
+            time.sleep(0.2)
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        self._sampling = False
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def call(url, method="GET", body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def register_agents(server, count, container_count, prefix):
+    """Register count agents and return them ready to push."""
+    key = re.search(r"API key\s+(kw_live_\S+)", server.output()).group(1)
+    agents = []
+    for i in range(count):
+        answer = call(server.url + "/api/v1/agents/register", "POST",
+                      {"name": f"{prefix}-{i}", "hostname": f"host-{i}"}, {"X-API-Key": key})
+        agents.append(load.Agent(answer["agentId"], answer["token"], container_count, seed=i, first_ts=BASE_TS))
+    return agents
+
+
+def stored_samples(server):
+    with sqlite3.connect(f"file:{server.db}?mode=ro", uri=True) as conn:
+        return conn.execute("SELECT COUNT(*) FROM container_samples").fetchone()[0]
+
+
+def push_scenario(server, container_count, connections, seconds):
+    """Push back to back from `connections` agents; return the row of the table."""
+    agents = register_agents(server, connections, container_count, f"c{container_count}")
+    before, tally, acknowledged = stored_samples(server), load.Tally(), [0]
+
+    def counted(index):
+        acknowledged[0] += 1
+
+    asyncio.run(load.closed_loop("127.0.0.1", server.port, lambda i: agents[i].push_request(), connections,
+                                 seconds, tally, counted))
+    stored = stored_samples(server) - before
+    return {"scenario": f"push, {container_count} containers", "rate": acknowledged[0] / seconds,
+            "samples": acknowledged[0] * container_count / seconds, "tally": tally,
+            "lost": acknowledged[0] * container_count - stored}
+
+
+def hello_scenario(server, connections, seconds):
+    tally = load.Tally()
+    request = load.request_bytes("GET", "/")
+    asyncio.run(load.closed_loop("127.0.0.1", server.port, lambda i: request, connections, seconds, tally))
+    return {"scenario": "hello world", "rate": len(tally.latencies) / seconds, "samples": None, "tally": tally,
+            "lost": 0}
+
+
+def steady_scenario(server, agent_count, container_count, interval, seconds):
+    """Every agent pushes once per interval while a reader polls the agent list."""
+    agents = register_agents(server, agent_count, container_count, "steady")
+    token = call(server.url + "/api/v1/auth/login", "POST", {"email": "bench@kubewatch.local",
+                                                               "password": "bench-password"})["token"]
+    reads = [load.request_bytes("GET", "/api/v1/agents", headers={"Authorization": f"Bearer {token}"})]
+    pushes, reader, acknowledged = load.Tally(), load.Tally(), [0]
+    before = stored_samples(server)
+
+    async def both():
+        await asyncio.gather(
+            load.paced("127.0.0.1", server.port, agents, interval, seconds, pushes,
+                       lambda i: acknowledged.__setitem__(0, acknowledged[0] + 1)),
+            load.poll("127.0.0.1", server.port, reads, 0.5, seconds, reader))
+
+    asyncio.run(both())
+    stored = stored_samples(server) - before
+    return pushes, reader, acknowledged[0], acknowledged[0] * container_count - stored
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.1f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", default="4", help="waitress thread counts to compare, e.g. 1,2,4,8")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each throughput run")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent agents in throughput runs")
+    parser.add_argument("--steady-agents", type=int, default=1000)
+    parser.add_argument("--steady-seconds", type=float, default=60)
+    parser.add_argument("--no-steady", action="store_true")
+    args = parser.parse_args()
+    seed = {"ADMIN_EMAIL": "bench@kubewatch.local", "ADMIN_PASSWORD": "bench-password"}
+
+    print(f"{'threads':>7}  {'scenario':<24} {'req/s':>8} {'samples/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'errors':>6} {'lost':>5} {'RSS MB':>7} {'ratio':>6}")
+    for threads in [int(t) for t in args.threads.split(",")]:
+        with tempfile.TemporaryDirectory() as work:
+            hello = Server("bench/hello.py", work, threads)
+            baseline = hello_scenario(hello, args.connections, args.seconds)
+            hello.stop()
+            server = Server("app.py", work, threads, **seed)
+            rows = [baseline] + [push_scenario(server, n, args.connections, args.seconds) for n in (10, 50)]
+            for row in rows:
+                tally, is_hello = row["tally"], row is baseline
+                samples = "" if row["samples"] is None else f"{row['samples']:.0f}"
+                print(f"{threads:>7}  {row['scenario']:<24} {row['rate']:>8.0f} "
+                      f"{samples:>10} "
+                      f"{ms(tally.percentile(50)):>7} {ms(tally.percentile(99)):>7} {tally.errors:>6} "
+                      f"{row['lost']:>5} {(hello if is_hello else server).peak_rss_mb:>7.1f} "
+                      f"{row['rate'] / baseline['rate']:>6.2f}")
+            server.stop()
+
+    if args.no_steady:
+        return
+    with tempfile.TemporaryDirectory() as work:
+        server = Server("app.py", work, int(args.threads.split(",")[0]), **seed)
+        pushes, reader, acknowledged, lost = steady_scenario(server, args.steady_agents, 30, 15, args.steady_seconds)
+        print(f"\nsteady: {args.steady_agents} agents x 30 containers every 15 s for {args.steady_seconds:.0f} s: "
+              f"{acknowledged / args.steady_seconds:.0f} pushes/s, push p50 {ms(pushes.percentile(50))} ms, "
+              f"p99 {ms(pushes.percentile(99))} ms, errors {pushes.errors}, lost samples {lost}; "
+              f"reader p95 {ms(reader.percentile(95))} ms over {len(reader.latencies)} reads, "
+              f"errors {reader.errors}; server RSS peak {server.peak_rss_mb:.1f} MB")
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
