@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from kubewatch import api, cli, db, errors
+from kubewatch import api, cli, db, errors, throttle
 from kubewatch.config import DEFAULTS, load_settings, secret_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,7 @@ def create_app(test_config=None):
 
     db.init_app(app)
     errors.init_app(app)
+    throttle.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     return app

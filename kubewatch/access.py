@@ -5,7 +5,7 @@ from functools import wraps
 from flask import request
 from flask_smorest import abort
 
-from kubewatch import credentials, tokens
+from kubewatch import credentials, throttle, tokens
 from kubewatch.repository import accounts
 
 REGISTER_AGAIN = "Agent token is missing, invalid or expired: register again at POST /api/v1/agents/register."
@@ -20,9 +20,11 @@ def _bearer_token():
 
 def org_of_api_key():
     """Return the organization of the request's X-API-Key; abort 401 when it is missing or revoked."""
+    throttle.guard("register")
     key = request.headers.get("X-API-Key", "")
     org_id = accounts.org_for_api_key(credentials.hash_api_key(key)) if key else None
     if org_id is None:
+        throttle.failed("register")
         abort(401, message="A valid X-API-Key header is required: this key is missing, unknown or revoked.")
     return org_id
 

@@ -22,6 +22,8 @@ DEFAULTS = {
     "ADMIN_PASSWORD": "",
     "ORG_NAME": "default",
     "LOG_LEVEL": "INFO",
+    "AUTH_FAILURE_LIMIT": 10,
+    "AUTH_FAILURE_WINDOW": 300,
 }
 
 ENV_PREFIX = "KUBEWATCH_"
