@@ -18,6 +18,7 @@ DEFAULTS = {
     "USER_TOKEN_TTL": 86400,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SQLITE_SYNCHRONOUS": "NORMAL",
+    "SQLITE_MAX_PAGE_COUNT": 0,
     "ADMIN_EMAIL": "admin@kubewatch.local",
     "ADMIN_PASSWORD": "",
     "ORG_NAME": "default",

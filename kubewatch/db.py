@@ -29,15 +29,18 @@ def init_app(app):
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            pragmas = _sqlite_pragmas(db.engine.url.database, app.config["SQLITE_SYNCHRONOUS"])
+            pragmas = _sqlite_pragmas(db.engine.url.database, app.config["SQLITE_SYNCHRONOUS"],
+                                      app.config["SQLITE_MAX_PAGE_COUNT"])
             event.listen(db.engine, "connect", pragmas)
         init_db()
     app.cli.add_command(init_db_command)
 
 
-def _sqlite_pragmas(database, synchronous):
-    """Return a connect hook that sets foreign keys, a busy timeout and, for files, WAL."""
+def _sqlite_pragmas(database, synchronous, max_page_count):
+    """Return a connect hook that sets foreign keys, a busy timeout and, for files, WAL and a size cap."""
     is_file = database not in (None, "", ":memory:")
+    if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
 
     def on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
@@ -46,6 +49,8 @@ def _sqlite_pragmas(database, synchronous):
         if is_file:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute(f"PRAGMA synchronous = {synchronous}")
+            if max_page_count:
+                cursor.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
         cursor.close()
 
     return on_connect

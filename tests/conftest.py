@@ -74,6 +74,19 @@ def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="also run the slow load, crash and fuzz tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:  # deselected, not skipped: `--slow` (as .ci/run does) runs them
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 @pytest.fixture
 def app():
     app = create_app(dict(TEST_CONFIG))

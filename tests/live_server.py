@@ -30,10 +30,11 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "server.log"
+        self.db_path = workdir / "kubewatch.db"
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("KUBEWATCH_")},
                     "KUBEWATCH_CONFIG": str(config), "KUBEWATCH_HOST": "127.0.0.1",
                     "KUBEWATCH_PORT": str(self.port),
-                    "KUBEWATCH_DATABASE_URL": f"sqlite:///{workdir / 'kubewatch.db'}",
+                    "KUBEWATCH_DATABASE_URL": f"sqlite:///{self.db_path}",
                     "KUBEWATCH_SECRET_KEY": "live-server-secret",
                     **{f"KUBEWATCH_{k}": str(v) for k, v in settings.items()}}
         self.process = None
