@@ -68,3 +68,14 @@ def test_a_key_name_too_long_is_400(client, org):
     response = create(client, org, "x" * 101)
     assert response.status_code == 400
     assert "name" in response.json["errors"]["json"]
+
+
+def test_a_null_key_name_is_400_not_a_crash(client, org):
+    response = client.post("/api/v1/api-keys", json={"name": None}, headers=bearer(org.admin))
+    assert response.status_code == 400
+    assert "name" in response.json["errors"]["json"]
+
+
+def test_a_key_without_a_name_gets_an_empty_one(client, org):
+    response = client.post("/api/v1/api-keys", json={}, headers=bearer(org.admin))
+    assert (response.status_code, response.json["name"]) == (201, "")

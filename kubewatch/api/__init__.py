@@ -6,6 +6,7 @@ import flask_smorest
 from flask_smorest.arguments import ArgumentsMixin
 
 from kubewatch import errors
+from kubewatch.api.fields import EpochTime
 
 
 class _Parser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
@@ -46,6 +47,7 @@ def init_app(app):
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = _Api(app)
+    api.register_field(EpochTime, "string", "date-time")
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     for module in (agents, auth, keys, health):

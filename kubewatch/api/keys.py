@@ -3,19 +3,19 @@
 import time
 
 from flask_smorest import abort
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from kubewatch import access
 from kubewatch.accounts import add_api_key
 from kubewatch.api import Blueprint
-from kubewatch.api.fields import EpochTime, text
+from kubewatch.api.fields import EpochTime
 from kubewatch.repository import accounts
 
 blp = Blueprint("api_keys", __name__, url_prefix="/api/v1/api-keys", description="Ingest API keys; admins only.")
 
 
 class NewKeySchema(Schema):
-    name = text(100, load_default="")
+    name = fields.String(load_default="", validate=validate.Length(max=100))
 
 
 class KeySchema(Schema):

@@ -1,0 +1,67 @@
+"""Hostile input against the real server: every documented operation, fuzzed from the OpenAPI document."""
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+from live_server import LiveServer
+
+ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    server = LiveServer(tmp_path_factory.mktemp("fuzz"), ADMIN_EMAIL=ADMIN["email"], ADMIN_PASSWORD=ADMIN["password"],
+                        AUTH_FAILURE_LIMIT=1000000).start()
+    key = server.first_run_key()
+    agent = requests.post(server.url + "/api/v1/agents/register", headers={"X-API-Key": key},
+                          json={"name": "fuzzed", "hostname": "fuzz-host"}).json()
+    admin = requests.post(server.url + "/api/v1/auth/login", json=ADMIN).json()["token"]
+    yield {"server": server, "key": key, "agent": agent, "admin": admin}
+    server.stop()
+
+
+def operations():
+    """Every operation of the served document, loaded once the server runs."""
+    return ["POST /api/v1/agents/register", "POST /api/v1/agents/{agent_id}/push", "GET /api/v1/agents",
+            "DELETE /api/v1/agents/{agent_id}", "POST /api/v1/auth/login", "POST /api/v1/api-keys",
+            "GET /api/v1/api-keys", "DELETE /api/v1/api-keys/{key_id}", "GET /healthz"]
+
+
+def credentials_for(case, live):
+    """Return the headers of valid credentials for the operation, pointing pushes at a real agent."""
+    path = case.operation.path
+    if path == "/api/v1/agents/register":
+        return {"X-API-Key": live["key"]}
+    if path.endswith("/push"):
+        case.path_parameters["agent_id"] = live["agent"]["agentId"]
+        return {"Authorization": f"Bearer {live['agent']['token']}"}
+    return {"Authorization": f"Bearer {live['admin']}"}
+
+
+def test_the_fuzzed_operations_are_every_documented_one(live):
+    document = requests.get(live["server"].url + "/api/v1/openapi.json").json()
+    documented = {f"{method.upper()} {path}" for path, item in document["paths"].items()
+                  for method in item if method != "parameters"}
+    assert documented == set(operations())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", operations())
+def test_no_operation_answers_5xx_or_breaks_its_documented_schema(live, label):
+    schema = schemathesis.openapi.from_url(live["server"].url + "/api/v1/openapi.json")
+    method, path = label.split(" ")
+    operation = schema[path][method]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(case=operation.as_strategy())
+    def fuzz(case):
+        case.call_and_validate(
+            headers=credentials_for(case, live),
+            checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+        )
+
+    fuzz()
