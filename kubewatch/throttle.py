@@ -1,5 +1,6 @@
 """Slowing down guessing: failed logins and registrations, counted per client and per account."""
 
+import logging
 import math
 import threading
 import time
@@ -7,6 +8,8 @@ from collections import deque
 
 from flask import current_app, request
 from flask_smorest import abort
+
+log = logging.getLogger("kubewatch.auth")
 
 # Keys tracked at most; past this the stalest are forgotten, so a flood cannot exhaust memory.
 MAX_TRACKED = 100_000
@@ -63,6 +66,7 @@ def guard(action, account=None):
     failures, limit, window = _settings()
     wait = failures.retry_after(_keys(action, account), limit, window, time.monotonic())
     if wait:
+        log.warning("%s refused for %ss: too many failures from %s", action, wait, request.remote_addr)
         abort(429, message="Too many failed attempts: wait before trying again.",
               headers={"Retry-After": str(wait)})
 
@@ -71,6 +75,10 @@ def failed(action, account=None):
     """Count a failed attempt of this client, and of this account when there is one."""
     failures, limit, _ = _settings()
     failures.fail(_keys(action, account), limit, time.monotonic())
+    if account is None:
+        log.warning("%s failed from %s", action, request.remote_addr)
+    else:
+        log.warning("%s failed for %s from %s", action, account, request.remote_addr)
 
 
 def succeeded(action, account):

@@ -1,5 +1,6 @@
 """The Agents API: register, push, list and delete."""
 
+import logging
 import secrets
 import time
 
@@ -15,6 +16,8 @@ from kubewatch.api.push_validation import load_push
 from kubewatch.repository import agents, pushes
 
 blp = Blueprint("agents", __name__, url_prefix="/api/v1/agents", description="Agents: register, push, list, delete.")
+
+log = logging.getLogger("kubewatch.agents")
 
 # An agent is connected while its last push is at most this many intervals old.
 CONNECTED_INTERVALS = 3
@@ -73,6 +76,8 @@ def register(body, org_id):
     """Register an agent and hand it a short-lived token."""
     agent_id = agents.register_agent(org_id, body["name"], body["hostname"], body.get("version"),
                                      body.get("platform"), int(time.time()), new_agent_id)
+    log.info("agent %s registered: %s on %s, version %s", agent_id, body["name"], body["hostname"],
+             body.get("version"))
     config = current_app.config
     return {
         "agentId": agent_id,
@@ -117,3 +122,4 @@ def delete_agent(agent_id, user):
     """Delete an agent and all its stored metrics; admins only."""
     if not agents.delete_agent(user["org_id"], agent_id):
         abort(404, message=f"Agent {agent_id} doesn't exist.")
+    log.info("agent %s deleted by %s", agent_id, user["email"])

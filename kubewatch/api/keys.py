@@ -1,5 +1,6 @@
 """API keys: admins create, list and revoke the keys agents register with."""
 
+import logging
 import time
 
 from flask_smorest import abort
@@ -10,6 +11,8 @@ from kubewatch.accounts import add_api_key
 from kubewatch.api import Blueprint
 from kubewatch.api.fields import EpochTime
 from kubewatch.repository import accounts
+
+log = logging.getLogger("kubewatch.keys")
 
 blp = Blueprint("api_keys", __name__, url_prefix="/api/v1/api-keys", description="Ingest API keys; admins only.")
 
@@ -37,7 +40,9 @@ class CreatedKeySchema(KeySchema):
 @blp.doc(security=[{"userToken": []}])
 def create(body, user):
     """Create an API key; the whole key is in this answer and never again."""
-    return add_api_key(user["org_id"], body["name"])
+    created = add_api_key(user["org_id"], body["name"])
+    log.info("API key %s (%s...) created by %s", created["id"], created["prefix"], user["email"])
+    return created
 
 
 @blp.get("")
@@ -57,3 +62,4 @@ def revoke(key_id, user):
     """Revoke a key: agents can no longer register with it."""
     if not accounts.revoke_api_key(user["org_id"], key_id, int(time.time())):
         abort(404, message=f"API key {key_id} doesn't exist.")
+    log.info("API key %s revoked by %s", key_id, user["email"])

@@ -1,0 +1,92 @@
+"""Hostile push bodies: each is stored whole or answered 400 with nothing stored, never a 500."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import bearer
+
+STORE_TABLES = ["pushes", "containers", "container_samples", "nodes", "node_samples", "pods", "pod_samples"]
+
+
+def post_raw(client, agent, raw):
+    return client.post(f"/api/v1/agents/{agent['agentId']}/push", data=raw, content_type="application/json",
+                       headers=bearer(agent["token"]))
+
+
+def counts(query):
+    return [query(f"SELECT COUNT(*) FROM {table}")[0][0] for table in STORE_TABLES]
+
+
+@pytest.mark.parametrize("raw, where", [
+    ('{"timestamp": "2026-06-16T10:00:00Z", "containers": ' + "[" * 50000 + "]" * 50000 + "}", "json"),
+    ('{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "n", "cpuPercent": 1e400}]}', "cpuPercent"),
+    ('{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "n", "cpuPercent": -1e400}]}', "cpuPercent"),
+    ('{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "n", "memoryMB": Infinity}]}', "memoryMB"),
+    ('{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "n", "memoryMB": NaN}]}', "memoryMB"),
+    ('{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "n", "cpuPercent": 1' + "0" * 400 + "}]}", "cpuPercent"),
+    ('{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "n", "networkRxBytes": 1' + "0" * 30 + "}]}", "networkRxBytes"),
+    ('{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "n", "restartCount": 1e3}]}', "restartCount"),
+    ('{"timestamp": "9999-99-99T00:00:00Z", "containers": []}', "timestamp"),
+    ('{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "a"}, {"id": "c", "name": "b"}]}', "containers"),
+    (b'{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "\xff\xfe", "name": "n"}]}', "json"),
+])
+def test_hostile_bodies_are_400_and_store_nothing(client, org, query, raw, where):
+    agent = org.register()
+    response = post_raw(client, agent, raw)
+    assert response.status_code == 400
+    assert response.content_type == "application/json"
+    assert where in json.dumps(response.json["errors"])
+    assert counts(query) == [0] * len(STORE_TABLES)
+
+
+def test_10000_containers_in_one_push_are_all_stored(client, org, query):
+    agent = org.register()
+    containers = [{"id": f"{i:012x}", "name": f"c{i}", "cpuPercent": 0.5, "restartCount": i} for i in range(10_000)]
+    response = org.push(agent, {"timestamp": "2026-06-16T10:00:00Z", "containers": containers})
+    assert response.status_code == 200
+    assert query("SELECT COUNT(*), SUM(restart_count) FROM container_samples")[0] == (10_000, sum(range(10_000)))
+    assert org.agents().json[0]["containerCount"] == 10_000
+
+
+def test_unicode_names_are_stored_exactly(client, org, query):
+    agent = org.register(name="ноутбук-🚀", hostname="主机")
+    names = ["nginx-ü", "数据库", "🐳 whale", "a\u0301", "\u202eevil"]
+    containers = [{"id": f"id-{i}", "name": name, "image": f"img/{name}"} for i, name in enumerate(names)]
+    assert org.push(agent, {"timestamp": "2026-06-16T10:00:00Z", "containers": containers}).status_code == 200
+    assert sorted(r[0] for r in query("SELECT name FROM containers")) == sorted(names)
+    listed = org.agents().json[0]
+    assert (listed["name"], listed["hostname"]) == ("ноутбук-🚀", "主机")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=30,
+)
+FIELDS = ["id", "name", "image", "status", "cpuPercent", "memoryMB", "memoryLimitMB", "networkRxBytes",
+          "networkTxBytes", "restartCount"]
+containers_ish = st.lists(st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=10), max_size=5)
+bodies = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"timestamp": st.one_of(json_values, st.just("2026-06-16T10:00:00Z")),
+                           "containers": st.one_of(json_values, containers_ish)},
+                          optional={"nodes": json_values, "pods": json_values}),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(body=bodies)
+def test_any_json_body_is_stored_whole_or_refused_whole(client, org, query, body):
+    agent = org.register()  # the same agent every time: registering again keeps its id
+    before = counts(query)
+    response = post_raw(client, agent, json.dumps(body, allow_nan=True))
+    assert response.status_code in (200, 400), response.get_data(as_text=True)
+    assert response.content_type == "application/json"
+    after = counts(query)
+    if response.status_code == 400:
+        assert after == before
+    else:
+        assert after[0] in (before[0], before[0] + 1)  # one push, or a retry of one already stored
