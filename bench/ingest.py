@@ -6,7 +6,8 @@
 Starts the real server (`python app.py`, on a fresh database) and bench/hello.py on the same
 waitress settings, drives both over keep-alive connections from this process, and prints
 pushes/s, samples/s, latency, errors, server memory and the ratio of push to hello-world
-throughput. Then a steady scenario: 1,000 agents x 30 containers every 15 s while a reader polls.
+throughput. Then a steady scenario: 1,000 agents x 30 containers every 15 s while a reader polls
+the agent list and one container's last hour.
 """
 
 import argparse
@@ -93,14 +94,15 @@ def call(url, method="GET", body=None, headers=None):
         return json.loads(response.read() or b"null")
 
 
-def register_agents(server, count, container_count, prefix):
+def register_agents(server, count, container_count, prefix, first_ts=BASE_TS, ts_step=1):
     """Register count agents and return them ready to push."""
     key = re.search(r"API key\s+(kw_live_\S+)", server.output()).group(1)
     agents = []
     for i in range(count):
         answer = call(server.url + "/api/v1/agents/register", "POST",
                       {"name": f"{prefix}-{i}", "hostname": f"host-{i}"}, {"X-API-Key": key})
-        agents.append(load.Agent(answer["agentId"], answer["token"], container_count, seed=i, first_ts=BASE_TS))
+        agents.append(load.Agent(answer["agentId"], answer["token"], container_count, seed=i,
+                                 first_ts=first_ts, ts_step=ts_step))
     return agents
 
 
@@ -134,11 +136,13 @@ def hello_scenario(server, connections, seconds):
 
 
 def steady_scenario(server, agent_count, container_count, interval, seconds):
-    """Every agent pushes once per interval while a reader polls the agent list."""
-    agents = register_agents(server, agent_count, container_count, "steady")
+    """Every agent pushes once per interval while a reader polls the agent list and a container's last hour."""
+    agents = register_agents(server, agent_count, container_count, "steady", int(time.time()), interval)
     token = call(server.url + "/api/v1/auth/login", "POST", {"email": "bench@kubewatch.local",
                                                                "password": "bench-password"})["token"]
-    reads = [load.request_bytes("GET", "/api/v1/agents", headers={"Authorization": f"Bearer {token}"})]
+    auth = {"Authorization": f"Bearer {token}"}
+    series = f"/api/v1/agents/{agents[0].agent_id}/containers/{agents[0].container_ids[0]}/metrics"
+    reads = [load.request_bytes("GET", "/api/v1/agents", headers=auth), load.request_bytes("GET", series, headers=auth)]
     pushes, reader, acknowledged = load.Tally(), load.Tally(), [0]
     before = stored_samples(server)
 

@@ -61,16 +61,17 @@ def containers(count, seed):
 class Agent:
     """One simulated agent: its id, token and containers; makes one push request per call."""
 
-    def __init__(self, agent_id, token, container_count, seed, first_ts):
-        self.agent_id, self.token, self.next_ts = agent_id, token, first_ts
-        body = json.dumps({"timestamp": "@@@@@@@@@@@@@@@@@@@@", "containers": containers(container_count, seed),
-                           "nodes": [], "pods": []}).encode()
+    def __init__(self, agent_id, token, container_count, seed, first_ts, ts_step=1):
+        self.agent_id, self.token, self.next_ts, self.ts_step = agent_id, token, first_ts, ts_step
+        pushed = containers(container_count, seed)
+        self.container_ids = [c["id"] for c in pushed]
+        body = json.dumps({"timestamp": "@@@@@@@@@@@@@@@@@@@@", "containers": pushed, "nodes": [], "pods": []}).encode()
         self.before, self.after = body.split(b"@" * 20)
         self.container_count = container_count
 
     def push_request(self):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.next_ts)).encode()
-        self.next_ts += 1
+        self.next_ts += self.ts_step
         return request_bytes("POST", f"/api/v1/agents/{self.agent_id}/push", self.before + stamp + self.after,
                              {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
 

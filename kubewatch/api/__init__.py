@@ -42,7 +42,7 @@ SECURITY_SCHEMES = {
 
 def init_app(app):
     """Register every resource's blueprint and serve the OpenAPI document."""
-    from kubewatch.api import agents, auth, health, keys
+    from kubewatch.api import agents, auth, health, keys, metrics
 
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
@@ -50,7 +50,7 @@ def init_app(app):
     api.register_field(EpochTime, "string", "date-time")
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for module in (agents, auth, keys, health):
+    for module in (agents, metrics, auth, keys, health):
         api.register_blueprint(module.blp)
     app.after_request(_security_headers)
 
