@@ -76,13 +76,20 @@ def init_db():
 
 
 @contextmanager
-def write():
-    """Yield a connection in a short write transaction, committed on exit, rolled back on error."""
-    with _writer, db.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            # Take the write lock now, so a read inside the transaction can't go stale.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        yield conn
+def write(on_commit=()):
+    """Yield a connection in a short write transaction, committed on exit, rolled back on error.
+
+    The callables in on_commit (which the block may still append to) run after the commit,
+    before the next writer starts: state kept beside the database changes with it.
+    """
+    with _writer:
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # Take the write lock now, so a read inside the transaction can't go stale.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+        for callback in on_commit:
+            callback()
 
 
 def read():

@@ -4,6 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from kubewatch.db import read, write
+from kubewatch.repository.pushes import forget_agent
 
 _AGENT_COLUMNS = ("id, name, platform, hostname, version, last_seen, last_push_ts, "
                   "container_count, created_at")
@@ -59,7 +60,7 @@ def delete_agent(org_id, agent_id):
 
     Returns False when the organization has no such agent.
     """
-    with write() as conn:
+    with write([lambda: forget_agent(agent_id)]) as conn:
         deleted = conn.execute(
             text("DELETE FROM agents WHERE id = :id AND org_id = :org_id"),
             {"id": agent_id, "org_id": org_id},

@@ -1,10 +1,22 @@
 """Storing a push: what describes each container, node and pod, and its samples."""
 
+import weakref
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, text
 
-from kubewatch.db import write
+from kubewatch.db import db, write
+
+# What each agent's latest push described, per database: {(kind, agent_id): {identity: Known}}.
+# A steady push then needs no read at all. Only writers change it, after their commit; it
+# assumes, as with SQLite, that one server process writes the pushes of an agent.
+_described = weakref.WeakKeyDictionary()
+
+
+class Known(NamedTuple):
+    key: int
+    description: tuple
+    described_at: int
 
 
 class Kind(NamedTuple):
@@ -92,7 +104,8 @@ def store_push(agent_id, ts, received_at, objects):
     objects maps "containers", "nodes" and "pods" to lists of dicts keyed by column name.
     A push whose ts was stored before only marks the agent seen: nothing is stored twice.
     """
-    with write() as conn:
+    on_commit = []
+    with write(on_commit) as conn:
         seen = conn.execute(_MARK_SEEN, {
             "agent_id": agent_id, "ts": ts, "received_at": received_at,
             "container_count": len(objects["containers"]),
@@ -103,37 +116,50 @@ def store_push(agent_id, ts, received_at, objects):
             "agent_id": agent_id, "ts": ts, "received_at": received_at}).rowcount
         if not first_time:
             return True
+        cache = _described.setdefault(db.engine, {})
         for name, items in objects.items():
             if items:
-                _store_kind(conn, KINDS[name], _STATEMENTS[name], agent_id, ts, items)
+                known = _store_kind(conn, KINDS[name], _STATEMENTS[name], agent_id, ts, items,
+                                    cache.get((name, agent_id), {}))
+                on_commit.append(lambda entry=(name, agent_id), known=known: cache.__setitem__(entry, known))
     return True
 
 
-def _store_kind(conn, kind, statements, agent_id, ts, items):
-    """Describe new or changed objects, then insert one sample for each item."""
+def forget_agent(agent_id):
+    """Drop what is remembered of an agent's objects, once the agent is deleted."""
+    cache = _described.get(db.engine, {})
+    for name in KINDS:
+        cache.pop((name, agent_id), None)
+
+
+def _store_kind(conn, kind, statements, agent_id, ts, items, remembered):
+    """Describe new or changed objects, insert one sample for each item; return what is now known."""
     width = len(kind.identity)
     identity_of = (lambda item: item[kind.identity[0]]) if width == 1 else (
         lambda item: tuple(item[c] for c in kind.identity))
-    wanted = {f"{c}s": sorted({item[c] for item in items}) for c in kind.identity}
-    known = {}  # identity -> (key, description, described_at)
-    for row in conn.execute(statements.known, {"agent_id": agent_id, **wanted}):
-        identity = row[0] if width == 1 else tuple(row[:width])
-        known[identity] = (row[width], tuple(row[width + 1:-1]), row[-1])
+    identities = [identity_of(item) for item in items]
+    known = {identity: remembered[identity] for identity in identities if identity in remembered}
+    unknown = [item for item, identity in zip(items, identities) if identity not in known]
+    if unknown:
+        wanted = {f"{c}s": sorted({item[c] for item in unknown}) for c in kind.identity}
+        for row in conn.execute(statements.known, {"agent_id": agent_id, **wanted}):
+            identity = row[0] if width == 1 else tuple(row[:width])
+            known[identity] = Known(row[width], tuple(row[width + 1:-1]), row[-1])
     new, changed, keys = [], [], []
     next_key = None
-    for item in items:
+    for item, identity in zip(items, identities):
         description = tuple(item.get(c) for c in kind.described)
-        found = known.get(identity_of(item))
+        found = known.get(identity)
         if found is None:
             if next_key is None:
                 next_key = (conn.execute(statements.last_key, {"agent_id": agent_id}).scalar() or 0) + 1
-            key, next_key = next_key, next_key + 1
-            new.append(_described(kind, item, agent_id, key, ts))
-        else:
-            key = found[0]
-            if description != found[1] and ts >= found[2]:
-                changed.append(_described(kind, item, agent_id, key, ts))
-        keys.append(key)
+            found, next_key = Known(next_key, description, ts), next_key + 1
+            new.append(_row(kind, item, agent_id, found.key, ts))
+        elif description != found.description and ts >= found.described_at:
+            changed.append(_row(kind, item, agent_id, found.key, ts))
+            found = Known(found.key, description, ts)
+        known[identity] = found
+        keys.append(found.key)
     if new:
         conn.execute(statements.insert, new)
     if changed:
@@ -143,7 +169,8 @@ def _store_kind(conn, kind, statements, agent_id, ts, items):
         statements.insert_samples.format(*[placeholder] * (3 + len(kind.measured))),
         [(agent_id, ts, key, *(item.get(c) for c in kind.measured)) for key, item in zip(keys, items)],
     )
+    return {identity: known[identity] for identity in identities}
 
 
-def _described(kind, item, agent_id, key, ts):
+def _row(kind, item, agent_id, key, ts):
     return {**{c: item.get(c) for c in kind.identity + kind.described}, "agent_id": agent_id, "key": key, "ts": ts}
