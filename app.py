@@ -1,10 +1,19 @@
 """The kubewatch server: `python app.py` serves it; `flask` commands find it here."""
 
-from kubewatch import create_app
+import sys
 
-app = create_app()
+from kubewatch import create_app
+from kubewatch.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as error:
+    sys.exit(f"kubewatch: {error}")
 
 if __name__ == "__main__":
     from kubewatch.server import serve
 
-    serve(app)
+    try:
+        serve(app)
+    except ConfigError as error:
+        sys.exit(f"kubewatch: {error}")

@@ -6,16 +6,20 @@ from kubewatch import credentials
 from kubewatch.repository import accounts
 
 
+MIN_PASSWORD_LENGTH = 8
+
+
 def add_user(email, password, org_name, role):
     """Create a user, and its organization when new; return the organization's id.
 
-    Raises repository.accounts.EmailTaken when the email is in use.
+    Raises ValueError for a password shorter than MIN_PASSWORD_LENGTH, and
+    repository.accounts.EmailTaken when the email is in use (nothing is created then).
     """
-    now = int(time.time())
-    org_id = accounts.ensure_org(credentials.new_id("org"), org_name, now)
-    accounts.create_user(credentials.new_id("usr"), org_id, credentials.normalize_email(email),
-                         credentials.hash_password(password), role, now)
-    return org_id
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    return accounts.create_user(credentials.new_id("org"), org_name, credentials.new_id("usr"),
+                                credentials.normalize_email(email), credentials.hash_password(password), role,
+                                int(time.time()))
 
 
 def add_api_key(org_id, name):

@@ -3,11 +3,11 @@
 import sys
 
 import click
+from flask.cli import with_appcontext
 
 from kubewatch.accounts import add_api_key, add_user
+from kubewatch.credentials import normalize_email
 from kubewatch.repository import accounts
-
-MIN_PASSWORD_LENGTH = 8
 
 
 @click.command("create-user")
@@ -15,24 +15,26 @@ MIN_PASSWORD_LENGTH = 8
 @click.option("--org", "org_name", required=True, help="Organization; created when new.")
 @click.option("--role", type=click.Choice(["admin", "viewer"]), default="viewer", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
 def create_user_command(email, org_name, role, password_stdin):
     """Create a user in an organization."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
     try:
         add_user(email, password, org_name, role)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     except accounts.EmailTaken:
-        raise click.ClickException(f"A user with email {email} already exists.") from None
-    click.echo(f"Created {role} {email} in organization {org_name}.")
+        raise click.ClickException(f"A user with email {normalize_email(email)} already exists.") from None
+    click.echo(f"Created {role} {normalize_email(email)} in organization {org_name}.")
 
 
 @click.command("create-api-key")
 @click.option("--org", "org_name", required=True, help="An existing organization.")
 @click.option("--name", "label", default="", help="A label to tell the key apart.")
+@with_appcontext
 def create_api_key_command(org_name, label):
     """Create an ingest API key and print it; it is not shown again."""
     org_id = accounts.org_by_name(org_name)

@@ -48,8 +48,13 @@ def load_settings(root: Path) -> dict:
     settings = dict(DEFAULTS)
     path = config_file(root)
     if path is not None:
-        with open(path, "rb") as handle:
-            from_file = tomllib.load(handle)
+        try:
+            with open(path, "rb") as handle:
+                from_file = tomllib.load(handle)
+        except OSError as error:
+            raise ConfigError(f"cannot read the settings file {path}: {error.strerror}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path} is not valid TOML: {error}") from None
         settings.update(_known(from_file, str(path)))
     for name, default in DEFAULTS.items():
         raw = os.environ.get(ENV_PREFIX + name)
@@ -82,18 +87,28 @@ def _coerce(name: str, raw: str, default):
 
 
 def secret_key(instance_path: Path) -> str:
-    """Return the secret kept in the instance folder, creating it (mode 0600) on first start."""
+    """Return the secret kept in the instance folder, creating it (mode 0600) on first start.
+
+    Raises ConfigError when the file is there but holds no key.
+    """
     path = instance_path / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race: use its key
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name, then linked into place: no process ever reads a
+        # half-written key, and when two start at once the first link wins for both.
+        draft = instance_path / f".secret_key.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if not key:
+        raise ConfigError(f"{path} is empty: delete it to have a new key made (everyone signs in again)")
     return key

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, text
 
@@ -98,6 +99,7 @@ def read():
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create the database tables if they do not exist."""
     init_db()

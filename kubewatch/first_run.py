@@ -4,20 +4,24 @@ import click
 
 from kubewatch import credentials
 from kubewatch.accounts import add_api_key, add_user
+from kubewatch.config import ConfigError
 from kubewatch.repository import accounts
 
 
 def bootstrap(app):
     """Create the first admin and API key when no user exists and print them; else do nothing.
 
-    Returns True when it created them.
+    Returns True when it created them. Raises ConfigError for a configured password too short.
     """
     config = app.config
     with app.app_context():
         if accounts.has_users():
             return False
         password = config["ADMIN_PASSWORD"] or credentials.new_password()
-        org_id = add_user(config["ADMIN_EMAIL"], password, config["ORG_NAME"], "admin")
+        try:
+            org_id = add_user(config["ADMIN_EMAIL"], password, config["ORG_NAME"], "admin")
+        except ValueError as error:
+            raise ConfigError(f"KUBEWATCH_ADMIN_PASSWORD: {error}") from None
         key = add_api_key(org_id, "first key")["key"]
     url = f"http://{_reachable(config['HOST'])}:{config['PORT']}"
     shown_password = "(the one you set in KUBEWATCH_ADMIN_PASSWORD)" if config["ADMIN_PASSWORD"] else password
@@ -40,4 +44,9 @@ def bootstrap(app):
 
 
 def _reachable(host):
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    """Return the host part of a URL that reaches a server listening on host."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":  # waitress listens there for IPv6 only
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -37,10 +37,9 @@ class Org:
         self.client = client
         self.name = name
         with app.app_context():
-            self.id = accounts.ensure_org(credentials.new_id("org"), name, 0)
             for role in ("admin", "viewer"):
-                accounts.create_user(credentials.new_id("usr"), self.id, f"{role}@{name}.test",
-                                     PASSWORD_HASH, role, 0)
+                self.id = accounts.create_user(credentials.new_id("org"), name, credentials.new_id("usr"),
+                                               f"{role}@{name}.test", PASSWORD_HASH, role, 0)
             self.api_key = add_api_key(self.id, "test")["key"]
 
     @cached_property

@@ -10,28 +10,27 @@ class EmailTaken(Exception):
     """A user with this email already exists."""
 
 
-def ensure_org(org_id, name, now):
-    """Return the id of the organization called name, creating it with org_id when new."""
-    with write() as conn:
-        conn.execute(
-            text("INSERT INTO organizations (id, name, created_at) VALUES (:id, :name, :now) "
-                 "ON CONFLICT (name) DO NOTHING"),
-            {"id": org_id, "name": name, "now": now},
-        )
-        return conn.execute(text("SELECT id FROM organizations WHERE name = :name"),
-                            {"name": name}).scalar_one()
-
-
 def org_by_name(name):
     """Return the id of the organization called name, or None."""
     row = _one("SELECT id FROM organizations WHERE name = :v", name)
     return row and row["id"]
 
 
-def create_user(user_id, org_id, email, password_hash, role, now):
-    """Store a user; raise EmailTaken when the email is in use."""
+def create_user(new_org_id, org_name, user_id, email, password_hash, role, now):
+    """Store a user in the organization called org_name, creating it with new_org_id when new.
+
+    Returns the organization's id. Raises EmailTaken when the email is in use, and then
+    creates nothing: user and organization are one transaction.
+    """
     try:
         with write() as conn:
+            conn.execute(
+                text("INSERT INTO organizations (id, name, created_at) VALUES (:id, :name, :now) "
+                     "ON CONFLICT (name) DO NOTHING"),
+                {"id": new_org_id, "name": org_name, "now": now},
+            )
+            org_id = conn.execute(text("SELECT id FROM organizations WHERE name = :name"),
+                                  {"name": org_name}).scalar_one()
             conn.execute(
                 text("INSERT INTO users (id, org_id, email, password_hash, role, created_at) "
                      "VALUES (:id, :org_id, :email, :hash, :role, :now)"),
@@ -40,6 +39,7 @@ def create_user(user_id, org_id, email, password_hash, role, now):
             )
     except IntegrityError:
         raise EmailTaken(email) from None
+    return org_id
 
 
 def user_by_email(email):

@@ -1,0 +1,212 @@
+"""Settings: defaults, then a TOML file, then KUBEWATCH_* variables; the secret kept in the instance folder."""
+
+import os
+import stat
+
+import pytest
+
+import kubewatch
+from kubewatch import create_app
+from kubewatch.accounts import add_user
+from kubewatch.config import DEFAULTS, ConfigError, load_settings, secret_key
+from kubewatch.db import db
+from conftest import PASSWORD, bearer
+
+
+@pytest.fixture(autouse=True)
+def no_kubewatch_environment(monkeypatch):
+    """Keep the KUBEWATCH_* variables of whoever runs the tests out of them."""
+    for name in list(os.environ):
+        if name.startswith("KUBEWATCH_"):
+            monkeypatch.delenv(name)
+
+
+def write_toml(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_without_file_or_environment_every_setting_is_its_default(tmp_path):
+    assert load_settings(tmp_path) == DEFAULTS
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ('port = 9090', {"PORT": 9090}),
+    ('PORT = 9090', {"PORT": 9090}),
+    ('Port = 9090', {"PORT": 9090}),
+    ('database_url = "sqlite:////var/lib/kw.db"', {"DATABASE_URL": "sqlite:////var/lib/kw.db"}),
+    ('host = "127.0.0.1"\nthreads = 8\nlog_level = "DEBUG"', {"HOST": "127.0.0.1", "THREADS": 8, "LOG_LEVEL": "DEBUG"}),
+    ('', {}),
+])
+def test_config_toml_beside_app_py_overrides_the_defaults(tmp_path, toml, expected):
+    write_toml(tmp_path / "config.toml", toml)
+    assert load_settings(tmp_path) == {**DEFAULTS, **expected}
+
+
+def test_kubewatch_config_names_the_file_and_wins_over_config_toml(tmp_path, monkeypatch):
+    write_toml(tmp_path / "config.toml", 'port = 1111\nhost = "beside"')
+    named = write_toml(tmp_path / "elsewhere.toml", "port = 2222")
+    monkeypatch.setenv("KUBEWATCH_CONFIG", str(named))
+    settings = load_settings(tmp_path)
+    assert settings["PORT"] == 2222
+    assert settings["HOST"] == DEFAULTS["HOST"]  # config.toml is not read at all
+
+
+def test_a_missing_file_named_by_kubewatch_config_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBEWATCH_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigError, match="missing.toml"):
+        load_settings(tmp_path)
+
+
+def test_a_settings_file_that_is_not_toml_is_an_error(tmp_path, monkeypatch):
+    (tmp_path / "broken.toml").write_text("port = = 9")
+    monkeypatch.setenv("KUBEWATCH_CONFIG", str(tmp_path / "broken.toml"))
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(tmp_path)
+
+
+@pytest.mark.parametrize("name, raw, expected", [
+    ("PORT", "9090", 9090),
+    ("PORT", " 9090 ", 9090),
+    ("THREADS", "16", 16),
+    ("SQLITE_MAX_PAGE_COUNT", "0", 0),
+    ("HOST", "127.0.0.1", "127.0.0.1"),
+    ("DATABASE_URL", "postgresql://kw@db/kw", "postgresql://kw@db/kw"),
+    ("ADMIN_PASSWORD", "s3cret with spaces", "s3cret with spaces"),
+    ("SECRET_KEY", "", ""),
+])
+def test_kubewatch_environment_variables_set_settings_with_the_defaults_type(tmp_path, monkeypatch, name, raw,
+                                                                              expected):
+    monkeypatch.setenv("KUBEWATCH_" + name, raw)
+    settings = load_settings(tmp_path)
+    assert settings[name] == expected
+    assert type(settings[name]) is type(DEFAULTS[name])
+
+
+def test_environment_overrides_the_file_which_overrides_the_defaults(tmp_path, monkeypatch):
+    write_toml(tmp_path / "config.toml", 'port = 9090\nhost = "10.0.0.1"')
+    monkeypatch.setenv("KUBEWATCH_PORT", "7070")
+    settings = load_settings(tmp_path)
+    assert (settings["PORT"], settings["HOST"], settings["THREADS"]) == (7070, "10.0.0.1", DEFAULTS["THREADS"])
+
+
+def test_unknown_environment_variables_are_ignored(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBEWATCH_NOT_A_SETTING", "1")
+    settings = load_settings(tmp_path)
+    assert settings == DEFAULTS
+
+
+@pytest.mark.parametrize("toml, complaint", [
+    ('prot = 9090', "unknown setting 'prot'"),
+    ('[server]\nport = 9090', "unknown setting 'server'"),
+    ('port = "9090"', "port must be a int"),
+    ('port = 9090.0', "port must be a int"),
+    ('port = true', "port must be a int"),
+    ('host = 127', "host must be a str"),
+    ('PORT = "9090"', "PORT must be a int"),
+    ('admin_password = ["a"]', "admin_password must be a str"),
+])
+def test_an_unknown_setting_or_a_wrong_type_in_the_file_is_a_config_error(tmp_path, toml, complaint):
+    path = write_toml(tmp_path / "config.toml", toml)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(tmp_path)
+    assert complaint in str(raised.value)
+    assert str(path) in str(raised.value)  # the message says which file to fix
+
+
+@pytest.mark.parametrize("name, raw", [
+    ("PORT", "eighty"),
+    ("PORT", ""),
+    ("THREADS", "4.5"),
+    ("AGENT_TOKEN_TTL", "1h"),
+    ("MAX_CONTENT_LENGTH", "1MB"),
+])
+def test_a_non_integer_environment_value_for_an_integer_setting_is_a_config_error(tmp_path, monkeypatch, name,
+                                                                                   raw):
+    monkeypatch.setenv("KUBEWATCH_" + name, raw)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(tmp_path)
+    assert f"KUBEWATCH_{name} must be an integer" in str(raised.value)
+
+
+def test_secret_key_is_created_on_first_call_with_mode_0600(tmp_path):
+    instance = tmp_path / "instance"  # does not exist yet
+    key = secret_key(instance)
+    path = instance / "secret_key"
+    assert len(key) >= 32
+    assert path.read_text().strip() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_secret_key_is_the_same_on_the_second_call(tmp_path):
+    assert secret_key(tmp_path) == secret_key(tmp_path)
+
+
+def test_secret_keys_of_two_instance_folders_differ(tmp_path):
+    assert secret_key(tmp_path / "a") != secret_key(tmp_path / "b")
+
+
+def test_an_empty_secret_key_file_is_never_used_as_the_key(tmp_path):
+    # What a crash between creating the file and writing it leaves behind, and what a second
+    # process starting at the same moment reads. An empty key would let anyone sign tokens.
+    (tmp_path / "secret_key").write_text("")
+    try:
+        key = secret_key(tmp_path)
+    except ConfigError:
+        return
+    assert key
+
+
+@pytest.fixture
+def project_root(tmp_path, monkeypatch):
+    """Make create_app use tmp_path as the folder of app.py, and so tmp_path/instance as its instance folder."""
+    monkeypatch.setattr(kubewatch, "PROJECT_ROOT", tmp_path)
+    return tmp_path
+
+
+def dispose(app):
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_create_app_without_a_secret_key_uses_the_one_kept_in_the_instance_folder(project_root):
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
+    dispose(app)
+    kept = (project_root / "instance" / "secret_key").read_text().strip()
+    assert app.config["SECRET_KEY"] == kept
+    assert kept
+
+
+def test_create_app_with_a_secret_key_creates_no_secret_file(project_root):
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "configured"})
+    dispose(app)
+    assert app.config["SECRET_KEY"] == "configured"
+    assert not (project_root / "instance" / "secret_key").exists()
+
+
+def test_create_app_reads_config_toml_and_the_environment(project_root, monkeypatch):
+    write_toml(project_root / "config.toml", 'database_url = "sqlite://"\npush_interval_seconds = 5\nport = 9000')
+    monkeypatch.setenv("KUBEWATCH_PORT", "9001")
+    app = create_app()
+    dispose(app)
+    assert (app.config["PUSH_INTERVAL_SECONDS"], app.config["PORT"]) == (5, 9001)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
+
+
+def test_user_tokens_survive_a_restart_without_a_configured_secret(project_root):
+    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{project_root}/kw.db"}
+    first = create_app(dict(config))
+    try:
+        with first.app_context():
+            add_user("admin@acme.test", PASSWORD, "acme", "admin")
+        login = first.test_client().post("/api/v1/auth/login",
+                                         json={"email": "admin@acme.test", "password": PASSWORD})
+        assert login.status_code == 200
+    finally:
+        dispose(first)
+    restarted = create_app(dict(config))
+    try:
+        response = restarted.test_client().get("/api/v1/agents", headers=bearer(login.json["token"]))
+        assert response.status_code == 200
+    finally:
+        dispose(restarted)

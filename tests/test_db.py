@@ -1,0 +1,164 @@
+"""The database: schema creation that is safe to repeat, its version, SQLite's settings, write transactions."""
+
+import pytest
+from sqlalchemy import text
+
+from kubewatch import create_app
+from kubewatch import db
+
+TABLES = ["schema_version", "organizations", "users", "api_keys", "agents", "pushes", "containers",
+          "container_samples", "nodes", "node_samples", "pods", "pod_samples"]
+
+
+@pytest.fixture
+def file_app(tmp_path):
+    """An app on a real SQLite file, as the server runs."""
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/kw.db", "SECRET_KEY": "x"})
+    yield app
+    with app.app_context():
+        db.db.engine.dispose()
+
+
+@pytest.fixture(params=["memory", "file"])
+def any_app(request, app):
+    """The in-memory app and the file app in turn."""
+    return app if request.param == "memory" else request.getfixturevalue("file_app")
+
+
+def tables(app):
+    with app.app_context(), db.read() as conn:
+        return {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+
+
+def count(app, table):
+    with app.app_context(), db.read() as conn:
+        return conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+
+
+def add_org(conn, name="acme"):
+    conn.execute(text("INSERT INTO organizations (id, name, created_at) VALUES (:id, :name, 0)"),
+                 {"id": "org_" + name, "name": name})
+
+
+def test_create_app_creates_every_table(any_app):
+    assert tables(any_app) >= set(TABLES)
+
+
+def test_init_db_is_safe_to_run_twice(any_app):
+    with any_app.app_context():
+        with db.write() as conn:
+            add_org(conn)
+        db.init_db()
+        db.init_db()
+    assert tables(any_app) >= set(TABLES)
+    assert count(any_app, "organizations") == 1  # the data is kept
+    assert count(any_app, "schema_version") == 1
+
+
+def test_restarting_on_an_existing_database_file_keeps_its_data(file_app):
+    with file_app.app_context(), db.write() as conn:
+        add_org(conn)
+    again = create_app(dict(file_app.config))
+    try:
+        assert count(again, "organizations") == 1
+    finally:
+        with again.app_context():
+            db.db.engine.dispose()
+
+
+def test_schema_version_is_recorded_once(any_app):
+    with any_app.app_context(), db.read() as conn:
+        rows = conn.execute(text("SELECT version FROM schema_version")).all()
+    assert [tuple(r) for r in rows] == [(1,)]
+    assert db.SCHEMA_VERSION == 1
+
+
+def test_a_database_from_a_newer_kubewatch_is_refused(any_app):
+    with any_app.app_context():
+        with db.write() as conn:
+            conn.execute(text("UPDATE schema_version SET version = :v"), {"v": db.SCHEMA_VERSION + 1})
+        with pytest.raises(db.SchemaTooNew, match="newer"):
+            db.init_db()
+        with db.read() as conn:  # refused, not downgraded
+            assert conn.execute(text("SELECT version FROM schema_version")).scalar_one() == db.SCHEMA_VERSION + 1
+
+
+def test_a_server_started_on_a_newer_database_file_refuses_to_start(file_app):
+    with file_app.app_context(), db.write() as conn:
+        conn.execute(text("UPDATE schema_version SET version = 99"))
+    with pytest.raises(db.SchemaTooNew):
+        create_app(dict(file_app.config))
+
+
+def pragmas(conn):
+    return {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
+
+
+def test_every_connection_to_a_database_file_uses_wal_foreign_keys_a_busy_timeout_and_normal_sync(file_app):
+    expected = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 1}
+    with file_app.app_context():
+        # Three connections at once: the pool has to open new ones, each must be set up.
+        with db.read() as first, db.read() as second, db.read() as third:
+            assert [pragmas(c) for c in (first, second, third)] == [expected] * 3
+        with db.write() as conn:
+            assert pragmas(conn) == expected
+
+
+@pytest.mark.parametrize("synchronous, level", [("NORMAL", 1), ("FULL", 2)])
+def test_sqlite_synchronous_setting_reaches_every_file_connection(tmp_path, synchronous, level):
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/kw.db", "SECRET_KEY": "x",
+                      "SQLITE_SYNCHRONOUS": synchronous})
+    try:
+        with app.app_context(), db.read() as first, db.read() as second:
+            assert [pragmas(c)["synchronous"] for c in (first, second)] == [level, level]
+    finally:
+        with app.app_context():
+            db.db.engine.dispose()
+
+
+def test_the_in_memory_database_enforces_foreign_keys(app):
+    with app.app_context():
+        with db.read() as conn:
+            assert pragmas(conn)["foreign_keys"] == 1
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            with db.write() as conn:
+                conn.execute(text("INSERT INTO users (id, org_id, email, password_hash, role, created_at) "
+                                  "VALUES ('usr_1', 'org_missing', 'a@b.test', 'h', 'admin', 0)"))
+    assert count(app, "users") == 0
+
+
+def test_deleting_an_organization_deletes_its_users_and_keys(any_app):
+    with any_app.app_context(), db.write() as conn:
+        add_org(conn)
+        conn.execute(text("INSERT INTO users (id, org_id, email, password_hash, role, created_at) "
+                          "VALUES ('usr_1', 'org_acme', 'a@acme.test', 'h', 'admin', 0)"))
+        conn.execute(text("INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at) "
+                          "VALUES ('key_1', 'org_acme', 'k', 'kw_live_abcd', 'hash', 0)"))
+    with any_app.app_context(), db.write() as conn:
+        conn.execute(text("DELETE FROM organizations"))
+    assert (count(any_app, "users"), count(any_app, "api_keys")) == (0, 0)
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_failed_write_transaction_is_rolled_back(any_app):
+    with any_app.app_context():
+        with pytest.raises(Boom):
+            with db.write() as conn:
+                add_org(conn, "lost")
+                raise Boom
+        assert count(any_app, "organizations") == 0
+        # The writer lock was released: the next write goes through and is kept.
+        assert not db._writer.locked()
+        with db.write() as conn:
+            add_org(conn, "kept")
+    assert count(any_app, "organizations") == 1
+
+
+def test_a_write_transaction_is_committed_on_exit(any_app):
+    with any_app.app_context(), db.write() as conn:
+        add_org(conn)
+    assert count(any_app, "organizations") == 1
