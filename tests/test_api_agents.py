@@ -234,15 +234,21 @@ def test_push_with_malformed_json_is_400(client, org):
 
 @pytest.mark.parametrize("age, status", [(None, "pending"), (0, "connected"), (45, "connected"),
                                          (46, "disconnected"), (3600, "disconnected")])
-def test_status_follows_last_seen_within_three_intervals(app, org, query, age, status):
+def test_status_follows_last_seen_within_three_intervals(app, org, monkeypatch, age, status):
+    from types import SimpleNamespace
+
+    from sqlalchemy import text
+
+    from kubewatch.api import agents as agents_api
+    from kubewatch.db import write
+
+    now = 1_800_000_000
     agent = org.register()
     if age is not None:
         org.push(agent)
-        with app.app_context():
-            from kubewatch.db import write
-            from sqlalchemy import text
-            with write() as conn:
-                conn.execute(text("UPDATE agents SET last_seen = :t"), {"t": int(time.time()) - age})
+        with app.app_context(), write() as conn:
+            conn.execute(text("UPDATE agents SET last_seen = :t"), {"t": now - age})
+    monkeypatch.setattr(agents_api, "time", SimpleNamespace(time=lambda: now))  # the clock stands still
     [listed] = org.agents().json
     assert listed["status"] == status
     assert (listed["lastSeen"] is None) == (age is None)
