@@ -30,41 +30,48 @@ def _rules(schema):
         choices = [v.choices for v in field.validators if hasattr(v, "choices")]
         rules[field.data_key or attribute] = (
             attribute, kind, field.required,
-            lengths[0].min if lengths else 0, lengths[0].max if lengths else None,
+            lengths[0].min if lengths else 0, lengths[0].max if lengths else math.inf,
             frozenset(choices[0]) if choices else None,
         )
     return rules
 
 
-_CONTAINER, _NODE, _POD = _rules(ContainerSchema), _rules(NodeSchema), _rules(PodSchema)
+def _spec(schema):
+    """Return (rules, the json names every object must have) of a schema."""
+    rules = _rules(schema)
+    return rules, frozenset(name for name, rule in rules.items() if rule[2])
 
 
-def _load_objects(items, rules):
+_CONTAINER, _NODE, _POD = _spec(ContainerSchema), _spec(NodeSchema), _spec(PodSchema)
+
+
+def _load_objects(items, spec):
     """Return the loaded objects, or None when any of them may be invalid."""
     # One loop with the checks inline: this runs for every field of every container of every push.
     if type(items) is not list:
         return None
+    rules, required = spec
     loaded = []
     for item in items:
-        if type(item) is not dict:
+        if type(item) is not dict or not required <= item.keys():
             return None
         out = {}
-        for name, (attribute, kind, required, min_length, max_length, choices) in rules.items():
-            value = item.get(name, _ABSENT)
-            if value is _ABSENT or value is None:
-                if required:
+        for name, value in item.items():
+            rule = rules.get(name)
+            if rule is None:
+                continue  # unknown fields are ignored
+            attribute, kind, is_required, min_length, max_length, choices = rule
+            if value is None:
+                if is_required:
                     return None
-                if value is None:
-                    out[attribute] = None
+                out[attribute] = None
                 continue
             kind_of = type(value)
             if kind is NUMBER:
                 if kind_of is float:
-                    if not (0 <= value < math.inf):  # also false for NaN
+                    if not 0 <= value < math.inf:  # also false for NaN
                         return None
-                elif kind_of is int:
-                    if not 0 <= value < 2**1023:
-                        return None
+                elif kind_of is int and 0 <= value < 2**1023:
                     value = float(value)
                 else:
                     return None
@@ -72,7 +79,7 @@ def _load_objects(items, rules):
                 if kind_of is not int or not 0 <= value <= MAX_INTEGER:
                     return None
             elif kind is TEXT:
-                if kind_of is not str or len(value) < min_length or (max_length is not None and len(value) > max_length) \
+                if kind_of is not str or not min_length <= len(value) <= max_length \
                         or (choices is not None and value not in choices):
                     return None
             # marshmallow's Boolean(truthy={True}, falsy={False}) also takes 1, 0, 1.0 and 0.0, as == does
