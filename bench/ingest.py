@@ -111,9 +111,9 @@ def stored_samples(server):
         return conn.execute("SELECT COUNT(*) FROM container_samples").fetchone()[0]
 
 
-def push_scenario(server, container_count, connections, seconds):
-    """Push back to back from `connections` agents; return the row of the table."""
-    agents = register_agents(server, connections, container_count, f"c{container_count}")
+def push_scenario(server, container_count, connections, seconds, round_number):
+    """Push back to back from `connections` agents (new ones each round); return the row of the table."""
+    agents = register_agents(server, connections, container_count, f"c{container_count}-r{round_number}")
     before, tally, acknowledged = stored_samples(server), load.Tally(), [0]
 
     def counted(index):
@@ -161,10 +161,16 @@ def ms(seconds):
     return f"{seconds * 1000:.1f}"
 
 
+def median_row(rows):
+    """Return the run with the median rate, so one noisy run cannot make the table."""
+    return sorted(rows, key=lambda row: row["rate"])[len(rows) // 2]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", default="4", help="waitress thread counts to compare, e.g. 1,2,4,8")
-    parser.add_argument("--seconds", type=float, default=10, help="length of each throughput run")
+    parser.add_argument("--seconds", type=float, default=5, help="length of each throughput run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each scenario; the median is shown")
     parser.add_argument("--connections", type=int, default=16, help="concurrent agents in throughput runs")
     parser.add_argument("--steady-agents", type=int, default=1000)
     parser.add_argument("--steady-seconds", type=float, default=60)
@@ -172,23 +178,30 @@ def main():
     args = parser.parse_args()
     seed = {"ADMIN_EMAIL": "bench@kubewatch.local", "ADMIN_PASSWORD": "bench-password"}
 
+    print(f"median of {args.rounds} alternating {args.seconds:.0f} s runs, {args.connections} keep-alive connections")
     print(f"{'threads':>7}  {'scenario':<24} {'req/s':>8} {'samples/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'errors':>6} {'lost':>5} {'RSS MB':>7} {'ratio':>6}")
     for threads in [int(t) for t in args.threads.split(",")]:
         with tempfile.TemporaryDirectory() as work:
             hello = Server("bench/hello.py", work, threads)
-            baseline = hello_scenario(hello, args.connections, args.seconds)
-            hello.stop()
             server = Server("app.py", work, threads, **seed)
-            rows = [baseline] + [push_scenario(server, n, args.connections, args.seconds) for n in (10, 50)]
-            for row in rows:
-                tally, is_hello = row["tally"], row is baseline
+            runs = {"hello": [], 10: [], 50: []}
+            for round_number in range(args.rounds):  # alternate, so a noisy moment hits every scenario alike
+                runs["hello"].append(hello_scenario(hello, args.connections, args.seconds))
+                for containers in (10, 50):
+                    runs[containers].append(
+                        push_scenario(server, containers, args.connections, args.seconds, round_number))
+            baseline = median_row(runs["hello"])
+            for key in ("hello", 10, 50):
+                row = median_row(runs[key])
+                tally = row["tally"]
                 samples = "" if row["samples"] is None else f"{row['samples']:.0f}"
-                print(f"{threads:>7}  {row['scenario']:<24} {row['rate']:>8.0f} "
-                      f"{samples:>10} "
+                lost = sum(run["lost"] for run in runs[key])
+                rss = (hello if key == "hello" else server).peak_rss_mb
+                print(f"{threads:>7}  {row['scenario']:<24} {row['rate']:>8.0f} {samples:>10} "
                       f"{ms(tally.percentile(50)):>7} {ms(tally.percentile(99)):>7} {tally.errors:>6} "
-                      f"{row['lost']:>5} {(hello if is_hello else server).peak_rss_mb:>7.1f} "
-                      f"{row['rate'] / baseline['rate']:>6.2f}")
+                      f"{lost:>5} {rss:>7.1f} {row['rate'] / baseline['rate']:>6.2f}")
+            hello.stop()
             server.stop()
 
     if args.no_steady:

@@ -9,7 +9,7 @@ DEFAULTS = {
     "DATABASE_URL": "sqlite:///kubewatch.db",
     "HOST": "0.0.0.0",
     "PORT": 8080,
-    "THREADS": 4,
+    "THREADS": 1,
     "CONNECTION_LIMIT": 1000,
     "CHANNEL_TIMEOUT": 120,
     "SECRET_KEY": "",
