@@ -37,10 +37,15 @@ def text(max_length, *, required=False, **kwargs):
 class EpochTime(fields.Field):
     """Integer epoch seconds shown as ISO 8601 UTC with `Z`, or null."""
 
-    def _serialize(self, value, attr, obj, **kwargs):
+    @staticmethod
+    def format(value):
+        """Return epoch seconds as ISO 8601 UTC with Z; None stays None."""
         if value is None:
             return None
         return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return self.format(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         raise ValidationError("read-only field")
