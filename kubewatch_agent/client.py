@@ -1,0 +1,111 @@
+"""Talking to the kubewatch server: register with the API key, push with the agent token."""
+
+import json
+from typing import NamedTuple
+
+import requests
+
+from kubewatch_agent import __version__
+from kubewatch_agent.outages import one_line
+
+# Connect fast, but give a busy server time to answer a large push.
+TIMEOUT = (5, 30)
+
+
+class ServerError(Exception):
+    """The server did not take a request; str() is a one-line reason without any secret."""
+
+    retry_after = None  # seconds the server asked to wait, when it did
+
+
+class Unreachable(ServerError):
+    """No answer, or one that says to try later (5xx, 429): the request may be retried as it is."""
+
+    def __init__(self, reason, retry_after=None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Refused(ServerError):
+    """The server answered 4xx: the request as sent will not be taken."""
+
+    def __init__(self, what, status, message):
+        super().__init__(f"{what} refused ({status}): {message}")
+        self.status = status
+
+
+class Registration(NamedTuple):
+    agent_id: str
+    token: str
+    token_expires_in: int
+    push_interval: int
+
+    def __repr__(self):
+        # A registration printed in a log or a traceback must not carry its token.
+        return (f"Registration(agent_id={self.agent_id!r}, token=<hidden>, "
+                f"token_expires_in={self.token_expires_in}, push_interval={self.push_interval})")
+
+
+class ServerClient:
+    """One server, one API key, and one keep-alive connection reused for every request."""
+
+    def __init__(self, url, api_key, timeout=TIMEOUT):
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers.update({"User-Agent": f"kubewatch-agent/{__version__}",
+                                     "Content-Type": "application/json"})
+
+    def register(self, identity):
+        """Register identity (name, hostname, version, platform); return a Registration or raise ServerError."""
+        answer = self._post("registration", "/api/v1/agents/register", identity, {"X-API-Key": self.api_key})
+        try:
+            return Registration(answer["agentId"], answer["token"], int(answer["tokenExpiresIn"]),
+                                max(1, int(answer["pushIntervalSeconds"])))
+        except (KeyError, TypeError, ValueError):
+            raise Unreachable(f"the answer to the registration is not one: is {self.url} a kubewatch server?") from None
+
+    def push(self, registration, body):
+        """Send one push body; raise ServerError unless the server stored it (or already had it)."""
+        self._post("push", f"/api/v1/agents/{registration.agent_id}/push", body,
+                   {"Authorization": f"Bearer {registration.token}"})
+
+    def close(self):
+        self.session.close()
+
+    def _post(self, what, path, body, headers):
+        data = json.dumps(body, separators=(",", ":"), allow_nan=False)
+        try:
+            response = self.session.post(self.url + path, data=data, headers=headers, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise Unreachable(f"cannot reach the server at {self.url}: {one_line(error)}") from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise Unreachable(f"the server answered {response.status_code} to the {what}: {_message(response)}",
+                              _retry_after(response))
+        if response.status_code >= 400:
+            raise Refused(what, response.status_code, _message(response))
+        try:
+            return response.json()
+        except ValueError:
+            raise Unreachable(f"the answer to the {what} is not JSON: is {self.url} a kubewatch server?") from None
+
+
+def _message(response):
+    """Return the server's error message on one line, or the HTTP reason when there is none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or "no reason given"
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(body, dict) and body.get("errors"):
+        message = f"{message} {json.dumps(body['errors'], separators=(',', ':'))}"
+    return one_line(message or response.reason or "no reason given")
+
+
+def _retry_after(response):
+    """Return the Retry-After header in seconds, or None when absent or a date."""
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None

@@ -1,0 +1,126 @@
+"""The kubewatch-agent command, run as a user runs it: settings, --dry-run, --once and its exit codes, SIGTERM."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from kubewatch.api.push_schema import PushSchema
+from kubewatch_agent.cli import parser
+from live_server import ROOT, LiveServer, free_port
+
+ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
+WRONG_KEY = "kw_live_" + "x" * 43
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("server"), PUSH_INTERVAL_SECONDS=1, ADMIN_EMAIL=ADMIN["email"],
+                      ADMIN_PASSWORD=ADMIN["password"]).start()
+    yield live
+    live.stop()
+
+
+def agent_env(**settings):
+    """Return this environment without any kubewatch, Docker or cluster setting, plus settings."""
+    kept = {k: v for k, v in os.environ.items()
+            if not k.startswith(("KUBEWATCH_", "DOCKER_", "KUBERNETES_")) and k != "KUBECONFIG"}
+    return {**kept, **settings}
+
+
+def agent(*args, env=None, timeout=30):
+    """Run `python -m kubewatch_agent` (what the kubewatch-agent script runs) and return the finished process."""
+    return subprocess.run([sys.executable, "-m", "kubewatch_agent", *args], cwd=ROOT, env=env or agent_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def agents_on(server):
+    token = requests.post(server.url + "/api/v1/auth/login", json=ADMIN, timeout=5).json()["token"]
+    listed = requests.get(server.url + "/api/v1/agents", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    return {found["name"]: found for found in listed.json()}
+
+
+def test_dry_run_prints_a_valid_push_body_without_contacting_the_server():
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    done = agent("--dry-run", "--platform", "host", env=agent_env(KUBEWATCH_URL=unreachable))
+    assert (done.returncode, done.stderr) == (0, "")
+    loaded = PushSchema().load(json.loads(done.stdout))
+    assert [node["name"] for node in loaded["nodes"]] == [socket.gethostname()]
+
+
+def test_once_pushes_one_sample_and_exits_0(server):
+    done = agent("--once", "--platform", "host", "--url", server.url, "--api-key", server.first_run_key(),
+                 "--name", "cli-once")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("pushed 0 containers, 1 nodes and 0 pods as agent_")
+    pushed = agents_on(server)["cli-once"]
+    assert (pushed["status"], pushed["platform"], pushed["hostname"]) == ("connected", "host", socket.gethostname())
+
+
+def test_once_with_a_wrong_key_exits_1_with_a_one_line_reason(server):
+    done = agent("--once", "--platform", "host", "--url", server.url, "--api-key", WRONG_KEY)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("kubewatch-agent: registration refused (401): A valid X-API-Key header")
+    assert WRONG_KEY not in done.stderr
+
+
+def test_once_with_an_unreachable_server_exits_1_with_a_one_line_reason():
+    url = f"http://127.0.0.1:{free_port()}"
+    done = agent("--once", "--platform", "host", "--url", url, "--api-key", WRONG_KEY)
+    assert done.returncode == 1
+    assert done.stderr == f"kubewatch-agent: cannot reach the server at {url}: Connection refused\n"
+
+
+def test_url_name_and_api_key_file_come_from_the_environment(server, tmp_path):
+    key_file = tmp_path / "api-key"
+    key_file.write_text(server.first_run_key() + "\n")
+    done = agent("--once", "--platform", "host", env=agent_env(
+        KUBEWATCH_URL=server.url, KUBEWATCH_API_KEY_FILE=str(key_file), KUBEWATCH_AGENT_NAME="from-env"))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert agents_on(server)["from-env"]["status"] == "connected"
+
+
+def test_an_unreadable_api_key_file_is_a_usage_error(tmp_path):
+    done = agent("--once", "--url", "http://127.0.0.1:9", "--api-key-file", str(tmp_path / "absent"))
+    assert done.returncode == 2
+    assert done.stderr == (f"kubewatch-agent: cannot read the API key file {tmp_path / 'absent'}: "
+                           "No such file or directory\n")
+
+
+def test_without_url_or_key_the_command_says_which_settings_it_needs():
+    done = agent("--platform", "host")
+    assert done.returncode == 2 and "KUBEWATCH_URL and KUBEWATCH_API_KEY" in done.stderr
+
+
+def test_flags_win_over_the_environment_and_the_name_defaults_to_the_hostname():
+    environ = {"KUBEWATCH_URL": "http://from-env:8080", "KUBEWATCH_API_KEY": "kw_live_env"}
+    args = parser(environ).parse_args(["--url", "http://from-flag:8080"])
+    assert (args.url, args.name, args.api_key) == ("http://from-flag:8080", socket.gethostname(), None)
+    assert parser({"KUBEWATCH_AGENT_NAME": "rack-2"}).parse_args([]).name == "rack-2"
+
+
+def test_sigterm_stops_the_loop_and_exits_0(server):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kubewatch_agent", "--platform", "host", "--name", "cli-loop"], cwd=ROOT,
+        env=agent_env(KUBEWATCH_URL=server.url, KUBEWATCH_API_KEY=server.first_run_key()),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while agents_on(server).get("cli-loop", {}).get("status") != "connected":
+            assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    lines = stderr.splitlines()
+    assert "registered as agent_" in lines[1] and lines[-1].endswith("stopped on SIGTERM")
+    assert server.first_run_key() not in stderr
