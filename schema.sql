@@ -1,15 +1,17 @@
 -- The one definition of kubewatch's tables, in the SQL that SQLite and PostgreSQL share:
--- app-generated text ids, integer epoch seconds, ON CONFLICT upserts. Each statement ends with a semicolon at the end of its line.
+-- app-generated text ids, integer epoch seconds, ON CONFLICT upserts. BIGINT and DOUBLE PRECISION
+-- are 64-bit in both (SQLite reads them as INTEGER and REAL). Each statement ends with a semicolon
+-- at the end of its line.
 -- Every statement is safe to run twice: `flask init-db` and the first start run this file.
 
 CREATE TABLE IF NOT EXISTS schema_version (
-    version INTEGER NOT NULL
+    version BIGINT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS organizations (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
-    created_at  INTEGER NOT NULL
+    created_at  BIGINT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS users (
@@ -18,7 +20,7 @@ CREATE TABLE IF NOT EXISTS users (
     email          TEXT NOT NULL UNIQUE,
     password_hash  TEXT NOT NULL,
     role           TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
-    created_at     INTEGER NOT NULL
+    created_at     BIGINT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -27,8 +29,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     name        TEXT NOT NULL,
     prefix      TEXT NOT NULL,
     key_hash    TEXT NOT NULL UNIQUE,
-    created_at  INTEGER NOT NULL,
-    revoked_at  INTEGER
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS agents (
@@ -38,18 +40,18 @@ CREATE TABLE IF NOT EXISTS agents (
     hostname         TEXT NOT NULL,
     version          TEXT,
     platform         TEXT,
-    created_at       INTEGER NOT NULL,
-    last_seen        INTEGER,
-    last_push_ts     INTEGER,
-    container_count  INTEGER NOT NULL DEFAULT 0,
+    created_at       BIGINT NOT NULL,
+    last_seen        BIGINT,
+    last_push_ts     BIGINT,
+    container_count  BIGINT NOT NULL DEFAULT 0,
     UNIQUE (org_id, name, hostname)
 );
 
 -- One row per push received: makes a retried push (same agent, same timestamp) a no-op.
 CREATE TABLE IF NOT EXISTS pushes (
     agent_id     TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
-    ts           INTEGER NOT NULL,
-    received_at  INTEGER NOT NULL,
+    ts           BIGINT NOT NULL,
+    received_at  BIGINT NOT NULL,
     PRIMARY KEY (agent_id, ts)
 );
 
@@ -57,13 +59,13 @@ CREATE TABLE IF NOT EXISTS pushes (
 -- described_at is the timestamp of the push whose description is kept: a late replay never overwrites a newer one.
 CREATE TABLE IF NOT EXISTS containers (
     agent_id     TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
-    key          INTEGER NOT NULL,
+    key          BIGINT NOT NULL,
     runtime_id   TEXT NOT NULL,
     name         TEXT NOT NULL,
     image        TEXT,
     status       TEXT,
-    first_seen   INTEGER NOT NULL,
-    described_at INTEGER NOT NULL,
+    first_seen   BIGINT NOT NULL,
+    described_at BIGINT NOT NULL,
     PRIMARY KEY (agent_id, key),
     UNIQUE (agent_id, runtime_id)
 );
@@ -71,73 +73,73 @@ CREATE TABLE IF NOT EXISTS containers (
 -- Samples are keyed agent first, then time, so each push appends to one place of the index.
 CREATE TABLE IF NOT EXISTS container_samples (
     agent_id          TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
-    ts                INTEGER NOT NULL,
-    container_key     INTEGER NOT NULL,
-    cpu_percent       REAL,
-    memory_mb         REAL,
-    memory_limit_mb   REAL,
-    network_rx_bytes  INTEGER,
-    network_tx_bytes  INTEGER,
-    restart_count     INTEGER,
+    ts                BIGINT NOT NULL,
+    container_key     BIGINT NOT NULL,
+    cpu_percent       DOUBLE PRECISION,
+    memory_mb         DOUBLE PRECISION,
+    memory_limit_mb   DOUBLE PRECISION,
+    network_rx_bytes  BIGINT,
+    network_tx_bytes  BIGINT,
+    restart_count     BIGINT,
     PRIMARY KEY (agent_id, ts, container_key)
 );
 
 CREATE TABLE IF NOT EXISTS nodes (
     agent_id            TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
-    key                 INTEGER NOT NULL,
+    key                 BIGINT NOT NULL,
     name                TEXT NOT NULL,
     status              TEXT,
     kubelet_version     TEXT,
-    cpu_cores           REAL,
-    memory_capacity_mb  REAL,
-    pod_capacity        INTEGER,
-    first_seen          INTEGER NOT NULL,
-    described_at        INTEGER NOT NULL,
+    cpu_cores           DOUBLE PRECISION,
+    memory_capacity_mb  DOUBLE PRECISION,
+    pod_capacity        BIGINT,
+    first_seen          BIGINT NOT NULL,
+    described_at        BIGINT NOT NULL,
     PRIMARY KEY (agent_id, key),
     UNIQUE (agent_id, name)
 );
 
 CREATE TABLE IF NOT EXISTS node_samples (
     agent_id           TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
-    ts                 INTEGER NOT NULL,
-    node_key           INTEGER NOT NULL,
-    cpu_percent        REAL,
-    memory_mb          REAL,
-    pod_count          INTEGER,
-    network_rx_bytes   INTEGER,
-    network_tx_bytes   INTEGER,
-    fs_used_bytes      INTEGER,
-    fs_capacity_bytes  INTEGER,
+    ts                 BIGINT NOT NULL,
+    node_key           BIGINT NOT NULL,
+    cpu_percent        DOUBLE PRECISION,
+    memory_mb          DOUBLE PRECISION,
+    pod_count          BIGINT,
+    network_rx_bytes   BIGINT,
+    network_tx_bytes   BIGINT,
+    fs_used_bytes      BIGINT,
+    fs_capacity_bytes  BIGINT,
     PRIMARY KEY (agent_id, ts, node_key)
 );
 
 CREATE TABLE IF NOT EXISTS pods (
     agent_id          TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
-    key               INTEGER NOT NULL,
+    key               BIGINT NOT NULL,
     namespace         TEXT NOT NULL,
     name              TEXT NOT NULL,
     uid               TEXT,
     node_name         TEXT,
     phase             TEXT,
-    ready             INTEGER,
-    container_count   INTEGER,
-    ready_containers  INTEGER,
-    first_seen        INTEGER NOT NULL,
-    described_at      INTEGER NOT NULL,
+    ready             BIGINT,
+    container_count   BIGINT,
+    ready_containers  BIGINT,
+    first_seen        BIGINT NOT NULL,
+    described_at      BIGINT NOT NULL,
     PRIMARY KEY (agent_id, key),
     UNIQUE (agent_id, namespace, name)
 );
 
 CREATE TABLE IF NOT EXISTS pod_samples (
     agent_id          TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
-    ts                INTEGER NOT NULL,
-    pod_key           INTEGER NOT NULL,
-    cpu_percent       REAL,
-    memory_mb         REAL,
-    memory_limit_mb   REAL,
-    network_rx_bytes  INTEGER,
-    network_tx_bytes  INTEGER,
-    restart_count     INTEGER,
+    ts                BIGINT NOT NULL,
+    pod_key           BIGINT NOT NULL,
+    cpu_percent       DOUBLE PRECISION,
+    memory_mb         DOUBLE PRECISION,
+    memory_limit_mb   DOUBLE PRECISION,
+    network_rx_bytes  BIGINT,
+    network_tx_bytes  BIGINT,
+    restart_count     BIGINT,
     PRIMARY KEY (agent_id, ts, pod_key)
 );
 
