@@ -4,10 +4,11 @@ import sys
 
 from kubewatch import create_app
 from kubewatch.config import ConfigError
+from kubewatch.db import SchemaTooNew
 
 try:
     app = create_app()
-except ConfigError as error:
+except (ConfigError, SchemaTooNew) as error:
     sys.exit(f"kubewatch: {error}")
 
 if __name__ == "__main__":

@@ -168,7 +168,7 @@ def median_row(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", default="4", help="waitress thread counts to compare, e.g. 1,2,4,8")
+    parser.add_argument("--threads", default="1,4", help="waitress thread counts to compare, e.g. 1,2,4,8")
     parser.add_argument("--seconds", type=float, default=5, help="length of each throughput run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each scenario; the median is shown")
     parser.add_argument("--connections", type=int, default=16, help="concurrent agents in throughput runs")

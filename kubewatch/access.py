@@ -20,10 +20,12 @@ def _bearer_token():
 
 def org_of_api_key():
     """Return the organization of the request's X-API-Key; abort 401 when it is missing or revoked."""
-    throttle.guard("register")
     key = request.headers.get("X-API-Key", "")
     org_id = accounts.org_for_api_key(credentials.hash_api_key(key)) if key else None
     if org_id is None:
+        # Only failures are slowed down: agents behind one address (a proxy, NAT) keep registering
+        # with a valid key while a stale one fails, and a 256-bit key is not guessed anyway.
+        throttle.guard("register")
         throttle.failed("register")
         abort(401, message="A valid X-API-Key header is required: this key is missing, unknown or revoked.")
     return org_id

@@ -60,7 +60,7 @@ def load_settings(root: Path) -> dict:
         raw = os.environ.get(ENV_PREFIX + name)
         if raw is not None:
             settings[name] = _coerce(name, raw, default)
-    return settings
+    return check(settings)
 
 
 def _known(values: dict, source: str) -> dict:
@@ -74,6 +74,13 @@ def _known(values: dict, source: str) -> dict:
             raise ConfigError(f"{source}: {name} must be a {type(DEFAULTS[key]).__name__}")
         checked[key] = value
     return checked
+
+
+def check(settings):
+    """Raise ConfigError for a setting whose value cannot work; return settings."""
+    if str(settings["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {settings['LOG_LEVEL']!r}")
+    return settings
 
 
 def _coerce(name: str, raw: str, default):

@@ -40,10 +40,13 @@ def handle_database_unavailable(error):
                           headers={"Retry-After": "5"})
 
 
+def handle_unencodable_text(error):
+    """Answer 400 for text the database cannot store (a lone UTF-16 surrogate from a JSON escape)."""
+    return error_response(400, "The request holds text that is not valid Unicode (a lone surrogate escape).")
+
+
 def handle_unexpected(error):
     """Log an unexpected exception with its traceback and answer 500 without one."""
-    if isinstance(error, HTTPException):
-        return handle_http_exception(error)
     log.exception("unexpected error")
     return error_response(500, InternalServerError.description)
 
@@ -52,4 +55,5 @@ def init_app(app):
     """Register the handlers that give every error the same JSON shape."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(UnicodeEncodeError, handle_unencodable_text)
     app.register_error_handler(Exception, handle_unexpected)

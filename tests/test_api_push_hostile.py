@@ -90,3 +90,40 @@ def test_any_json_body_is_stored_whole_or_refused_whole(client, org, query, body
         assert after == before
     else:
         assert after[0] in (before[0], before[0] + 1)  # one push, or a retry of one already stored
+
+
+@pytest.mark.parametrize("endpoint", ["push", "register", "login"])
+def test_a_lone_surrogate_escape_is_400_not_a_crash(client, org, query, endpoint):
+    agent = org.register()
+    raw = '"x\\ud800"'
+    if endpoint == "push":
+        response = post_raw(client, agent, '{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": ' + raw + "}]}")
+    elif endpoint == "register":
+        response = client.post("/api/v1/agents/register", data='{"name": ' + raw + ', "hostname": "h"}',
+                               content_type="application/json", headers={"X-API-Key": org.api_key})
+    else:
+        response = client.post("/api/v1/auth/login", data='{"email": ' + raw + ', "password": "xxxxxxxx"}',
+                               content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["code"] == 400
+    assert counts(query) == [0] * len(STORE_TABLES)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/agents/register"])
+def test_an_integer_of_thousands_of_digits_is_400(client, org, path):
+    response = client.post(path, data='{"email": ' + "9" * 5000 + "}", content_type="application/json",
+                           headers={"X-API-Key": org.api_key})
+    assert response.status_code == 400
+    assert response.json["errors"] == {"json": ["Invalid JSON body."]}
+
+
+def test_a_push_dated_far_ahead_of_the_server_is_400_and_stores_nothing(client, org, query):
+    import time
+    agent = org.register()
+    ahead = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    response = org.push(agent, {"timestamp": ahead, "containers": [{"id": "c", "name": "n"}]})
+    assert response.status_code == 400
+    assert "timestamp" in response.json["errors"]["json"]
+    assert counts(query) == [0] * len(STORE_TABLES)
+    soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))  # a little skew is fine
+    assert org.push(agent, {"timestamp": soon, "containers": []}).status_code == 200

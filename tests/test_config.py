@@ -210,3 +210,11 @@ def test_user_tokens_survive_a_restart_without_a_configured_secret(project_root)
         assert response.status_code == 200
     finally:
         dispose(restarted)
+
+
+def test_an_unknown_log_level_is_a_config_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBEWATCH_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    monkeypatch.setenv("KUBEWATCH_LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigError, match="LOG_LEVEL"):
+        load_settings(tmp_path)

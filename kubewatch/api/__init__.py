@@ -16,8 +16,12 @@ class _Parser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
     def _raw_load_json(self, req):
         try:
             return super()._raw_load_json(req)
-        except RecursionError:  # JSON nested deeper than Python's stack: malformed, not a crash
-            raise json.JSONDecodeError("nested too deeply", "", 0) from None
+        except json.JSONDecodeError:
+            raise
+        # Nested deeper than Python's stack, or an integer of more digits than Python converts:
+        # malformed for us, not a crash. (webargs reads an empty doc as "no body", hence "body".)
+        except (RecursionError, ValueError) as error:
+            raise json.JSONDecodeError(type(error).__name__, "body", 0) from None
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -25,6 +25,10 @@ log = logging.getLogger("kubewatch.agents")
 # Measured with bench/ingest.py: 4 threads with this lock push 20-30 % more than without it.
 _ONE_PUSH_AT_A_TIME = threading.Lock()
 
+# A push dated further ahead than this is refused: stored, it would stand as the agent's newest
+# for years and keep every honest push from updating what the agent reports.
+MAX_CLOCK_AHEAD = 600
+
 # An agent is connected while its last push is at most this many intervals old.
 CONNECTED_INTERVALS = 3
 
@@ -112,8 +116,12 @@ def push(agent_id):
     """Store one push of an agent's metrics."""
     with _ONE_PUSH_AT_A_TIME:
         body = load_push(blp.ARGUMENTS_PARSER)
+        ts, received_at = int(body["timestamp"].timestamp()), int(time.time())
+        if ts > received_at + MAX_CLOCK_AHEAD:
+            abort(400, errors={"json": {"timestamp": [
+                f"More than {MAX_CLOCK_AHEAD} s ahead of the server's clock: check the agent's clock."]}})
         objects = {name: body[name] for name in ("containers", "nodes", "pods")}
-        stored = pushes.store_push(agent_id, int(body["timestamp"].timestamp()), int(time.time()), objects)
+        stored = pushes.store_push(agent_id, ts, received_at, objects)
     if not stored:
         abort(401, message=access.REGISTER_AGAIN)
     return {"ok": True}
