@@ -11,10 +11,6 @@ _SALTS = {AGENT_PREFIX: "kubewatch.agent-token", USER_PREFIX: "kubewatch.user-to
 class InvalidToken(Exception):
     """A token is missing, tampered with, of the wrong kind, or expired."""
 
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
 
 def _serializer(prefix):
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALTS[prefix])
