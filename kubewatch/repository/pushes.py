@@ -1,5 +1,6 @@
 """Storing a push: what describes each container, node and pod, and its samples."""
 
+import functools
 import weakref
 from typing import NamedTuple
 
@@ -98,8 +99,14 @@ _RECORD_PUSH = (
 
 
 def _driver(conn, statement):
-    """Fill a statement's {0} placeholders with the driver's own parameter marker."""
-    return statement.format("?" if conn.dialect.paramstyle == "qmark" else "%s")
+    """Return the statement with its {0} placeholders in the driver's own parameter marker."""
+    return _with_marker(statement, "?" if conn.dialect.paramstyle == "qmark" else "%s")
+
+
+@functools.lru_cache(maxsize=32)
+def _with_marker(statement, marker):
+    # Formatted once per statement and driver, not on every push.
+    return statement.format(marker)
 
 
 def store_push(agent_id, ts, received_at, objects):
