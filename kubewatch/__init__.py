@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from kubewatch import api, cli, db, errors, throttle
+from kubewatch import api, cli, db, errors, rollups, throttle
 from kubewatch.config import DEFAULTS, load_settings, secret_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,4 +32,5 @@ def create_app(test_config=None):
     throttle.init_app(app)
     api.init_app(app)
     cli.init_app(app)
+    rollups.init_app(app)
     return app

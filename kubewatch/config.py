@@ -25,6 +25,10 @@ DEFAULTS = {
     "LOG_LEVEL": "INFO",
     "AUTH_FAILURE_LIMIT": 10,
     "AUTH_FAILURE_WINDOW": 300,
+    "RAW_RETENTION": 48 * 3600,
+    "MINUTE_RETENTION": 14 * 86400,
+    "HOUR_RETENTION": 400 * 86400,
+    "ROLLUP_INTERVAL": 60,
 }
 
 ENV_PREFIX = "KUBEWATCH_"
@@ -80,6 +84,13 @@ def check(settings):
     """Raise ConfigError for a setting whose value cannot work; return settings."""
     if str(settings["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {settings['LOG_LEVEL']!r}")
+    raw, minute, hour = (settings[name] for name in ("RAW_RETENTION", "MINUTE_RETENTION", "HOUR_RETENTION"))
+    # A push accepted late recomputes its hour from its minutes: they must all still be kept.
+    if not 3600 <= raw <= minute - 3600 or hour < minute:
+        raise ConfigError("retention must grow tier by tier: RAW_RETENTION at least 3600 s, MINUTE_RETENTION "
+                          "at least an hour longer, HOUR_RETENTION at least as long as MINUTE_RETENTION")
+    if settings["ROLLUP_INTERVAL"] < 0:
+        raise ConfigError("ROLLUP_INTERVAL must be 0 (no timer) or a number of seconds")
     return settings
 
 

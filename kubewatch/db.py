@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
+
+from kubewatch.migrations import MIGRATIONS
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
-SCHEMA_VERSION = 1
-# Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS: dict[int, list[str]] = {}
+SCHEMA_VERSION = 2
 
 db = SQLAlchemy()
 
@@ -64,16 +64,20 @@ def init_db():
     """
     statements = [s for s in re.split(r";\s*$", SCHEMA_PATH.read_text(), flags=re.M) if s.strip()]
     with write() as conn:
-        for statement in statements:
-            conn.execute(text(statement))
-        version = conn.execute(text("SELECT version FROM schema_version")).scalar_one()
-        if version > SCHEMA_VERSION:
+        version = None
+        if inspect(conn).has_table("schema_version"):
+            version = conn.execute(text("SELECT version FROM schema_version")).scalar()
+        if version is not None and version > SCHEMA_VERSION:
             raise SchemaTooNew(f"database schema {version} is newer than this server's {SCHEMA_VERSION}")
-        while version < SCHEMA_VERSION:
-            for statement in MIGRATIONS[version]:
-                conn.execute(text(statement))
+        # Older tables are migrated first: the schema's indexes may name columns they lack.
+        while version is not None and version < SCHEMA_VERSION:
+            MIGRATIONS[version](conn)
             version += 1
             conn.execute(text("UPDATE schema_version SET version = :v"), {"v": version})
+        for statement in statements:
+            if conn.dialect.name != "sqlite":
+                statement = statement.replace(") WITHOUT ROWID", ")")  # SQLite's alone
+            conn.execute(text(statement))
 
 
 @contextmanager

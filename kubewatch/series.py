@@ -1,55 +1,158 @@
-"""Turning samples into series: counter rates, and buckets aligned to a step."""
+"""Turning samples into series: counter rates, and summaries of buckets of time that merge exactly.
+
+A summary holds, per metric of a kind (see kubewatch/kinds.py), what its bucket needs and
+nothing that would not merge: a gauge's (sum, max, count), a counter's (sum of rates, count),
+a last value's (ts, value); None while nothing was measured. Rollups store them; queries merge
+them into buckets of any whole multiple of the rollup's step.
+"""
+
+from kubewatch.kinds import COUNTER, GAUGE, LAST, rate_field
+
 
 def counter_rate(previous, current, seconds):
-    """Return bytes per second between two counter readings; a counter that went down was reset."""
+    """Return per-second increase between two counter readings; a counter that went down was reset."""
     if previous is None or current is None or seconds <= 0:
         return None
     increase = current - previous if current >= previous else current  # restarted from zero
     return increase / seconds
 
 
-def raw_points(samples, start):
-    """Return one point per sample at or after start; the sample before start only seeds the rates."""
+def raw_points(kind, samples, start):
+    """Return one point per sample at or after start; an earlier sample only seeds the rates.
+
+    samples are (ts, values) pairs, oldest first, values in the order of kind.metrics.
+    """
     points, previous = [], None
-    for ts, cpu, memory, limit, rx, tx, restarts in samples:
+    for ts, values in samples:
         if ts >= start:
-            elapsed = ts - previous[0] if previous else 0
-            points.append({
-                "t": ts, "cpuPercent": cpu, "memoryMB": memory, "memoryLimitMB": limit,
-                "networkRxBytesPerSec": counter_rate(previous and previous[4], rx, elapsed),
-                "networkTxBytesPerSec": counter_rate(previous and previous[5], tx, elapsed),
-                "restartCount": restarts,
-            })
-        previous = (ts, cpu, memory, limit, rx, tx, restarts)
+            point = {"t": ts}
+            for index, metric in enumerate(kind.metrics):
+                if metric.how == COUNTER:
+                    point[rate_field(metric)] = previous and counter_rate(
+                        previous[1][index], values[index], ts - previous[0])
+                else:
+                    point[metric.field] = values[index]
+            points.append(point)
+        previous = ts, values
     return points
 
 
-def _average(values):
-    present = [v for v in values if v is not None]
-    return sum(present) / len(present) if present else None
+def summarize(kind, samples, step, previous=None):
+    """Return {bucket start: summary} of samples, (ts, values) pairs oldest first, in buckets of step.
 
-
-def _maximum(values):
-    present = [v for v in values if v is not None]
-    return max(present) if present else None
-
-
-def bucketed_points(points, step):
-    """Group raw points into buckets starting at whole multiples of step since the epoch.
-
-    Each bucket has averages and maxima of CPU and memory, average rates and the last restart
-    count. Buckets without samples are left out.
+    previous, the sample just before them, seeds the first rates. A rate counts in the bucket
+    of the later of its two samples.
     """
     buckets = {}
-    for point in points:
-        buckets.setdefault(point["t"] - point["t"] % step, []).append(point)
-    return [{
-        "t": start,
-        "cpuPercent": _average([p["cpuPercent"] for p in group]),
-        "cpuPercentMax": _maximum([p["cpuPercent"] for p in group]),
-        "memoryMB": _average([p["memoryMB"] for p in group]),
-        "memoryMBMax": _maximum([p["memoryMB"] for p in group]),
-        "networkRxBytesPerSec": _average([p["networkRxBytesPerSec"] for p in group]),
-        "networkTxBytesPerSec": _average([p["networkTxBytesPerSec"] for p in group]),
-        "restartCount": group[-1]["restartCount"],
-    } for start, group in sorted(buckets.items())]
+    metrics = tuple(enumerate(kind.metrics))
+    for ts, values in samples:
+        bucket = ts - ts % step
+        summary = buckets.get(bucket)
+        if summary is None:
+            summary = buckets[bucket] = [0] + [None] * len(metrics)
+        summary[0] += 1
+        for index, metric in metrics:
+            value = values[index]
+            if metric.how == COUNTER:
+                value = previous and counter_rate(previous[1][index], value, ts - previous[0])
+            if value is None:
+                continue
+            held = summary[index + 1]
+            if metric.how == LAST:
+                summary[index + 1] = (ts, value)
+            elif metric.how == GAUGE:
+                summary[index + 1] = (value, value, 1) if held is None else (
+                    held[0] + value, max(held[1], value), held[2] + 1)
+            else:
+                summary[index + 1] = (value, 1) if held is None else (held[0] + value, held[1] + 1)
+        previous = ts, values
+    return buckets
+
+
+def merge(kind, into, summary):
+    """Add summary to the summary into, in place; summary must be the later one in time."""
+    into[0] += summary[0]
+    for index, metric in enumerate(kind.metrics, start=1):
+        held, more = into[index], summary[index]
+        if more is None:
+            continue
+        if held is None or metric.how == LAST:
+            into[index] = more
+        elif metric.how == GAUGE:
+            into[index] = (held[0] + more[0], max(held[1], more[1]), held[2] + more[2])
+        else:
+            into[index] = (held[0] + more[0], held[1] + more[1])
+    return into
+
+
+def rebucket(kind, summaries, step):
+    """Merge (bucket, summary) pairs, oldest first, into {start: summary} buckets of a coarser step."""
+    buckets = {}
+    for bucket, summary in summaries:
+        start = bucket - bucket % step
+        if start in buckets:
+            merge(kind, buckets[start], summary)
+        else:
+            buckets[start] = list(summary)
+    return buckets
+
+
+def to_row(kind, summary):
+    """Return a summary as a rollup row's values: samples, then per metric as the rollup tables keep them."""
+    row = [summary[0]]
+    for metric, held in zip(kind.metrics, summary[1:]):
+        if metric.how == GAUGE:
+            row += (None, None, 0) if held is None else (held[0] / held[2], held[1], held[2])
+        elif metric.how == COUNTER:
+            row += (None, 0) if held is None else (held[0] / held[1], held[1])
+        else:
+            row.append(None if held is None else held[1])
+    return row
+
+
+def from_row(kind, bucket, row):
+    """Return the summary a rollup row keeps (the inverse of to_row); bucket orders its last values."""
+    summary, position = [row[0]], 1
+    for metric in kind.metrics:
+        if metric.how == GAUGE:
+            average, maximum, count = row[position:position + 3]
+            summary.append((average * count, maximum, count) if count else None)
+            position += 3
+        elif metric.how == COUNTER:
+            rate, count = row[position:position + 2]
+            summary.append((rate * count, count) if count else None)
+            position += 2
+        else:
+            summary.append(None if row[position] is None else (bucket, row[position]))
+            position += 1
+    return summary
+
+
+def rollup_columns(kind):
+    """Return the rollup table's columns that to_row fills, in its order."""
+    columns = ["samples"]
+    for metric in kind.metrics:
+        if metric.how == GAUGE:
+            columns += (f"{metric.column}_avg", f"{metric.column}_max", f"{metric.column}_n")
+        elif metric.how == COUNTER:
+            columns += (f"{metric.column}_rate", f"{metric.column}_n")
+        else:
+            columns.append(metric.column)
+    return tuple(columns)
+
+
+def bucket_points(kind, buckets):
+    """Return the API's points of {start: summary} buckets, oldest first; empty buckets are left out."""
+    points = []
+    for start in sorted(buckets):
+        point = {"t": start}
+        for metric, held in zip(kind.metrics, buckets[start][1:]):
+            if metric.how == GAUGE:
+                point[metric.field] = held and held[0] / held[2]
+                point[metric.field + "Max"] = held and held[1]
+            elif metric.how == COUNTER:
+                point[rate_field(metric)] = held and held[0] / held[1]
+            else:
+                point[metric.field] = held and held[1]
+        points.append(point)
+    return points

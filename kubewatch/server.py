@@ -4,13 +4,15 @@ import logging
 
 import waitress
 
+from kubewatch import rollups
 from kubewatch.first_run import bootstrap
 
 
 def serve(app):
-    """Create the first admin when needed, then serve app on the configured host and port."""
+    """Create the first admin when needed, start the rollup timer, then serve app on the configured host and port."""
     configure_logging(app.config["LOG_LEVEL"])
     bootstrap(app)
+    rollups.start_timer(app)
     waitress.serve(app, **waitress_options(app.config))
 
 

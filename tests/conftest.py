@@ -10,7 +10,10 @@ from kubewatch.accounts import add_api_key
 from kubewatch.db import db
 from kubewatch.repository import accounts
 
-TEST_CONFIG = {"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "test-secret-key"}
+YEAR = 365 * 86400
+# The fixed dates of the sample pushes stay inside the raw tier however long ago they are.
+TEST_CONFIG = {"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "test-secret-key",
+               "RAW_RETENTION": 10 * YEAR, "MINUTE_RETENTION": 11 * YEAR, "HOUR_RETENTION": 12 * YEAR}
 PASSWORD = "correct horse battery"
 # scrypt is slow on purpose: hash the shared test password once, not once per user.
 PASSWORD_HASH = credentials.hash_password(PASSWORD)

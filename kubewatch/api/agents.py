@@ -65,6 +65,13 @@ class AgentSchema(Schema):
     containerCount = fields.Integer(attribute="container_count")
 
 
+class AgentDetailSchema(AgentSchema):
+    createdAt = EpochTime(attribute="created_at")
+    pushIntervalSeconds = fields.Integer()
+    nodeCount = fields.Integer(attribute="node_count")
+    podCount = fields.Integer(attribute="pod_count")
+
+
 def new_agent_id():
     """Return a candidate agent id: `agent_` and 8 lowercase hex characters."""
     return "agent_" + secrets.token_hex(4)
@@ -120,6 +127,10 @@ def push(agent_id):
         if ts > received_at + MAX_CLOCK_AHEAD:
             abort(400, errors={"json": {"timestamp": [
                 f"More than {MAX_CLOCK_AHEAD} s ahead of the server's clock: check the agent's clock."]}})
+        # Older samples than the raw tier keeps would land in minutes already rolled up and pruned.
+        if ts < received_at - current_app.config["RAW_RETENTION"]:
+            abort(400, errors={"json": {"timestamp": [
+                f"Older than the {current_app.config['RAW_RETENTION']} s of raw samples this server keeps."]}})
         objects = {name: body[name] for name in ("containers", "nodes", "pods")}
         stored = pushes.store_push(agent_id, ts, received_at, objects)
     if not stored:
@@ -137,6 +148,20 @@ def list_agents(user):
     # Built by hand and returned as a response, which flask-smorest passes through: a thousand
     # agents through AgentSchema's dump took longer than the query. AgentSchema documents it.
     return jsonify([agent_json(agent, now, interval) for agent in agents.agents_for_org(user["org_id"])])
+
+
+@blp.get("/<agent_id>")
+@access.needs_user()
+@blp.response(200, AgentDetailSchema)
+@blp.doc(security=[{"userToken": []}])
+def get_agent(agent_id, user):
+    """Return one agent of the caller's organization, with its counts of nodes and pods."""
+    agent = agents.agent_for_org(user["org_id"], agent_id)
+    if agent is None:
+        abort(404, message=f"Agent {agent_id} doesn't exist.")
+    now, interval = int(time.time()), current_app.config["PUSH_INTERVAL_SECONDS"]
+    return jsonify({**agent_json(agent, now, interval), "createdAt": EpochTime.format(agent["created_at"]),
+                    "pushIntervalSeconds": interval, "nodeCount": agent["node_count"], "podCount": agent["pod_count"]})
 
 
 @blp.delete("/<agent_id>")

@@ -1,22 +1,25 @@
-"""Reading a container's metrics back as a time series."""
+"""Reading an agent's objects back: the containers, nodes and pods of its latest push, and their series."""
 
 import re
 import time
 
-from flask import current_app
+from flask import current_app, jsonify
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from kubewatch import access, series
+from kubewatch import access, history, series
 from kubewatch.api import Blueprint
 from kubewatch.api.fields import EpochTime
+from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema
+from kubewatch.kinds import CONTAINERS, COUNTER, GAUGE, NODES, PODS, rate_field
 from kubewatch.repository import agents
 from kubewatch.repository import series as stored
 
-blp = Blueprint("metrics", __name__, url_prefix="/api/v1/agents", description="Metrics read back as time series.")
+blp = Blueprint("metrics", __name__, url_prefix="/api/v1/agents",
+                description="An agent's containers, nodes and pods, and their metrics over time.")
 
-MAX_POINTS = 10_000
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_USER = [{"userToken": []}]
 
 
 class Step(fields.Field):
@@ -30,9 +33,10 @@ class Step(fields.Field):
 
 
 class SeriesQuery(Schema):
-    start = fields.AwareDateTime(data_key="from", format="iso")
-    end = fields.AwareDateTime(data_key="to", format="iso")
-    step = Step(metadata={"type": "string", "example": "1m"})
+    start = fields.AwareDateTime(data_key="from", format="iso", metadata={"description": "Default: an hour before to."})
+    end = fields.AwareDateTime(data_key="to", format="iso", metadata={"description": "Default: now."})
+    step = Step(metadata={"type": "string", "example": "1m",
+                          "description": "Bucket size: seconds, or 30s, 1m, 1h, 1d. Without it, raw samples."})
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -40,44 +44,167 @@ class SeriesQuery(Schema):
             raise ValidationError("from must not be after to.", "from")
 
 
-class PointSchema(Schema):
-    t = EpochTime()
-    cpuPercent = fields.Float(allow_none=True)
-    cpuPercentMax = fields.Float(allow_none=True)
-    memoryMB = fields.Float(allow_none=True)
-    memoryMBMax = fields.Float(allow_none=True)
-    memoryLimitMB = fields.Float(allow_none=True)
-    networkRxBytesPerSec = fields.Float(allow_none=True)
-    networkTxBytesPerSec = fields.Float(allow_none=True)
-    restartCount = fields.Integer(allow_none=True)
+class ContainersQuery(Schema):
+    status = fields.String(metadata={"description": "Only containers in this state, such as running."})
 
 
-class SeriesSchema(Schema):
-    resolution = fields.String(metadata={"enum": ["raw", "1m", "1h"]})
-    step = fields.Integer(allow_none=True)
-    points = fields.List(fields.Nested(PointSchema))
+class PodsQuery(Schema):
+    namespace = fields.String(metadata={"description": "Only the pods of this namespace."})
+
+
+def _point_schema(kind, name):
+    """Return the schema of a point of kind: raw points have the values, buckets averages and maxima too."""
+    point = {"t": EpochTime()}
+    for metric in kind.metrics:
+        number = fields.Integer if metric.integer and metric.how != GAUGE else fields.Float
+        if metric.how == COUNTER:
+            point[rate_field(metric)] = fields.Float(allow_none=True)
+        else:
+            point[metric.field] = number(allow_none=True)
+        if metric.how == GAUGE:
+            point[metric.field + "Max"] = fields.Float(allow_none=True, metadata={"description": "Buckets only."})
+    return Schema.from_dict(point, name=name)
+
+
+def _series_schema(point, name):
+    return Schema.from_dict({
+        "resolution": fields.String(metadata={"enum": ["raw", "1m", "1h"]}),
+        "step": fields.Integer(allow_none=True),
+        "points": fields.List(fields.Nested(point)),
+    }, name=name)
+
+
+def _object_schema(kind, pushed, name):
+    """Return the schema of an object as last pushed: the push's fields, rates of its counters, lastSeen."""
+    listed = {field.data_key or attr: field for attr, field in pushed().fields.items()}
+    for metric in kind.metrics:
+        if metric.how == COUNTER:
+            listed[rate_field(metric)] = fields.Float(allow_none=True)
+    listed["lastSeen"] = EpochTime()
+    return Schema.from_dict(listed, name=name)
+
+
+def _api_names(pushed):
+    return {attr: field.data_key or attr for attr, field in pushed().fields.items()}
+
+
+_NAMES = {kind.name: _api_names(pushed) for kind, pushed in
+          ((CONTAINERS, ContainerSchema), (NODES, NodeSchema), (PODS, PodSchema))}
+
+
+def _object_json(kind, item):
+    """Return an object of the latest push as the API lists it."""
+    names = _NAMES[kind.name]
+    shown = {names[column]: item[column] for column in kind.identity + kind.described}
+    if "ready" in shown and shown["ready"] is not None:
+        shown["ready"] = bool(shown["ready"])
+    previous = item["previous"]
+    for index, metric in enumerate(kind.metrics):
+        shown[metric.field] = item["values"][index]
+        if metric.how == COUNTER:
+            shown[rate_field(metric)] = previous and series.counter_rate(
+                previous[1][index], item["values"][index], item["ts"] - previous[0])
+    shown["lastSeen"] = EpochTime.format(item["ts"])
+    return shown
+
+
+def _agent_or_404(user, agent_id):
+    agent = agents.agent_for_org(user["org_id"], agent_id)
+    if agent is None:
+        abort(404, message=f"Agent {agent_id} doesn't exist.")
+    return agent
+
+
+def _listed(kind, agent_id, keep=lambda item: True):
+    return jsonify([_object_json(kind, item) for item in stored.latest(kind, agent_id) if keep(item)])
+
+
+def _series(kind, agent_id, identity, what, query):
+    """Answer a series query for one object of an agent, or 404 when the agent never pushed it."""
+    key = stored.object_key(kind, agent_id, identity)
+    if key is None:
+        abort(404, message=f"Agent {agent_id} has no {what}.")
+    now = int(time.time())
+    end = int(query["end"].timestamp()) if "end" in query else now
+    start = int(query["start"].timestamp()) if "start" in query else end - 3600
+    if start > end:
+        abort(400, errors={"query": {"from": ["from must not be after to."]}})
+    try:
+        found = history.read_series(kind, agent_id, key, start, end, query.get("step"), now, current_app.config)
+    except history.QueryError as error:
+        abort(400, message=str(error))
+    # Built by hand: a day of one-minute points through marshmallow's dump took longer than reading them.
+    for point in found["points"]:
+        point["t"] = EpochTime.format(point["t"])
+    return jsonify(found)
+
+
+ContainerPoint, NodePoint, PodPoint = (_point_schema(kind, f"{kind.name[:-1].title()}Point")
+                                       for kind in (CONTAINERS, NODES, PODS))
+
+
+@blp.get("/<agent_id>/containers")
+@access.needs_user()
+@blp.arguments(ContainersQuery, location="query")
+@blp.response(200, _object_schema(CONTAINERS, ContainerSchema, "ListedContainer")(many=True))
+@blp.doc(security=_USER)
+def list_containers(query, agent_id, user):
+    """List the containers of the agent's latest push, as pushed, with network rates; `status` filters."""
+    _agent_or_404(user, agent_id)
+    status = query.get("status")
+    return _listed(CONTAINERS, agent_id, lambda item: status is None or item["status"] == status)
 
 
 @blp.get("/<agent_id>/containers/<container_id>/metrics")
 @access.needs_user()
 @blp.arguments(SeriesQuery, location="query")
-@blp.response(200, SeriesSchema)
-@blp.doc(security=[{"userToken": []}])
+@blp.response(200, _series_schema(ContainerPoint, "ContainerSeries"))
+@blp.doc(security=_USER)
 def container_metrics(query, agent_id, container_id, user):
-    """Return a container's samples from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
-    if agents.agent_for_org(user["org_id"], agent_id) is None:
-        abort(404, message=f"Agent {agent_id} doesn't exist.")
-    if not stored.container_known(agent_id, container_id):
-        abort(404, message=f"Agent {agent_id} has no container {container_id}.")
-    end = int(query["end"].timestamp()) if "end" in query else int(time.time())
-    start = int(query["start"].timestamp()) if "start" in query else end - 3600
-    step = query.get("step")
-    interval = current_app.config["PUSH_INTERVAL_SECONDS"]
-    if (end - start) // (step or interval) > MAX_POINTS:
-        abort(400, message=f"That would be more than {MAX_POINTS} points: ask for a shorter range or a larger step.")
-    # One sample before the range seeds the first rate.
-    samples = stored.container_samples(agent_id, container_id, start - 2 * interval, end)
-    points = series.raw_points(samples, start)
-    if step:
-        points = series.bucketed_points(points, step)
-    return {"resolution": "raw", "step": step, "points": points}
+    """Return a container's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
+    _agent_or_404(user, agent_id)
+    return _series(CONTAINERS, agent_id, (container_id,), f"container {container_id}", query)
+
+
+@blp.get("/<agent_id>/nodes")
+@access.needs_user()
+@blp.response(200, _object_schema(NODES, NodeSchema, "ListedNode")(many=True))
+@blp.doc(security=_USER)
+def list_nodes(agent_id, user):
+    """List the Kubernetes nodes of the agent's latest push, as pushed, with network rates."""
+    _agent_or_404(user, agent_id)
+    return _listed(NODES, agent_id)
+
+
+@blp.get("/<agent_id>/nodes/<name>/metrics")
+@access.needs_user()
+@blp.arguments(SeriesQuery, location="query")
+@blp.response(200, _series_schema(NodePoint, "NodeSeries"))
+@blp.doc(security=_USER)
+def node_metrics(query, agent_id, name, user):
+    """Return a node's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
+    _agent_or_404(user, agent_id)
+    return _series(NODES, agent_id, (name,), f"node {name}", query)
+
+
+@blp.get("/<agent_id>/pods")
+@access.needs_user()
+@blp.arguments(PodsQuery, location="query")
+@blp.response(200, _object_schema(PODS, PodSchema, "ListedPod")(many=True))
+@blp.doc(security=_USER)
+def list_pods(query, agent_id, user):
+    """List the Kubernetes pods of the agent's latest push, as pushed, with network rates; `namespace` filters."""
+    _agent_or_404(user, agent_id)
+    namespace = query.get("namespace")
+    return _listed(PODS, agent_id, lambda item: namespace is None or item["namespace"] == namespace)
+
+
+@blp.get("/<agent_id>/pods/<namespace>/<name>/metrics")
+@access.needs_user()
+@blp.arguments(SeriesQuery, location="query")
+@blp.response(200, _series_schema(PodPoint, "PodSeries"))
+@blp.doc(security=_USER)
+def pod_metrics(query, agent_id, namespace, name, user):
+    """Return a pod's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
+    _agent_or_404(user, agent_id)
+    return _series(PODS, agent_id, (namespace, name), f"pod {namespace}/{name}", query)

@@ -1,4 +1,4 @@
-"""Storing a push: what describes each container, node and pod, and its samples."""
+"""Storing a push: what describes each container, node and pod, and its samples in one row."""
 
 import functools
 import weakref
@@ -6,7 +6,9 @@ from typing import NamedTuple
 
 from sqlalchemy import bindparam, text
 
+from kubewatch import packing
 from kubewatch.db import db, write
+from kubewatch.kinds import KINDS
 
 # What each agent's latest push described, per database: {(kind, agent_id): {identity: Known}}.
 # A steady push then needs no read at all. Only writers change it, after their commit; it
@@ -20,49 +22,15 @@ class Known(NamedTuple):
     described_at: int
 
 
-class Kind(NamedTuple):
-    """How one kind of pushed object is stored: a described table and a samples table."""
-
-    table: str
-    samples: str
-    key_column: str
-    identity: tuple  # the columns that name an object within its agent
-    described: tuple  # kept once per object, as last pushed
-    measured: tuple  # kept once per sample
-
-
-KINDS = {
-    "containers": Kind(
-        "containers", "container_samples", "container_key", ("runtime_id",),
-        ("name", "image", "status"),
-        ("cpu_percent", "memory_mb", "memory_limit_mb", "network_rx_bytes", "network_tx_bytes",
-         "restart_count"),
-    ),
-    "nodes": Kind(
-        "nodes", "node_samples", "node_key", ("name",),
-        ("status", "kubelet_version", "cpu_cores", "memory_capacity_mb", "pod_capacity"),
-        ("cpu_percent", "memory_mb", "pod_count", "network_rx_bytes", "network_tx_bytes",
-         "fs_used_bytes", "fs_capacity_bytes"),
-    ),
-    "pods": Kind(
-        "pods", "pod_samples", "pod_key", ("namespace", "name"),
-        ("uid", "node_name", "phase", "ready", "container_count", "ready_containers"),
-        ("cpu_percent", "memory_mb", "memory_limit_mb", "network_rx_bytes", "network_tx_bytes",
-         "restart_count"),
-    ),
-}
-
-
 class _Statements(NamedTuple):
     known: object
     last_key: object
     insert: object
     update: object
-    insert_samples: str
 
 
 def _statements(kind):
-    """Build a kind's statements once, from the column names above (never from input)."""
+    """Build a kind's statements once, from its column names in kubewatch/kinds.py (never from input)."""
     identity, described = kind.identity, kind.described
     columns = identity + described
     match = " AND ".join(f"{c} IN :{c}s" for c in identity)
@@ -76,10 +44,6 @@ def _statements(kind):
         # An older push replayed late must not overwrite what a newer one said.
         text(f"UPDATE {kind.table} SET {', '.join(f'{c} = :{c}' for c in described)}, described_at = :ts "
              f"WHERE agent_id = :agent_id AND key = :key AND described_at <= :ts"),
-        # Samples are the bulk of every push: they go to the driver as plain tuples, which spares
-        # SQLAlchemy's per-row parameter processing (half the cost of a 50-container push).
-        f"INSERT INTO {kind.samples} (agent_id, ts, {kind.key_column}, {', '.join(kind.measured)}) "
-        f"VALUES ({', '.join(['{0}'] * (3 + len(kind.measured)))})",
     )
 
 
@@ -90,11 +54,14 @@ _STATEMENTS = {name: _statements(kind) for name, kind in KINDS.items()}
 _MARK_SEEN = (
     "UPDATE agents SET last_seen = {0}, "
     "container_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE container_count END, "
+    "node_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE node_count END, "
+    "pod_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE pod_count END, "
     "last_push_ts = CASE WHEN last_push_ts IS NULL OR {0} > last_push_ts THEN {0} ELSE last_push_ts END "
     "WHERE id = {0}"
 )
+_STORED_BEFORE = "SELECT 1 FROM pushes WHERE agent_id = {0} AND ts = {0}"
 _RECORD_PUSH = (
-    "INSERT INTO pushes (agent_id, ts, received_at) VALUES ({0}, {0}, {0}) ON CONFLICT (agent_id, ts) DO NOTHING"
+    "INSERT INTO pushes (agent_id, ts, received_at, containers, nodes, pods) VALUES ({0}, {0}, {0}, {0}, {0}, {0})"
 )
 
 
@@ -117,19 +84,25 @@ def store_push(agent_id, ts, received_at, objects):
     """
     on_commit = []
     with write(on_commit) as conn:
+        counts = [len(objects[name]) for name in KINDS]
         seen = conn.exec_driver_sql(_driver(conn, _MARK_SEEN), (
-            received_at, ts, len(objects["containers"]), ts, ts, agent_id)).rowcount
+            received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, ts, agent_id)).rowcount
         if not seen:
             return False
-        first_time = conn.exec_driver_sql(_driver(conn, _RECORD_PUSH), (agent_id, ts, received_at)).rowcount
-        if not first_time:
+        if conn.exec_driver_sql(_driver(conn, _STORED_BEFORE), (agent_id, ts)).first():
             return True
         cache = _described.setdefault(db.engine, {})
-        for name, items in objects.items():
-            if items:
-                known = _store_kind(conn, KINDS[name], _STATEMENTS[name], agent_id, ts, items,
+        blobs = []
+        for name, kind in KINDS.items():
+            items = objects[name]
+            if not items:
+                blobs.append(None)
+                continue
+            keys, known = _describe(conn, kind, _STATEMENTS[name], agent_id, ts, items,
                                     cache.get((name, agent_id), {}))
-                on_commit.append(lambda entry=(name, agent_id), known=known: cache.__setitem__(entry, known))
+            on_commit.append(lambda entry=(name, agent_id), known=known: cache.__setitem__(entry, known))
+            blobs.append(packing.pack(kind.metrics, keys, [tuple(item.get(c) for c in kind.measured) for item in items]))
+        conn.exec_driver_sql(_driver(conn, _RECORD_PUSH), (agent_id, ts, received_at, *blobs))
     return True
 
 
@@ -140,8 +113,8 @@ def forget_agent(agent_id):
         cache.pop((name, agent_id), None)
 
 
-def _store_kind(conn, kind, statements, agent_id, ts, items, remembered):
-    """Describe new or changed objects, insert one sample for each item; return what is now known."""
+def _describe(conn, kind, statements, agent_id, ts, items, remembered):
+    """Describe new or changed objects; return each item's key and what is now known of the objects."""
     width = len(kind.identity)
     identity_of = (lambda item: item[kind.identity[0]]) if width == 1 else (
         lambda item: tuple(item[c] for c in kind.identity))
@@ -172,11 +145,7 @@ def _store_kind(conn, kind, statements, agent_id, ts, items, remembered):
         conn.execute(statements.insert, new)
     if changed:
         conn.execute(statements.update, changed)
-    conn.exec_driver_sql(
-        _driver(conn, statements.insert_samples),
-        [(agent_id, ts, key, *(item.get(c) for c in kind.measured)) for key, item in zip(keys, items)],
-    )
-    return {identity: known[identity] for identity in identities}
+    return keys, {identity: known[identity] for identity in identities}
 
 
 def _row(kind, item, agent_id, key, ts):

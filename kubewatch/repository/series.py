@@ -1,30 +1,84 @@
-"""Reading samples back: one container's raw samples over a time range."""
+"""Reading samples and rollups back: one object's raw samples, its rollup rows, an agent's latest objects."""
 
 from sqlalchemy import text
 
+from kubewatch import packing, series
 from kubewatch.db import read
 
-_CONTAINER_SAMPLES = text(
-    "SELECT s.ts, s.cpu_percent, s.memory_mb, s.memory_limit_mb, s.network_rx_bytes, s.network_tx_bytes, "
-    "s.restart_count FROM container_samples s "
-    "WHERE s.agent_id = :agent_id AND s.ts BETWEEN :start AND :end AND s.container_key = "
-    "(SELECT key FROM containers WHERE agent_id = :agent_id AND runtime_id = :runtime_id) "
-    "ORDER BY s.ts"
-)
 
-
-def container_known(agent_id, runtime_id):
-    """Tell whether the agent ever pushed a container with this id."""
+def object_key(kind, agent_id, identity):
+    """Return the agent's key of the object with this identity (a tuple of kind.identity), or None."""
+    match = " AND ".join(f"{column} = :{column}" for column in kind.identity)
     with read() as conn:
         return conn.execute(
-            text("SELECT 1 FROM containers WHERE agent_id = :agent_id AND runtime_id = :runtime_id"),
-            {"agent_id": agent_id, "runtime_id": runtime_id},
-        ).first() is not None
+            text(f"SELECT key FROM {kind.table} WHERE agent_id = :agent_id AND {match}"),
+            {"agent_id": agent_id, **dict(zip(kind.identity, identity))},
+        ).scalar()
 
 
-def container_samples(agent_id, runtime_id, start, end):
-    """Return the container's samples with start <= ts <= end, oldest first, as tuples of
-    (ts, cpu_percent, memory_mb, memory_limit_mb, network_rx_bytes, network_tx_bytes, restart_count)."""
+def samples(conn, kind, agent_id, key, start, end):
+    """Return the object's raw samples with start <= ts <= end as (ts, values) pairs, oldest first,
+    and the sample of the push just before start (or None), which seeds rates."""
+    rows = conn.execute(
+        text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id AND ts BETWEEN :start AND :end "
+             f"ORDER BY ts"), {"agent_id": agent_id, "start": start, "end": end}).all()
+    before = conn.execute(
+        text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id AND ts < :start "
+             f"ORDER BY ts DESC LIMIT 1"), {"agent_id": agent_id, "start": start}).first()
+    found = _pick(kind, key, rows)
+    earlier = _pick(kind, key, [before]) if before else []
+    return found, (earlier[0] if earlier else None)
+
+
+def _pick(kind, key, rows):
+    picked = []
+    for ts, blob in rows:
+        if blob is not None:
+            values = packing.unpack(kind.metrics, blob).get(key)
+            if values is not None:
+                picked.append((ts, values))
+    return picked
+
+
+def rollups(conn, kind, agent_id, key, step, start, end):
+    """Return the object's rollup summaries of this step with start <= bucket < end, oldest first."""
+    columns = ", ".join(series.rollup_columns(kind))
+    rows = conn.execute(
+        text(f"SELECT bucket, {columns} FROM {kind.rollups} WHERE agent_id = :agent_id AND key = :key "
+             f"AND step = :step AND bucket >= :start AND bucket < :end ORDER BY bucket"),
+        {"agent_id": agent_id, "key": key, "step": step, "start": start, "end": end})
+    return [(row[0], series.from_row(kind, row[0], row[1:])) for row in rows]
+
+
+def first_not_rolled_up(conn, agent_id):
+    """Return the timestamp of the agent's oldest push not yet in the rollups, or None."""
+    return conn.execute(
+        text("SELECT MIN(ts) FROM pushes WHERE agent_id = :agent_id AND rolled_up = 0"),
+        {"agent_id": agent_id}).scalar()
+
+
+def latest(kind, agent_id):
+    """Return the objects of the agent's latest push that had any of this kind.
+
+    Each is a dict of the kind's identity and described columns, plus "ts", "values" (in the
+    order of kind.metrics) and "previous": (ts, values) from the push before, or None.
+    """
     with read() as conn:
-        return [tuple(row) for row in conn.execute(
-            _CONTAINER_SAMPLES, {"agent_id": agent_id, "runtime_id": runtime_id, "start": start, "end": end})]
+        pushed = conn.execute(
+            text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id ORDER BY ts DESC LIMIT 2"),
+            {"agent_id": agent_id}).all()
+        if not pushed or pushed[0][1] is None:
+            return []
+        now = packing.unpack(kind.metrics, pushed[0][1])
+        before = packing.unpack(kind.metrics, pushed[1][1]) if len(pushed) > 1 and pushed[1][1] else {}
+        columns = kind.identity + kind.described
+        described = conn.execute(
+            text(f"SELECT key, {', '.join(columns)} FROM {kind.table} WHERE agent_id = :agent_id"),
+            {"agent_id": agent_id}).all()
+    objects = []
+    for key, *description in described:
+        if key in now:
+            previous = (pushed[1][0], before[key]) if key in before else None
+            objects.append({**dict(zip(columns, description)), "ts": pushed[0][0], "values": now[key],
+                            "previous": previous})
+    return objects

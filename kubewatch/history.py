@@ -1,0 +1,87 @@
+"""Answering a series query from the tiers that hold its range: raw samples, one-minute and one-hour rollups."""
+
+from kubewatch import series
+from kubewatch.db import read
+from kubewatch.repository import series as stored
+
+MAX_POINTS = 10_000
+MINUTE, HOUR = 60, 3600
+# The rollup tiers, coarsest first: a step that is a whole multiple of a tier's reads that tier.
+_TIERS = (("1h", HOUR, "HOUR_RETENTION"), ("1m", MINUTE, "MINUTE_RETENTION"))
+
+
+class QueryError(ValueError):
+    """A series query that cannot be answered as asked; the message says why."""
+
+
+def read_series(kind, agent_id, key, start, end, step, now, config):
+    """Return {"resolution", "step", "points"} for one object from start to end (epoch seconds).
+
+    Without step, the raw samples when start lies in the raw tier, else buckets of the finest
+    rollup tier that reaches back to start. With step, buckets aligned to whole multiples of it,
+    each whole, computed from the coarsest tier whose step divides it; the minutes and hours
+    not rolled up yet come from the finer tiers.
+    """
+    if step is None:
+        if start >= now - config["RAW_RETENTION"]:
+            return _raw(kind, agent_id, key, start, end, config["PUSH_INTERVAL_SECONDS"])
+        step = MINUTE if (start >= now - config["MINUTE_RETENTION"]
+                          and (end - start) // MINUTE < MAX_POINTS) else HOUR
+    resolution, tier_step = "raw", 0
+    for name, seconds, retention in _TIERS:
+        if step % seconds == 0:
+            resolution, tier_step = name, seconds
+            break
+    _check_reach(step, tier_step, start, now, config)
+    first = start - start % step
+    if (end - first) // step + 1 > MAX_POINTS:
+        raise QueryError(f"That would be more than {MAX_POINTS} points: ask for a shorter range or a larger step.")
+    return {"resolution": resolution, "step": step,
+            "points": series.bucket_points(kind, _buckets(kind, agent_id, key, first, end, step, tier_step))}
+
+
+def _raw(kind, agent_id, key, start, end, interval):
+    if (end - start) // interval > MAX_POINTS:
+        raise QueryError(f"That would be more than {MAX_POINTS} points: ask for a shorter range or a larger step.")
+    with read() as conn:
+        samples, previous = stored.samples(conn, kind, agent_id, key, start, end)
+    return {"resolution": "raw", "step": None,
+            "points": series.raw_points(kind, ([previous] if previous else []) + samples, start)}
+
+
+def _check_reach(step, tier_step, start, now, config):
+    """Refuse a step finer than what is kept at start, when a coarser step would find data there."""
+    if tier_step == HOUR:
+        return  # nothing older than the hour tier is kept at all
+    kept_from = now - config["MINUTE_RETENTION" if tier_step == MINUTE else "RAW_RETENTION"]
+    if start < kept_from:
+        coarser = "whole hours" if tier_step == MINUTE else "whole minutes"
+        raise QueryError(f"Before {_ago(now - kept_from)} ago only rollups are kept: "
+                         f"use a step of {coarser} for that range.")
+
+
+def _ago(seconds):
+    return f"{seconds // 86400} d" if seconds % 86400 == 0 else f"{seconds // 3600} h" if seconds % 3600 == 0 \
+        else f"{seconds} s"
+
+
+def _buckets(kind, agent_id, key, first, end, step, tier_step):
+    """Return {bucket start: summary} from first to end, each part read from the coarsest tier that has it."""
+    with read() as conn:
+        pending = stored.first_not_rolled_up(conn, agent_id)
+        # Rollups are complete for the whole minutes and hours before the oldest push not rolled up.
+        edge, parts = first, []
+        for seconds in (HOUR, MINUTE):
+            if tier_step >= seconds:
+                until = end + 1 if pending is None else min(pending - pending % seconds, end + 1)
+                if until > edge:
+                    parts += stored.rollups(conn, kind, agent_id, key, seconds, edge, until)
+                    edge = until
+        samples, previous = stored.samples(conn, kind, agent_id, key, edge, end) if edge <= end else ([], None)
+    buckets = series.rebucket(kind, parts, step)
+    for bucket, summary in sorted(series.summarize(kind, samples, step, previous).items()):
+        if bucket in buckets:
+            series.merge(kind, buckets[bucket], summary)
+        else:
+            buckets[bucket] = summary
+    return buckets

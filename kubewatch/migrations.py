@@ -1,0 +1,53 @@
+"""Moving a live database from one schema version to the next, in the transaction that opens it."""
+
+from sqlalchemy import text
+
+from kubewatch import packing
+from kubewatch.kinds import KINDS
+
+# The version 1 tables that held one row per sample, by kind.
+_V1_SAMPLES = {"containers": ("container_samples", "container_key"),
+               "nodes": ("node_samples", "node_key"),
+               "pods": ("pod_samples", "pod_key")}
+
+
+def to_version_2(conn):
+    """Pack version 1's rows of samples into one row per push, and count nodes and pods per agent."""
+    for statement in (
+        "ALTER TABLE agents ADD COLUMN node_count BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE agents ADD COLUMN pod_count BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE pushes ADD COLUMN rolled_up BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE pushes ADD COLUMN containers BYTEA",
+        "ALTER TABLE pushes ADD COLUMN nodes BYTEA",
+        "ALTER TABLE pushes ADD COLUMN pods BYTEA",
+    ):
+        conn.execute(text(statement))
+    for name, (table, key_column) in _V1_SAMPLES.items():
+        kind = KINDS[name]
+        rows = conn.execute(text(  # the table names come from the dict above, never from input
+            f"SELECT agent_id, ts, {key_column}, {', '.join(kind.measured)} FROM {table} "
+            f"ORDER BY agent_id, ts, {key_column}"))
+        pushes, current = [], None
+        for agent_id, ts, key, *values in rows:
+            if current is None or current["agent_id"] != agent_id or current["ts"] != ts:
+                current = {"agent_id": agent_id, "ts": ts, "keys": [], "rows": []}
+                pushes.append(current)
+            current["keys"].append(key)
+            current["rows"].append(values)
+        if pushes:
+            conn.execute(text(f"UPDATE pushes SET {name} = :blob WHERE agent_id = :agent_id AND ts = :ts"), [
+                {"blob": packing.pack(kind.metrics, push["keys"], push["rows"]), "agent_id": push["agent_id"],
+                 "ts": push["ts"]} for push in pushes])
+        conn.execute(text(f"DROP TABLE {table}"))
+    for name in ("nodes", "pods"):
+        # An agent's latest push tells how many nodes and pods it has.
+        for agent_id, blob in conn.execute(text(
+                f"SELECT p.agent_id, p.{name} FROM pushes p JOIN agents a "
+                f"ON a.id = p.agent_id AND a.last_push_ts = p.ts WHERE p.{name} IS NOT NULL")).all():
+            count = len(packing.unpack(KINDS[name].metrics, blob))
+            conn.execute(text(f"UPDATE agents SET {name[:-1]}_count = :count WHERE id = :id"),
+                         {"count": count, "id": agent_id})
+
+
+# Migrations from version N to N+1, applied in order to a live database on start.
+MIGRATIONS = {1: to_version_2}

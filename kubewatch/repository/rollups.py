@@ -1,0 +1,163 @@
+"""Rolling pushes up into the one-minute and one-hour tiers, and pruning each tier past its retention.
+
+Every rollup row is recomputed whole from the tier below, never added to: a job stopped
+halfway and run again writes the same rows, so nothing is counted twice. An agent's pushes are
+rolled up in one transaction with the mark that says so, so nothing is left out either.
+"""
+
+from sqlalchemy import text
+
+from kubewatch import packing, series
+from kubewatch.db import read, write
+from kubewatch.kinds import KINDS
+from kubewatch.repository.series import first_not_rolled_up
+
+MINUTE, HOUR = 60, 3600
+# Minutes to roll up that lie this close together are read from the raw tier in one go.
+_RUN_GAP = 10 * MINUTE
+
+
+def _upsert(kind):
+    columns = series.rollup_columns(kind)
+    return text(
+        f"INSERT INTO {kind.rollups} (agent_id, key, step, bucket, {', '.join(columns)}) "
+        f"VALUES (:agent_id, :key, :step, :bucket, {', '.join(':' + c for c in columns)}) "
+        f"ON CONFLICT (agent_id, key, step, bucket) DO UPDATE SET "
+        f"{', '.join(f'{c} = excluded.{c}' for c in columns)}")
+
+
+_UPSERTS = {name: _upsert(kind) for name, kind in KINDS.items()}
+
+
+def agents_to_roll_up(before):
+    """Return the ids of agents with pushes older than before not yet rolled up."""
+    with read() as conn:
+        return [row[0] for row in conn.execute(
+            text("SELECT DISTINCT agent_id FROM pushes WHERE rolled_up = 0 AND ts < :before"), {"before": before})]
+
+
+def roll_up_agent(agent_id, before):
+    """Roll up the agent's pushes older than before (a whole minute); return how many were rolled up."""
+    with write() as conn:
+        pending = [row[0] for row in conn.execute(
+            text("SELECT ts FROM pushes WHERE agent_id = :agent_id AND rolled_up = 0 AND ts < :before ORDER BY ts"),
+            {"agent_id": agent_id, "before": before})]
+        if not pending:
+            return 0
+        minutes = _minutes_touched(conn, agent_id, pending, before)
+        hours = set()
+        for first, last in _runs(minutes):
+            hours.update(_roll_up_minutes(conn, agent_id, first, last + MINUTE))
+        for hour in sorted(hours):
+            _roll_up_hour(conn, agent_id, hour)
+        conn.execute(text("UPDATE pushes SET rolled_up = 1 WHERE agent_id = :agent_id AND rolled_up = 0 "
+                          "AND ts < :before"), {"agent_id": agent_id, "before": before})
+    return len(pending)
+
+
+def _minutes_touched(conn, agent_id, pending, before):
+    """Return the minutes to recompute: each pending push's, and the next push's, whose rates it seeds."""
+    later = [row[0] for row in conn.execute(
+        text("SELECT ts FROM pushes WHERE agent_id = :agent_id AND ts > :first AND ts < :before ORDER BY ts"),
+        {"agent_id": agent_id, "first": pending[0], "before": before})]
+    minutes = {ts - ts % MINUTE for ts in pending}
+    following = iter(later)
+    upcoming = next(following, None)
+    for ts in pending:
+        while upcoming is not None and upcoming <= ts:
+            upcoming = next(following, None)
+        if upcoming is not None:
+            minutes.add(upcoming - upcoming % MINUTE)
+    return sorted(minutes)
+
+
+def _runs(minutes):
+    """Group sorted minutes into (first, last) runs with gaps of at most _RUN_GAP."""
+    runs = []
+    for minute in minutes:
+        if runs and minute - runs[-1][1] <= _RUN_GAP:
+            runs[-1][1] = minute
+        else:
+            runs.append([minute, minute])
+    return runs
+
+
+def _roll_up_minutes(conn, agent_id, start, end):
+    """Recompute the one-minute rollups of every object from start to end; return the hours touched."""
+    pushed = conn.execute(
+        text("SELECT ts, containers, nodes, pods FROM pushes WHERE agent_id = :agent_id "
+             "AND ts >= :start AND ts < :end ORDER BY ts"), {"agent_id": agent_id, "start": start, "end": end}).all()
+    before = conn.execute(
+        text("SELECT ts, containers, nodes, pods FROM pushes WHERE agent_id = :agent_id AND ts < :start "
+             "ORDER BY ts DESC LIMIT 1"), {"agent_id": agent_id, "start": start}).first()
+    for position, (name, kind) in enumerate(KINDS.items(), start=1):
+        by_key = {}
+        for row in pushed:
+            if row[position] is not None:
+                for key, values in packing.unpack(kind.metrics, row[position]).items():
+                    by_key.setdefault(key, []).append((row[0], values))
+        seeds = packing.unpack(kind.metrics, before[position]) if before and before[position] else {}
+        rows = []
+        for key, samples in by_key.items():
+            previous = (before[0], seeds[key]) if key in seeds else None
+            for bucket, summary in series.summarize(kind, samples, MINUTE, previous).items():
+                rows.append(_row(kind, agent_id, key, MINUTE, bucket, summary))
+        if rows:
+            conn.execute(_UPSERTS[name], rows)
+    return {minute - minute % HOUR for minute in range(start, end, MINUTE)}
+
+
+def _roll_up_hour(conn, agent_id, hour):
+    """Recompute the one-hour rollups of every object of the agent for one hour from its minutes."""
+    for name, kind in KINDS.items():
+        columns = series.rollup_columns(kind)
+        by_key = {}
+        for key, bucket, *values in conn.execute(
+                text(f"SELECT key, bucket, {', '.join(columns)} FROM {kind.rollups} WHERE agent_id = :agent_id "
+                     f"AND step = :step AND bucket >= :hour AND bucket < :end ORDER BY key, bucket"),
+                {"agent_id": agent_id, "step": MINUTE, "hour": hour, "end": hour + HOUR}):
+            summary = series.from_row(kind, bucket, values)
+            if key in by_key:
+                series.merge(kind, by_key[key], summary)
+            else:
+                by_key[key] = summary
+        if by_key:
+            conn.execute(_UPSERTS[name], [_row(kind, agent_id, key, HOUR, hour, summary)
+                                          for key, summary in by_key.items()])
+
+
+def _row(kind, agent_id, key, step, bucket, summary):
+    return {"agent_id": agent_id, "key": key, "step": step, "bucket": bucket,
+            **dict(zip(series.rollup_columns(kind), series.to_row(kind, summary)))}
+
+
+def prune_agent(agent_id, raw_before, minutes_before, hours_before):
+    """Delete the agent's rolled-up pushes before raw_before and its rollups before the other two.
+
+    A minute that still holds a push not rolled up keeps all its pushes: its rollup will be
+    recomputed from them.
+    """
+    with write() as conn:
+        pending = first_not_rolled_up(conn, agent_id)
+        if pending is not None:
+            raw_before = min(raw_before, pending - pending % MINUTE)
+        deleted = conn.execute(
+            text("DELETE FROM pushes WHERE agent_id = :agent_id AND ts < :before AND rolled_up = 1"),
+            {"agent_id": agent_id, "before": raw_before}).rowcount
+        for kind in KINDS.values():
+            # Key by key, so each delete walks only the old end of one object's rows.
+            keys = [row[0] for row in conn.execute(
+                text(f"SELECT key FROM {kind.table} WHERE agent_id = :agent_id"), {"agent_id": agent_id})]
+            for step, before in ((MINUTE, minutes_before), (HOUR, hours_before)):
+                if keys:
+                    deleted += conn.execute(
+                        text(f"DELETE FROM {kind.rollups} WHERE agent_id = :agent_id AND key = :key "
+                             f"AND step = :step AND bucket < :before"),
+                        [{"agent_id": agent_id, "key": key, "step": step, "before": before} for key in keys]).rowcount
+    return deleted
+
+
+def all_agents():
+    """Return the ids of every agent."""
+    with read() as conn:
+        return [row[0] for row in conn.execute(text("SELECT id FROM agents"))]

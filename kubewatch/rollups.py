@@ -1,0 +1,77 @@
+"""The rollup job: pushes rolled up into minutes and hours, each tier pruned past its retention.
+
+The server runs it on a timer of its own, off the request path; `flask prune` runs it on demand.
+"""
+
+import logging
+import threading
+import time
+from typing import NamedTuple
+
+import click
+from flask.cli import with_appcontext
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from kubewatch.repository import rollups
+
+log = logging.getLogger("kubewatch.rollups")
+
+
+class Done(NamedTuple):
+    rolled_up: int  # pushes counted into the rollups
+    pruned: int  # rows deleted past their tier's retention
+
+
+def run(config, now):
+    """Roll up every push of a whole minute before now, then prune each tier; return what was done."""
+    before = now - now % 60
+    rolled_up = sum(rollups.roll_up_agent(agent_id, before) for agent_id in rollups.agents_to_roll_up(before))
+    # Whole minutes of raw samples, whole hours of minutes: a later push never lands in a half-pruned bucket.
+    raw_before = _floor(now - config["RAW_RETENTION"], 60)
+    minutes_before = _floor(now - config["MINUTE_RETENTION"], 3600)
+    hours_before = _floor(now - config["HOUR_RETENTION"], 3600)
+    pruned = sum(rollups.prune_agent(agent_id, raw_before, minutes_before, hours_before)
+                 for agent_id in rollups.all_agents())
+    return Done(rolled_up, pruned)
+
+
+def _floor(ts, step):
+    return ts - ts % step
+
+
+def start_timer(app):
+    """Run the job every ROLLUP_INTERVAL seconds in a daemon thread; return the thread, or None when off."""
+    interval = app.config["ROLLUP_INTERVAL"]
+    if not interval:
+        return None
+
+    def loop():
+        while True:
+            time.sleep(interval)
+            with app.app_context():
+                try:
+                    done = run(app.config, int(time.time()))
+                except SQLAlchemyError as error:
+                    # The database is busy, read-only or full: the next run picks up where this one stopped.
+                    log.warning("rollup job stopped, will retry in %s s: %s", interval, error.__class__.__name__)
+                    continue
+            if done.rolled_up or done.pruned:
+                log.debug("rolled up %s pushes, pruned %s rows", *done)
+
+    thread = threading.Thread(target=loop, name="kubewatch-rollups", daemon=True)
+    thread.start()
+    return thread
+
+
+@click.command("prune")
+@with_appcontext
+def prune_command():
+    """Roll up the pushes of past minutes and prune each tier past its retention, now."""
+    done = run(current_app.config, int(time.time()))
+    click.echo(f"Rolled up {done.rolled_up} pushes; pruned {done.pruned} rows.")
+
+
+def init_app(app):
+    """Add `flask prune`."""
+    app.cli.add_command(prune_command)
