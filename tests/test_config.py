@@ -218,3 +218,22 @@ def test_an_unknown_log_level_is_a_config_error(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBEWATCH_LOG_LEVEL", "LOUD")
     with pytest.raises(ConfigError, match="LOG_LEVEL"):
         load_settings(tmp_path)
+
+
+@pytest.mark.parametrize("settings", [
+    {"RAW_RETENTION": "600"},  # less than an hour
+    {"RAW_RETENTION": "172800", "MINUTE_RETENTION": "172800"},  # minutes not kept longer than raw samples
+    {"MINUTE_RETENTION": "1209600", "HOUR_RETENTION": "86400"},  # hours shorter than minutes
+    {"ROLLUP_INTERVAL": "-1"},
+])
+def test_retention_that_does_not_grow_tier_by_tier_is_a_config_error(tmp_path, monkeypatch, settings):
+    for name, value in settings.items():
+        monkeypatch.setenv(f"KUBEWATCH_{name}", value)
+    with pytest.raises(ConfigError):
+        load_settings(tmp_path)
+
+
+def test_the_default_retention_is_48_hours_14_days_and_400_days(tmp_path):
+    settings = load_settings(tmp_path)
+    assert (settings["RAW_RETENTION"], settings["MINUTE_RETENTION"], settings["HOUR_RETENTION"]) == (
+        48 * 3600, 14 * 86400, 400 * 86400)

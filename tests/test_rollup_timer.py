@@ -1,0 +1,44 @@
+"""The real server rolls pushes up on its own timer, off the push path."""
+
+import sqlite3
+import time
+
+import requests
+
+from kubewatch.api.fields import EpochTime
+from live_server import LiveServer
+
+
+def _rows(path, sql):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_the_server_rolls_up_past_minutes_by_itself(tmp_path):
+    server = LiveServer(tmp_path, ROLLUP_INTERVAL=1, ADMIN_PASSWORD="a long admin password").start()
+    try:
+        registered = requests.post(server.url + "/api/v1/agents/register", headers={"X-API-Key": server.first_run_key()},
+                                   json={"name": "web", "hostname": "web-01"}).json()
+        now = int(time.time())
+        minute = now - now % 60 - 120  # two whole minutes ago: complete, so the timer takes it
+        for offset in (0, 15, 30, 45):
+            response = requests.post(
+                f"{server.url}/api/v1/agents/{registered['agentId']}/push",
+                headers={"Authorization": f"Bearer {registered['token']}"},
+                json={"timestamp": EpochTime.format(minute + offset),
+                      "containers": [{"id": "c1", "name": "web", "cpuPercent": 10.0 * offset}]})
+            assert response.status_code == 200
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            rolled = _rows(server.db_path, "SELECT step, bucket, samples, cpu_percent_avg, cpu_percent_max "
+                                           "FROM container_rollups ORDER BY step")
+            if len(rolled) == 2:
+                break
+            time.sleep(0.2)
+        assert rolled == [(60, minute, 4, 225.0, 450.0), (3600, minute - minute % 3600, 4, 225.0, 450.0)]
+        assert _rows(server.db_path, "SELECT COUNT(*) FROM pushes WHERE rolled_up = 0") == [(0,)]
+    finally:
+        server.stop()
