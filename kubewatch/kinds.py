@@ -24,10 +24,11 @@ class Kind(NamedTuple):
     identity: tuple  # the columns that name an object within its agent
     described: tuple  # kept once per object, as last pushed
     metrics: tuple  # kept once per sample, in this order
+    measured: tuple  # the metrics' columns
 
-    @property
-    def measured(self):
-        return tuple(metric.column for metric in self.metrics)
+
+def _kind(name, table, rollups, identity, described, metrics):
+    return Kind(name, table, rollups, identity, described, metrics, tuple(metric.column for metric in metrics))
 
 
 _WORKLOAD_METRICS = (
@@ -39,20 +40,20 @@ _WORKLOAD_METRICS = (
     Metric("restart_count", "restartCount", LAST, True),
 )
 
-CONTAINERS = Kind("containers", "containers", "container_rollups", ("runtime_id",),
-                  ("name", "image", "status"), _WORKLOAD_METRICS)
-NODES = Kind("nodes", "nodes", "node_rollups", ("name",),
-             ("status", "kubelet_version", "cpu_cores", "memory_capacity_mb", "pod_capacity"), (
-                 Metric("cpu_percent", "cpuPercent", GAUGE, False),
-                 Metric("memory_mb", "memoryMB", GAUGE, False),
-                 Metric("pod_count", "podCount", GAUGE, True),
-                 Metric("network_rx_bytes", "networkRxBytes", COUNTER, True),
-                 Metric("network_tx_bytes", "networkTxBytes", COUNTER, True),
-                 Metric("fs_used_bytes", "fsUsedBytes", GAUGE, True),
-                 Metric("fs_capacity_bytes", "fsCapacityBytes", LAST, True),
-             ))
-PODS = Kind("pods", "pods", "pod_rollups", ("namespace", "name"),
-            ("uid", "node_name", "phase", "ready", "container_count", "ready_containers"), _WORKLOAD_METRICS)
+CONTAINERS = _kind("containers", "containers", "container_rollups", ("runtime_id",),
+                   ("name", "image", "status"), _WORKLOAD_METRICS)
+NODES = _kind("nodes", "nodes", "node_rollups", ("name",),
+              ("status", "kubelet_version", "cpu_cores", "memory_capacity_mb", "pod_capacity"), (
+                  Metric("cpu_percent", "cpuPercent", GAUGE, False),
+                  Metric("memory_mb", "memoryMB", GAUGE, False),
+                  Metric("pod_count", "podCount", GAUGE, True),
+                  Metric("network_rx_bytes", "networkRxBytes", COUNTER, True),
+                  Metric("network_tx_bytes", "networkTxBytes", COUNTER, True),
+                  Metric("fs_used_bytes", "fsUsedBytes", GAUGE, True),
+                  Metric("fs_capacity_bytes", "fsCapacityBytes", LAST, True),
+              ))
+PODS = _kind("pods", "pods", "pod_rollups", ("namespace", "name"),
+             ("uid", "node_name", "phase", "ready", "container_count", "ready_containers"), _WORKLOAD_METRICS)
 
 KINDS = {kind.name: kind for kind in (CONTAINERS, NODES, PODS)}
 
