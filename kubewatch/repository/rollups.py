@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from kubewatch import packing, series
 from kubewatch.db import read, write
-from kubewatch.kinds import KINDS
+from kubewatch.kinds import COUNTER, GAUGE, KINDS
 from kubewatch.repository.series import first_not_rolled_up
 
 MINUTE, HOUR = 60, 3600
@@ -27,6 +27,37 @@ def _upsert(kind):
 
 
 _UPSERTS = {name: _upsert(kind) for name, kind in KINDS.items()}
+
+
+def _hour_from_minutes(kind):
+    """Return the statement that merges an hour's minute rows into its hour row, object by object.
+
+    Averages merge weighted by their counts, maxima by MAX, and a last value is the one of the
+    latest minute that has it: what kubewatch.series.merge does, in SQL.
+    """
+    minutes = f"FROM {kind.rollups} m WHERE m.agent_id = :agent_id AND m.step = {MINUTE} " \
+              "AND m.bucket >= :hour AND m.bucket < :end"
+    merged = ["SUM(m.samples)"]
+    for metric in kind.metrics:
+        column = metric.column
+        if metric.how == GAUGE:
+            merged += (f"SUM(m.{column}_avg * m.{column}_n) / NULLIF(SUM(m.{column}_n), 0)",
+                       f"MAX(m.{column}_max)", f"SUM(m.{column}_n)")
+        elif metric.how == COUNTER:
+            merged += (f"SUM(m.{column}_rate * m.{column}_n) / NULLIF(SUM(m.{column}_n), 0)", f"SUM(m.{column}_n)")
+        else:
+            merged.append(f"(SELECT l.{column} FROM {kind.rollups} l WHERE l.agent_id = :agent_id AND l.key = m.key "
+                          f"AND l.step = {MINUTE} AND l.bucket >= :hour AND l.bucket < :end "
+                          f"AND l.{column} IS NOT NULL ORDER BY l.bucket DESC LIMIT 1)")
+    columns = series.rollup_columns(kind)
+    return text(
+        f"INSERT INTO {kind.rollups} (agent_id, key, step, bucket, {', '.join(columns)}) "
+        f"SELECT :agent_id, m.key, {HOUR}, :hour, {', '.join(merged)} {minutes} GROUP BY m.key "
+        f"ON CONFLICT (agent_id, key, step, bucket) DO UPDATE SET "
+        f"{', '.join(f'{c} = excluded.{c}' for c in columns)}")
+
+
+_HOURS = {name: _hour_from_minutes(kind) for name, kind in KINDS.items()}
 
 
 def agents_to_roll_up(before):
@@ -109,21 +140,8 @@ def _roll_up_minutes(conn, agent_id, start, end):
 
 def _roll_up_hour(conn, agent_id, hour):
     """Recompute the one-hour rollups of every object of the agent for one hour from its minutes."""
-    for name, kind in KINDS.items():
-        columns = series.rollup_columns(kind)
-        by_key = {}
-        for key, bucket, *values in conn.execute(
-                text(f"SELECT key, bucket, {', '.join(columns)} FROM {kind.rollups} WHERE agent_id = :agent_id "
-                     f"AND step = :step AND bucket >= :hour AND bucket < :end ORDER BY key, bucket"),
-                {"agent_id": agent_id, "step": MINUTE, "hour": hour, "end": hour + HOUR}):
-            summary = series.from_row(kind, bucket, values)
-            if key in by_key:
-                series.merge(kind, by_key[key], summary)
-            else:
-                by_key[key] = summary
-        if by_key:
-            conn.execute(_UPSERTS[name], [_row(kind, agent_id, key, HOUR, hour, summary)
-                                          for key, summary in by_key.items()])
+    for name in KINDS:
+        conn.execute(_HOURS[name], {"agent_id": agent_id, "hour": hour, "end": hour + HOUR})
 
 
 def _row(kind, agent_id, key, step, bucket, summary):
