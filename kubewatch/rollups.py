@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kubewatch.repository import rollups
 
 log = logging.getLogger("kubewatch.rollups")
+PAUSE_SECONDS = 0.002
 
 
 class Done(NamedTuple):
@@ -23,16 +24,27 @@ class Done(NamedTuple):
     pruned: int  # rows deleted past their tier's retention
 
 
-def run(config, now):
-    """Roll up every push of a whole minute before now, then prune each tier; return what was done."""
+def run(config, now, pause=lambda: None):
+    """Roll up every push of a whole minute before now, then prune each tier; return what was done.
+
+    pause() runs between two agents' transactions.
+    """
     before = now - now % 60
-    rolled_up = sum(rollups.roll_up_agent(agent_id, before) for agent_id in rollups.agents_to_roll_up(before))
+    rolled_up = pruned = 0
+    for agent_id in rollups.agents_to_roll_up(before):
+        rolled_up += rollups.roll_up_agent(agent_id, before)
+        pause()
     # Whole minutes of raw samples, whole hours of minutes: a later push never lands in a half-pruned bucket.
     raw_before = _floor(now - config["RAW_RETENTION"], 60)
     minutes_before = _floor(now - config["MINUTE_RETENTION"], 3600)
     hours_before = _floor(now - config["HOUR_RETENTION"], 3600)
-    pruned = sum(rollups.prune_agent(agent_id, raw_before, minutes_before, hours_before)
-                 for agent_id in rollups.all_agents())
+    # Rollups are pruned in whole hours: once an hour is enough (and on each process's first run).
+    pruned_through = current_app.extensions.setdefault("kubewatch.rollups", {})
+    hourly = (minutes_before, hours_before) != pruned_through.get("hours")
+    for agent_id in rollups.all_agents():
+        pruned += rollups.prune_agent(agent_id, raw_before, *((minutes_before, hours_before) if hourly else ()))
+        pause()
+    pruned_through["hours"] = (minutes_before, hours_before)
     return Done(rolled_up, pruned)
 
 
@@ -51,7 +63,7 @@ def start_timer(app):
             time.sleep(interval)
             with app.app_context():
                 try:
-                    done = run(app.config, int(time.time()))
+                    done = run(app.config, int(time.time()), pause=_let_pushes_in)
                 except SQLAlchemyError as error:
                     # The database is busy, read-only or full: the next run picks up where this one stopped.
                     log.warning("rollup job stopped, will retry in %s s: %s", interval, error.__class__.__name__)
@@ -62,6 +74,12 @@ def start_timer(app):
     thread = threading.Thread(target=loop, name="kubewatch-rollups", daemon=True)
     thread.start()
     return thread
+
+
+def _let_pushes_in():
+    # The writer lock is not fair: released and taken again at once, it would keep pushes
+    # waiting until the whole job is done (seconds with a thousand agents). A pause hands it over.
+    time.sleep(PAUSE_SECONDS)
 
 
 @click.command("prune")

@@ -1,13 +1,12 @@
 """Storing a push: what describes each container, node and pod, and its samples in one row."""
 
-import functools
 import weakref
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, text
 
 from kubewatch import packing
-from kubewatch.db import db, write
+from kubewatch.db import db, driver_sql, write
 from kubewatch.kinds import KINDS
 
 # What each agent's latest push described, per database: {(kind, agent_id): {identity: Known}}.
@@ -65,17 +64,6 @@ _RECORD_PUSH = (
 )
 
 
-def _driver(conn, statement):
-    """Return the statement with its {0} placeholders in the driver's own parameter marker."""
-    return _with_marker(statement, "?" if conn.dialect.paramstyle == "qmark" else "%s")
-
-
-@functools.lru_cache(maxsize=32)
-def _with_marker(statement, marker):
-    # Formatted once per statement and driver, not on every push.
-    return statement.format(marker)
-
-
 def store_push(agent_id, ts, received_at, objects):
     """Store one push in one transaction; return False when the agent no longer exists.
 
@@ -85,11 +73,11 @@ def store_push(agent_id, ts, received_at, objects):
     on_commit = []
     with write(on_commit) as conn:
         counts = [len(objects[name]) for name in KINDS]
-        seen = conn.exec_driver_sql(_driver(conn, _MARK_SEEN), (
+        seen = conn.exec_driver_sql(driver_sql(conn, _MARK_SEEN), (
             received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, ts, agent_id)).rowcount
         if not seen:
             return False
-        if conn.exec_driver_sql(_driver(conn, _STORED_BEFORE), (agent_id, ts)).first():
+        if conn.exec_driver_sql(driver_sql(conn, _STORED_BEFORE), (agent_id, ts)).first():
             return True
         cache = _described.setdefault(db.engine, {})
         blobs = []
@@ -102,7 +90,7 @@ def store_push(agent_id, ts, received_at, objects):
                                     cache.get((name, agent_id), {}))
             on_commit.append(lambda entry=(name, agent_id), known=known: cache.__setitem__(entry, known))
             blobs.append(packing.pack(kind.metrics, keys, [tuple(item.get(c) for c in kind.measured) for item in items]))
-        conn.exec_driver_sql(_driver(conn, _RECORD_PUSH), (agent_id, ts, received_at, *blobs))
+        conn.exec_driver_sql(driver_sql(conn, _RECORD_PUSH), (agent_id, ts, received_at, *blobs))
     return True
 
 

@@ -8,7 +8,7 @@ rolled up in one transaction with the mark that says so, so nothing is left out 
 from sqlalchemy import text
 
 from kubewatch import packing, series
-from kubewatch.db import read, write
+from kubewatch.db import driver_sql, read, write
 from kubewatch.kinds import COUNTER, GAUGE, KINDS
 from kubewatch.repository.series import first_not_rolled_up
 
@@ -18,10 +18,11 @@ _RUN_GAP = 10 * MINUTE
 
 
 def _upsert(kind):
+    """Return the statement that writes rollup rows whole, for the driver: (agent_id, key, step, bucket, *values)."""
     columns = series.rollup_columns(kind)
-    return text(
+    return (
         f"INSERT INTO {kind.rollups} (agent_id, key, step, bucket, {', '.join(columns)}) "
-        f"VALUES (:agent_id, :key, :step, :bucket, {', '.join(':' + c for c in columns)}) "
+        f"VALUES ({', '.join(['{0}'] * (4 + len(columns)))}) "
         f"ON CONFLICT (agent_id, key, step, bucket) DO UPDATE SET "
         f"{', '.join(f'{c} = excluded.{c}' for c in columns)}")
 
@@ -132,9 +133,9 @@ def _roll_up_minutes(conn, agent_id, start, end):
         for key, samples in by_key.items():
             previous = (before[0], seeds[key]) if key in seeds else None
             for bucket, summary in series.summarize(kind, samples, MINUTE, previous).items():
-                rows.append(_row(kind, agent_id, key, MINUTE, bucket, summary))
+                rows.append((agent_id, key, MINUTE, bucket, *series.to_row(kind, summary)))
         if rows:
-            conn.execute(_UPSERTS[name], rows)
+            conn.exec_driver_sql(driver_sql(conn, _UPSERTS[name]), rows)
     return {minute - minute % HOUR for minute in range(start, end, MINUTE)}
 
 
@@ -144,13 +145,9 @@ def _roll_up_hour(conn, agent_id, hour):
         conn.execute(_HOURS[name], {"agent_id": agent_id, "hour": hour, "end": hour + HOUR})
 
 
-def _row(kind, agent_id, key, step, bucket, summary):
-    return {"agent_id": agent_id, "key": key, "step": step, "bucket": bucket,
-            **dict(zip(series.rollup_columns(kind), series.to_row(kind, summary)))}
-
-
-def prune_agent(agent_id, raw_before, minutes_before, hours_before):
-    """Delete the agent's rolled-up pushes before raw_before and its rollups before the other two.
+def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None):
+    """Delete the agent's rolled-up pushes before raw_before and, when given, its minute and hour
+    rollups before minutes_before and hours_before; return how many rows were deleted.
 
     A minute that still holds a push not rolled up keeps all its pushes: its rollup will be
     recomputed from them.
@@ -159,20 +156,23 @@ def prune_agent(agent_id, raw_before, minutes_before, hours_before):
         pending = first_not_rolled_up(conn, agent_id)
         if pending is not None:
             raw_before = min(raw_before, pending - pending % MINUTE)
-        deleted = conn.execute(
-            text("DELETE FROM pushes WHERE agent_id = :agent_id AND ts < :before AND rolled_up = 1"),
-            {"agent_id": agent_id, "before": raw_before}).rowcount
-        for kind in KINDS.values():
+        deleted = conn.exec_driver_sql(driver_sql(conn, _PRUNE_PUSHES), (agent_id, raw_before)).rowcount
+        for name, kind in KINDS.items():
+            if minutes_before is None and hours_before is None:
+                break
             # Key by key, so each delete walks only the old end of one object's rows.
-            keys = [row[0] for row in conn.execute(
-                text(f"SELECT key FROM {kind.table} WHERE agent_id = :agent_id"), {"agent_id": agent_id})]
+            keys = [row[0] for row in conn.exec_driver_sql(driver_sql(conn, _KEYS[name]), (agent_id,))]
             for step, before in ((MINUTE, minutes_before), (HOUR, hours_before)):
-                if keys:
-                    deleted += conn.execute(
-                        text(f"DELETE FROM {kind.rollups} WHERE agent_id = :agent_id AND key = :key "
-                             f"AND step = :step AND bucket < :before"),
-                        [{"agent_id": agent_id, "key": key, "step": step, "before": before} for key in keys]).rowcount
+                if keys and before is not None:
+                    deleted += conn.exec_driver_sql(driver_sql(conn, _PRUNE_ROLLUPS[name]),
+                                                    [(agent_id, key, step, before) for key in keys]).rowcount
     return deleted
+
+
+_PRUNE_PUSHES = "DELETE FROM pushes WHERE agent_id = {0} AND ts < {0} AND rolled_up = 1"
+_KEYS = {name: f"SELECT key FROM {kind.table} WHERE agent_id = {{0}}" for name, kind in KINDS.items()}
+_PRUNE_ROLLUPS = {name: f"DELETE FROM {kind.rollups} WHERE agent_id = {{0}} AND key = {{0}} AND step = {{0}} "
+                        f"AND bucket < {{0}}" for name, kind in KINDS.items()}
 
 
 def all_agents():
