@@ -4,12 +4,23 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from kubewatch import api, cli, db, errors, rollups, throttle
 from kubewatch.config import DEFAULTS, load_settings, secret_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 API_SETTINGS = {"API_TITLE": "kubewatch", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3"}
+
+
+class _NoSessions(SessionInterface):
+    """The API is stateless (signed tokens, never cookies): no session is read or written."""
+
+    def open_session(self, app, request):
+        return None  # Flask stands a NullSession in, without building a cookie signer per request
+
+    def save_session(self, app, session, response):
+        pass
 
 
 def create_app(test_config=None):
@@ -25,6 +36,7 @@ def create_app(test_config=None):
         app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.json.sort_keys = False  # keep the documented field order
+    app.session_interface = _NoSessions()
     logging.getLogger("kubewatch").setLevel(app.config["LOG_LEVEL"])
 
     db.init_app(app)

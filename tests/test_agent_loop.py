@@ -13,6 +13,7 @@ from kubewatch_agent.backoff import Backoff
 from kubewatch_agent.client import Refused, Registration, Unreachable
 from kubewatch_agent.loop import Agent
 from live_server import LiveServer
+from stored import unpacked
 
 ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
 
@@ -83,7 +84,7 @@ def whole_run(tmp_path_factory):
             client=run.client, collected_at=run.collector.times, queued=queued, logs=logs, agents=agents,
             key=server.first_run_key(),
             pushes=stored_rows(database, "SELECT agent_id, ts, received_at FROM pushes ORDER BY ts"),
-            samples=stored_rows(database, "SELECT count(*) FROM container_samples")[0][0])
+            samples=len(unpacked(stored_rows(database, "SELECT ts, containers FROM pushes"))))
     finally:
         server.stop()
 

@@ -5,9 +5,16 @@ import time
 
 import pytest
 
+import stored
 from conftest import bearer, container, sample_push
 
-METRIC_TABLES = ["pushes", "containers", "container_samples", "nodes", "node_samples", "pods", "pod_samples"]
+METRIC_TABLES = ["pushes", "containers", "nodes", "pods", "container_rollups", "node_rollups", "pod_rollups"]
+KINDS = ["containers", "nodes", "pods"]
+
+
+def sample_counts(query, agent_id=None):
+    """Return how many samples of each kind are stored, of one agent or of all."""
+    return [len(stored.samples(query, kind, agent_id)) for kind in KINDS]
 
 
 def test_register_answers_the_documented_fields(org):
@@ -75,13 +82,11 @@ def test_push_stores_every_container_and_answers_ok(org, query):
     body = sample_push(containers=[container("c1", "web"), container("c2", "db", cpuPercent=150.5)])
     response = org.push(agent, body)
     assert (response.status_code, response.json) == (200, {"ok": True})
-    rows = query("SELECT c.runtime_id, c.name, s.cpu_percent, s.memory_mb, s.memory_limit_mb, "
-                 "s.network_rx_bytes, s.network_tx_bytes, s.restart_count, s.ts "
-                 "FROM container_samples s JOIN containers c "
-                 "ON c.agent_id = s.agent_id AND c.key = s.container_key ORDER BY c.runtime_id")
+    described = {key: (runtime_id, name) for key, runtime_id, name in query("SELECT key, runtime_id, name FROM containers")}
+    rows = sorted((*described[key], *values, ts) for ts, key, values in stored.samples(query))
     ts = 1781604000  # 2026-06-16T10:00:00Z
-    assert [tuple(r) for r in rows] == [("c1", "web", 12.4, 48, 512, 10240, 8192, 0, ts),
-                                        ("c2", "db", 150.5, 48, 512, 10240, 8192, 0, ts)]
+    assert rows == [("c1", "web", 12.4, 48, 512, 10240, 8192, 0, ts),
+                    ("c2", "db", 150.5, 48, 512, 10240, 8192, 0, ts)]
 
 
 def test_push_updates_last_seen_to_receive_time_and_container_count(org):
@@ -105,16 +110,19 @@ def test_push_stores_nodes_and_pods(org, query):
         "ready": True, "containerCount": 2, "readyContainers": 2, "restartCount": 3, "cpuPercent": 20,
         "memoryMB": 100, "memoryLimitMB": 256, "networkRxBytes": 5, "networkTxBytes": 6}])
     assert org.push(agent, body).status_code == 200
-    assert [tuple(r) for r in query("SELECT n.name, n.status, n.kubelet_version, n.cpu_cores, n.memory_capacity_mb, "
-                                    "n.pod_capacity, s.cpu_percent, s.memory_mb, s.pod_count, s.network_rx_bytes, "
-                                    "s.network_tx_bytes, s.fs_used_bytes, s.fs_capacity_bytes FROM nodes n "
-                                    "JOIN node_samples s ON s.agent_id = n.agent_id AND s.node_key = n.key")] == [
-        ("node-1", "Ready", "v1.30.1", 4, 8192, 110, 37.5, 2048, 12, 1, 2, 3, 4)]
-    assert [tuple(r) for r in query("SELECT p.namespace, p.name, p.uid, p.node_name, p.phase, p.ready, "
-                                    "p.container_count, p.ready_containers, s.restart_count, s.cpu_percent, "
-                                    "s.memory_mb, s.memory_limit_mb, s.network_rx_bytes, s.network_tx_bytes "
-                                    "FROM pods p JOIN pod_samples s ON s.agent_id = p.agent_id AND s.pod_key = p.key")] == [
-        ("shop", "web-7d9", "u-1", "node-1", "Running", 1, 2, 2, 3, 20, 100, 256, 5, 6)]
+    ts = 1781604000
+    nodes = {row[0]: tuple(row[1:]) for row in query("SELECT key, name, status, kubelet_version, cpu_cores, "
+                                                     "memory_capacity_mb, pod_capacity FROM nodes")}
+    # Node metrics in kinds order: cpu_percent, memory_mb, pod_count, network_rx_bytes, network_tx_bytes,
+    # fs_used_bytes, fs_capacity_bytes.
+    assert [(t, *nodes[key], *values) for t, key, values in stored.samples(query, "nodes")] == [
+        (ts, "node-1", "Ready", "v1.30.1", 4, 8192, 110, 37.5, 2048, 12, 1, 2, 3, 4)]
+    pods = {row[0]: tuple(row[1:]) for row in query("SELECT key, namespace, name, uid, node_name, phase, ready, "
+                                                    "container_count, ready_containers FROM pods")}
+    # Pod metrics in kinds order: cpu_percent, memory_mb, memory_limit_mb, network_rx_bytes, network_tx_bytes,
+    # restart_count.
+    assert [(t, *pods[key], *values) for t, key, values in stored.samples(query, "pods")] == [
+        (ts, "shop", "web-7d9", "u-1", "node-1", "Running", 1, 2, 2, 20, 100, 256, 5, 6, 3)]
     [listed] = org.agents().json
     assert listed["containerCount"] == 0
 
@@ -122,8 +130,7 @@ def test_push_stores_nodes_and_pods(org, query):
 def test_missing_optional_numbers_are_stored_as_not_measured(org, query):
     agent = org.register()
     org.push(agent, sample_push(containers=[{"id": "c1", "name": "bare"}]))
-    assert [tuple(r) for r in query("SELECT cpu_percent, memory_mb, network_rx_bytes, restart_count "
-                                    "FROM container_samples")] == [(None, None, None, None)]
+    assert [values for _, _, values in stored.samples(query)] == [(None,) * 6]
 
 
 def test_a_retried_push_stores_nothing_twice(org, query):
@@ -132,7 +139,8 @@ def test_a_retried_push_stores_nothing_twice(org, query):
                        nodes=[{"name": "n1"}], pods=[{"name": "p", "namespace": "ns"}])
     assert org.push(agent, body).json == {"ok": True}
     assert org.push(agent, body).json == {"ok": True}
-    assert [query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in METRIC_TABLES] == [1, 2, 2, 1, 1, 1, 1]
+    assert [query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in METRIC_TABLES] == [1, 2, 1, 1, 0, 0, 0]
+    assert sample_counts(query) == [2, 1, 1]
 
 
 def test_a_late_replayed_push_does_not_overwrite_newer_state(org, query):
@@ -140,7 +148,7 @@ def test_a_late_replayed_push_does_not_overwrite_newer_state(org, query):
     org.push(agent, sample_push("2026-06-16T10:00:15Z", containers=[container("c1", "new-name", status="exited")]))
     org.push(agent, sample_push("2026-06-16T10:00:00Z", containers=[container("c1", "old-name"), container("c2", "b")]))
     assert query("SELECT name, status FROM containers WHERE runtime_id = 'c1'")[0] == ("new-name", "exited")
-    assert query("SELECT COUNT(*) FROM container_samples")[0][0] == 3
+    assert stored.count(query) == 3
     assert org.agents().json[0]["containerCount"] == 1
 
 
@@ -149,15 +157,14 @@ def test_container_keys_are_stable_across_pushes(org, query):
     org.push(agent, sample_push("2026-06-16T10:00:00Z", containers=[container("c1", "a")]))
     org.push(agent, sample_push("2026-06-16T10:00:15Z", containers=[container("c2", "b"), container("c1", "a")]))
     assert [tuple(r) for r in query("SELECT runtime_id, key FROM containers ORDER BY key")] == [("c1", 1), ("c2", 2)]
-    assert [tuple(r) for r in query("SELECT ts, container_key FROM container_samples ORDER BY ts, container_key")] == [
-        (1781604000, 1), (1781604015, 1), (1781604015, 2)]
+    assert [(ts, key) for ts, key, _ in stored.samples(query)] == [(1781604000, 1), (1781604015, 1), (1781604015, 2)]
 
 
 def test_push_ignores_unknown_fields(org, query):
     agent = org.register()
     body = sample_push(containers=[container("c1", "a", gpuPercent=3, labels={"x": "y"})], kernel="6.1")
     assert org.push(agent, body).status_code == 200
-    assert query("SELECT COUNT(*) FROM container_samples")[0][0] == 1
+    assert stored.count(query) == 1
 
 
 def test_push_accepts_timestamps_with_offsets(org, query):
@@ -211,6 +218,7 @@ def test_push_rejects_bad_bodies_field_by_field_and_stores_nothing(org, query, c
         errors = errors[step]
     assert errors
     assert [query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in METRIC_TABLES] == [0] * len(METRIC_TABLES)
+    assert sample_counts(query) == [0, 0, 0]
     assert org.agents().json[0]["status"] == "pending"
 
 
@@ -221,7 +229,8 @@ def test_push_with_nan_is_rejected(client, org, query):
                            content_type="application/json", headers=bearer(agent["token"]))
     assert response.status_code == 400
     assert "cpuPercent" in response.json["errors"]["json"]["containers"]["0"]
-    assert query("SELECT COUNT(*) FROM container_samples")[0][0] == 0
+    assert query("SELECT COUNT(*) FROM pushes")[0][0] == 0
+    assert stored.count(query) == 0
 
 
 def test_push_with_malformed_json_is_400(client, org):
@@ -276,19 +285,29 @@ def test_admins_and_viewers_may_list(org):
     assert org.agents(org.viewer).status_code == 200
 
 
-def test_delete_answers_204_and_removes_every_metric(client, org, query):
+def test_delete_answers_204_and_removes_every_metric(app, client, org, query):
+    from kubewatch import rollups
+
     agent = org.register()
     keep = org.register(name="keep")
     body = sample_push(containers=[container("c1", "a")], nodes=[{"name": "n1"}], pods=[{"name": "p", "namespace": "ns"}])
     org.push(agent, body)
     org.push(keep, body)
+    with app.app_context():  # so that the rollup tiers hold rows of both agents too
+        assert rollups.run(app.config, int(time.time())).rolled_up == 2
+
+    def rows(agent_id):
+        return [query(f"SELECT COUNT(*) FROM {t} WHERE agent_id = :a", a=agent_id)[0][0] for t in METRIC_TABLES]
+
+    # Each: one push; one container, node and pod; a minute and an hour of each of them.
+    assert rows(agent["agentId"]) == rows(keep["agentId"]) == [1, 1, 1, 1, 2, 2, 2]
     response = client.delete(f"/api/v1/agents/{agent['agentId']}", headers=bearer(org.admin))
     assert response.status_code == 204
     assert response.data == b""
-    assert [query(f"SELECT COUNT(*) FROM {t} WHERE agent_id = :a", a=agent["agentId"])[0][0]
-            for t in METRIC_TABLES] == [0] * len(METRIC_TABLES)
-    assert [query(f"SELECT COUNT(*) FROM {t} WHERE agent_id = :a", a=keep["agentId"])[0][0]
-            for t in METRIC_TABLES] == [1] * len(METRIC_TABLES)
+    assert rows(agent["agentId"]) == [0] * len(METRIC_TABLES)
+    assert sample_counts(query, agent["agentId"]) == [0, 0, 0]
+    assert rows(keep["agentId"]) == [1, 1, 1, 1, 2, 2, 2]
+    assert sample_counts(query, keep["agentId"]) == [1, 1, 1]
     assert [a["id"] for a in org.agents().json] == [keep["agentId"]]
 
 

@@ -51,8 +51,24 @@ def test_step_series_is_bucketed(client, org, pushed, step, seconds):
     assert body["step"] == seconds
     assert body["points"][0]["t"] == stamp(BASE - BASE % seconds)
     assert max(p["cpuPercentMax"] for p in body["points"]) == 40
-    assert set(body["points"][0]) == {"t", "cpuPercent", "cpuPercentMax", "memoryMB", "memoryMBMax",
+    assert set(body["points"][0]) == {"t", "cpuPercent", "cpuPercentMax", "memoryMB", "memoryMBMax", "memoryLimitMB",
                                       "networkRxBytesPerSec", "networkTxBytesPerSec", "restartCount"}
+
+
+def bucket(t, cpu, cpu_max, rx_rate, restarts):
+    return {"t": stamp(t), "cpuPercent": cpu, "cpuPercentMax": cpu_max, "memoryMB": 48, "memoryMBMax": 48,
+            "memoryLimitMB": 512, "networkRxBytesPerSec": rx_rate, "networkTxBytesPerSec": 0, "restartCount": restarts}
+
+
+@pytest.mark.parametrize("step, resolution, points", [
+    # Samples at +0, +15, +30, +45: cpu 10, 20, 30, 40; rx rates -, 100, 100, 40; restarts 0, 0, 0, 1.
+    ("30s", "raw", [bucket(BASE, 15, 20, 100, 0), bucket(BASE + 30, 35, 40, 70, 1)]),
+    ("1m", "1m", [bucket(BASE, 25, 40, 80, 1)]),
+    ("1h", "1h", [bucket(BASE, 25, 40, 80, 1)]),
+])
+def test_each_bucket_has_averages_maxima_rates_and_last_values(client, org, pushed, step, resolution, points):
+    body = metrics(client, org, pushed["agentId"], step=step, **{"from": stamp(BASE), "to": stamp(BASE + 60)}).json
+    assert (body["resolution"], body["points"]) == (resolution, points)
 
 
 def test_default_range_is_the_last_hour(client, org):

@@ -6,9 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import stored
 from conftest import bearer
+from kubewatch.kinds import CONTAINERS
 
-STORE_TABLES = ["pushes", "containers", "container_samples", "nodes", "node_samples", "pods", "pod_samples"]
+STORE_TABLES = ["pushes", "containers", "nodes", "pods", "container_rollups", "node_rollups", "pod_rollups"]
+KINDS = ["containers", "nodes", "pods"]
 
 
 def post_raw(client, agent, raw):
@@ -17,7 +20,9 @@ def post_raw(client, agent, raw):
 
 
 def counts(query):
-    return [query(f"SELECT COUNT(*) FROM {table}")[0][0] for table in STORE_TABLES]
+    """Return the rows of each table that stores pushes, then the samples of each kind packed in the pushes."""
+    return ([query(f"SELECT COUNT(*) FROM {table}")[0][0] for table in STORE_TABLES]
+            + [stored.count(query, kind) for kind in KINDS])
 
 
 @pytest.mark.parametrize("raw, where", [
@@ -39,7 +44,7 @@ def test_hostile_bodies_are_400_and_store_nothing(client, org, query, raw, where
     assert response.status_code == 400
     assert response.content_type == "application/json"
     assert where in json.dumps(response.json["errors"])
-    assert counts(query) == [0] * len(STORE_TABLES)
+    assert counts(query) == [0] * (len(STORE_TABLES) + len(KINDS))
 
 
 def test_10000_containers_in_one_push_are_all_stored(client, org, query):
@@ -47,7 +52,9 @@ def test_10000_containers_in_one_push_are_all_stored(client, org, query):
     containers = [{"id": f"{i:012x}", "name": f"c{i}", "cpuPercent": 0.5, "restartCount": i} for i in range(10_000)]
     response = org.push(agent, {"timestamp": "2026-06-16T10:00:00Z", "containers": containers})
     assert response.status_code == 200
-    assert query("SELECT COUNT(*), SUM(restart_count) FROM container_samples")[0] == (10_000, sum(range(10_000)))
+    samples = stored.samples(query)
+    restart_count = CONTAINERS.measured.index("restart_count")
+    assert (len(samples), sum(values[restart_count] for _, _, values in samples)) == (10_000, sum(range(10_000)))
     assert org.agents().json[0]["containerCount"] == 10_000
 
 
@@ -106,7 +113,7 @@ def test_a_lone_surrogate_escape_is_400_not_a_crash(client, org, query, endpoint
                                content_type="application/json")
     assert response.status_code == 400
     assert response.json["code"] == 400
-    assert counts(query) == [0] * len(STORE_TABLES)
+    assert counts(query) == [0] * (len(STORE_TABLES) + len(KINDS))
 
 
 @pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/agents/register"])
@@ -124,6 +131,6 @@ def test_a_push_dated_far_ahead_of_the_server_is_400_and_stores_nothing(client, 
     response = org.push(agent, {"timestamp": ahead, "containers": [{"id": "c", "name": "n"}]})
     assert response.status_code == 400
     assert "timestamp" in response.json["errors"]["json"]
-    assert counts(query) == [0] * len(STORE_TABLES)
+    assert counts(query) == [0] * (len(STORE_TABLES) + len(KINDS))
     soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))  # a little skew is fine
     assert org.push(agent, {"timestamp": soon, "containers": []}).status_code == 200

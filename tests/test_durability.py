@@ -12,9 +12,11 @@ import pytest
 import requests
 
 from live_server import LiveServer
+from stored import unpacked
 
 ADMIN = {"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long admin password"}
-START = 1_790_000_000
+# Agents push one second apart from here: well inside the raw tier the server keeps (48 h), and not ahead of it.
+START = int(time.time()) - 40 * 3600
 
 
 def stamp(ts):
@@ -89,7 +91,7 @@ def test_32_agents_pushing_for_30_seconds_lose_nothing(server):
     acknowledged = sum(len(agent.acknowledged) for agent in agents)
     assert acknowledged > 32 * 10  # it did push, a lot
     assert stored(server, "SELECT COUNT(*) FROM pushes") == [(acknowledged,)]
-    assert stored(server, "SELECT COUNT(*) FROM container_samples") == [(acknowledged * 10,)]
+    assert len(unpacked(stored(server, "SELECT ts, containers FROM pushes"))) == acknowledged * 10
 
 
 @pytest.mark.slow
@@ -109,8 +111,8 @@ def test_a_killed_server_keeps_every_acknowledged_push(server):
         kept = {ts for (ts,) in stored(server, "SELECT ts FROM pushes WHERE agent_id = ?", agent.agent_id)}
         assert set(agent.acknowledged) <= kept, agent.name
         for ts in agent.acknowledged[-3:]:
-            assert stored(server, "SELECT COUNT(*) FROM container_samples WHERE agent_id = ? AND ts = ?",
-                          agent.agent_id, ts) == [(20,)]
+            assert len(unpacked(stored(server, "SELECT ts, containers FROM pushes WHERE agent_id = ? AND ts = ?",
+                                       agent.agent_id, ts))) == 20
     for agent in agents:  # agents carry on after registering again
         agent.register()
         assert agent.push_once(), agent.failures[-1]

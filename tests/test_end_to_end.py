@@ -1,11 +1,17 @@
 """The documented curl flow against the real server over HTTP."""
 
+import time
+
 import pytest
 import requests
 
 from live_server import LiveServer
 
 ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
+
+
+def stamp(ts):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 @pytest.fixture
@@ -23,9 +29,11 @@ def test_documented_flow_over_http(server):
         "name": "prod-web", "version": "1.4.2", "platform": "docker", "hostname": "prod-web-01"}).json()
     assert registered["agentId"].startswith("agent_") and registered["tokenExpiresIn"] == 3600
 
+    # The server keeps raw samples for 48 h and refuses older pushes: the agent pushes what it just measured.
+    now = int(time.time())
     pushed = requests.post(f"{server.url}/api/v1/agents/{registered['agentId']}/push",
                            headers={"Authorization": f"Bearer {registered['token']}"}, json={
-        "timestamp": "2026-06-16T10:00:00Z",
+        "timestamp": stamp(now),
         "containers": [{"id": "a1b2c3d4e5f6", "name": "nginx-prod", "image": "nginx:1.25", "status": "running",
                         "cpuPercent": 12.4, "memoryMB": 48, "memoryLimitMB": 512, "networkRxBytes": 10240,
                         "networkTxBytes": 8192, "restartCount": 0}],
@@ -38,6 +46,13 @@ def test_documented_flow_over_http(server):
     [agent] = listed.json()
     assert agent["id"] == registered["agentId"]
     assert (agent["status"], agent["containerCount"], agent["name"]) == ("connected", 1, "prod-web")
+
+    series = requests.get(f"{server.url}/api/v1/agents/{registered['agentId']}/containers/a1b2c3d4e5f6/metrics",
+                          params={"from": stamp(now - 60), "to": stamp(now)}, headers={"Authorization": f"Bearer {jwt}"})
+    assert series.status_code == 200
+    assert series.json() == {"resolution": "raw", "step": None, "points": [{
+        "t": stamp(now), "cpuPercent": 12.4, "memoryMB": 48, "memoryLimitMB": 512, "networkRxBytesPerSec": None,
+        "networkTxBytesPerSec": None, "restartCount": 0}]}
 
     deleted = requests.delete(f"{server.url}/api/v1/agents/{registered['agentId']}",
                               headers={"Authorization": f"Bearer {jwt}"})
@@ -54,7 +69,7 @@ def test_a_restart_keeps_data_and_tokens_and_prints_no_second_banner(server):
     assert server.output().count("first start") == 1
     pushed = requests.post(f"{server.url}/api/v1/agents/{registered['agentId']}/push",
                            headers={"Authorization": f"Bearer {registered['token']}"},
-                           json={"timestamp": "2026-06-16T10:00:00Z", "containers": []})
+                           json={"timestamp": stamp(int(time.time())), "containers": []})
     assert pushed.status_code == 200
 
 

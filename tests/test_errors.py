@@ -29,10 +29,18 @@ def test_routing_errors_have_the_error_shape(client, method, path, code):
     assert_error_shape(response, code)
 
 
+def allowed(response):
+    return {method.strip() for method in response.headers["Allow"].split(",")}
+
+
 def test_405_says_which_methods_are_allowed(client):
-    response = client.get("/api/v1/agents/register")
+    response = client.put("/api/v1/agents/register")
     assert_error_shape(response, 405)
-    assert "POST" in response.headers["Allow"]
+    # POST registers; the path also reads as an agent's, which is read (GET) and deleted.
+    assert allowed(response) == {"POST", "GET", "HEAD", "DELETE", "OPTIONS"}
+    response = client.post("/api/v1/agents/agent_1234abcd")
+    assert_error_shape(response, 405)
+    assert allowed(response) == {"GET", "HEAD", "DELETE", "OPTIONS"}
 
 
 def test_malformed_json_is_400(client, org):

@@ -1,5 +1,7 @@
 """Hostile input against the real server: every documented operation, fuzzed from the OpenAPI document."""
 
+import time
+
 import pytest
 import requests
 import schemathesis
@@ -10,6 +12,9 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from live_server import LiveServer
 
 ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
+OBJECTS = {"containers": [{"id": "c1", "name": "web", "cpuPercent": 1.5, "memoryMB": 64, "networkRxBytes": 10}],
+           "nodes": [{"name": "node-1", "status": "Ready", "cpuPercent": 20, "podCount": 3}],
+           "pods": [{"name": "web-1", "namespace": "shop", "phase": "Running", "ready": True, "cpuPercent": 2}]}
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +25,11 @@ def live(tmp_path_factory):
     agent = requests.post(server.url + "/api/v1/agents/register", headers={"X-API-Key": key},
                           json={"name": "fuzzed", "hostname": "fuzz-host"}).json()
     admin = requests.post(server.url + "/api/v1/auth/login", json=ADMIN).json()["token"]
+    # Something to read back: one object of each kind, so that reads are fuzzed against stored data too.
+    pushed = requests.post(f"{server.url}/api/v1/agents/{agent['agentId']}/push",
+                           headers={"Authorization": f"Bearer {agent['token']}"}, json={
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **OBJECTS})
+    assert pushed.status_code == 200, pushed.text
     yield {"server": server, "key": key, "agent": agent, "admin": admin}
     server.stop()
 
@@ -29,7 +39,11 @@ def operations():
     return ["POST /api/v1/agents/register", "POST /api/v1/agents/{agent_id}/push", "GET /api/v1/agents",
             "DELETE /api/v1/agents/{agent_id}", "POST /api/v1/auth/login", "POST /api/v1/api-keys",
             "GET /api/v1/api-keys", "DELETE /api/v1/api-keys/{key_id}", "GET /healthz",
-            "GET /api/v1/agents/{agent_id}/containers/{container_id}/metrics"]
+            "GET /api/v1/agents/{agent_id}/containers/{container_id}/metrics",
+            "GET /api/v1/agents/{agent_id}", "GET /api/v1/agents/{agent_id}/containers",
+            "GET /api/v1/agents/{agent_id}/nodes", "GET /api/v1/agents/{agent_id}/pods",
+            "GET /api/v1/agents/{agent_id}/nodes/{name}/metrics",
+            "GET /api/v1/agents/{agent_id}/pods/{namespace}/{name}/metrics"]
 
 
 def credentials_for(case, live):
@@ -40,6 +54,11 @@ def credentials_for(case, live):
     if path.endswith("/push"):
         case.path_parameters["agent_id"] = live["agent"]["agentId"]
         return {"Authorization": f"Bearer {live['agent']['token']}"}
+    if case.method == "GET" and "{agent_id}" in path and len(case.path_parameters["agent_id"]) % 2:
+        # Half the reads (as generated: deterministic) are of the agent that pushed and of what it pushed.
+        stored = {"agent_id": live["agent"]["agentId"], "container_id": "c1", "namespace": "shop",
+                  "name": "node-1" if "/nodes/" in path else "web-1"}
+        case.path_parameters.update({name: value for name, value in stored.items() if f"{{{name}}}" in path})
     return {"Authorization": f"Bearer {live['admin']}"}
 
 

@@ -1,5 +1,7 @@
 """No token, key or password ever reaches a log line, and secrets are compared in constant time."""
 
+import time
+
 import requests
 
 from conftest import PASSWORD
@@ -20,9 +22,10 @@ def test_a_whole_session_logs_no_secret(tmp_path):
         key = requests.post(url + "/api/v1/api-keys", json={"name": "rack"}, headers=admin).json()
         agent = requests.post(url + "/api/v1/agents/register", headers={"X-API-Key": key["key"]},
                               json={"name": "web", "hostname": "web-1"}).json()
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # older than the raw tier would be refused
         pushed = requests.post(f"{url}/api/v1/agents/{agent['agentId']}/push",
                                headers={"Authorization": f"Bearer {agent['token']}"},
-                               json={"timestamp": "2026-06-16T10:00:00Z", "containers": []})
+                               json={"timestamp": now, "containers": []})
         assert pushed.status_code == 200
         wrong_password = "not-the-password-" + "x" * 8
         for _ in range(12):  # enough to be throttled, which logs too
@@ -30,7 +33,7 @@ def test_a_whole_session_logs_no_secret(tmp_path):
         wrong_key = "kw_live_" + "y" * 40
         requests.post(url + "/api/v1/agents/register", headers={"X-API-Key": wrong_key}, json={"name": "a", "hostname": "b"})
         requests.post(f"{url}/api/v1/agents/{agent['agentId']}/push", headers={"Authorization": "Bearer kwa_forged.token"},
-                      json={"timestamp": "2026-06-16T10:00:00Z", "containers": []})
+                      json={"timestamp": now, "containers": []})
         requests.delete(f"{url}/api/v1/api-keys/{key['id']}", headers=admin)
         requests.delete(f"{url}/api/v1/agents/{agent['agentId']}", headers=admin)
         secrets += [jwt, key["key"], agent["token"], wrong_password, wrong_key, "kwa_forged.token"]
