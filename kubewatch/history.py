@@ -37,7 +37,7 @@ def read_series(kind, agent_id, key, start, end, step, now, config):
     if (end - first) // step + 1 > MAX_POINTS:
         raise QueryError(f"That would be more than {MAX_POINTS} points: ask for a shorter range or a larger step.")
     return {"resolution": resolution, "step": step,
-            "points": series.bucket_points(kind, _buckets(kind, agent_id, key, first, end, step, tier_step))}
+            "points": _bucket_points(kind, agent_id, key, first, end, step, tier_step)}
 
 
 def _raw(kind, agent_id, key, start, end, interval):
@@ -65,23 +65,27 @@ def _ago(seconds):
         else f"{seconds} s"
 
 
-def _buckets(kind, agent_id, key, first, end, step, tier_step):
-    """Return {bucket start: summary} from first to end, each part read from the coarsest tier that has it."""
+def _bucket_points(kind, agent_id, key, first, end, step, tier_step):
+    """Return the points of the buckets from first to end, each part read from the coarsest tier that has it."""
     with read() as conn:
         pending = stored.first_not_rolled_up(conn, agent_id)
         # Rollups are complete for the whole minutes and hours before the oldest push not rolled up.
-        edge, parts = first, []
+        edge, kept_as_asked, parts = first, [], []
         for seconds in (HOUR, MINUTE):
             if tier_step >= seconds:
                 until = end + 1 if pending is None else min(pending - pending % seconds, end + 1)
                 if until > edge:
-                    parts += stored.rollups(conn, kind, agent_id, key, seconds, edge, until)
+                    if seconds == step:  # the tier's rows are the buckets asked for
+                        kept_as_asked = stored.rollup_rows(conn, kind, agent_id, key, seconds, edge, until)
+                    else:
+                        parts += stored.rollups(conn, kind, agent_id, key, seconds, edge, until)
                     edge = until
         samples, previous = stored.samples(conn, kind, agent_id, key, edge, end) if edge <= end else ([], None)
+    # Every edge is a whole multiple of step, so the rows kept as asked share no bucket with the rest.
     buckets = series.rebucket(kind, parts, step)
     for bucket, summary in sorted(series.summarize(kind, samples, step, previous).items()):
         if bucket in buckets:
             series.merge(kind, buckets[bucket], summary)
         else:
             buckets[bucket] = summary
-    return buckets
+    return series.row_points(kind, kept_as_asked) + series.bucket_points(kind, buckets)

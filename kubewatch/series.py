@@ -141,6 +141,23 @@ def rollup_columns(kind):
     return tuple(columns)
 
 
+def row_points(kind, rows):
+    """Return the API's points of rollup rows (bucket, *rollup_columns) taken as they are kept."""
+    fields = []  # (API name, position in the row) of what a point shows
+    position = 2  # after bucket and samples
+    for metric in kind.metrics:
+        if metric.how == GAUGE:
+            fields += ((metric.field, position), (metric.field + "Max", position + 1))
+            position += 3
+        elif metric.how == COUNTER:
+            fields.append((rate_field(metric), position))
+            position += 2
+        else:
+            fields.append((metric.field, position))
+            position += 1
+    return [{"t": row[0], **{name: row[at] for name, at in fields}} for row in rows]
+
+
 def bucket_points(kind, buckets):
     """Return the API's points of {start: summary} buckets, oldest first; empty buckets are left out."""
     points = []

@@ -3,7 +3,8 @@
 from sqlalchemy import text
 
 from kubewatch import packing, series
-from kubewatch.db import read
+from kubewatch.db import driver_sql, read
+from kubewatch.kinds import KINDS
 
 
 def object_key(kind, agent_id, identity):
@@ -40,14 +41,23 @@ def _pick(kind, key, rows):
     return picked
 
 
+def rollup_rows(conn, kind, agent_id, key, step, start, end):
+    """Return the object's rollup rows of this step with start <= bucket < end, oldest first,
+    as (bucket, *columns of kubewatch.series.rollup_columns)."""
+    return conn.exec_driver_sql(driver_sql(conn, _ROLLUP_ROWS[kind.name]), (agent_id, key, step, start, end)).all()
+
+
 def rollups(conn, kind, agent_id, key, step, start, end):
     """Return the object's rollup summaries of this step with start <= bucket < end, oldest first."""
-    columns = ", ".join(series.rollup_columns(kind))
-    rows = conn.execute(
-        text(f"SELECT bucket, {columns} FROM {kind.rollups} WHERE agent_id = :agent_id AND key = :key "
-             f"AND step = :step AND bucket >= :start AND bucket < :end ORDER BY bucket"),
-        {"agent_id": agent_id, "key": key, "step": step, "start": start, "end": end})
-    return [(row[0], series.from_row(kind, row[0], row[1:])) for row in rows]
+    return [(row[0], series.from_row(kind, row[0], row[1:]))
+            for row in rollup_rows(conn, kind, agent_id, key, step, start, end)]
+
+
+# Through the driver: a day of minutes is 1,440 rows, and SQLAlchemy's per-row work showed.
+_ROLLUP_ROWS = {
+    name: f"SELECT bucket, {', '.join(series.rollup_columns(kind))} FROM {kind.rollups} "
+          "WHERE agent_id = {0} AND key = {0} AND step = {0} AND bucket >= {0} AND bucket < {0} ORDER BY bucket"
+    for name, kind in KINDS.items()}
 
 
 def first_not_rolled_up(conn, agent_id):
