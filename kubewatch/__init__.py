@@ -8,6 +8,7 @@ from flask.sessions import SessionInterface
 
 from kubewatch import api, cli, db, errors, rollups, throttle
 from kubewatch.config import DEFAULTS, load_settings, secret_key
+from kubewatch.fast_json import FastJSON
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 API_SETTINGS = {"API_TITLE": "kubewatch", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3"}
@@ -35,6 +36,7 @@ def create_app(test_config=None):
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.json = FastJSON(app)
     app.json.sort_keys = False  # keep the documented field order
     app.session_interface = _NoSessions()
     logging.getLogger("kubewatch").setLevel(app.config["LOG_LEVEL"])
