@@ -43,6 +43,29 @@ def unpack(metrics, blob):
     return dict(zip(keys, zip(*columns))) if columns else dict.fromkeys(keys, ())
 
 
+def unpack_one(metrics, blob, key):
+    """Return the row of one key from a blob (as unpack would), or None when the push did not have it."""
+    if blob[0] != FORMAT:
+        raise ValueError(f"unknown sample format {blob[0]}")
+    data = zlib.decompress(blob[1:], -15)
+    count = _COUNT.unpack_from(data)[0]
+    keys, offset = _read("I", data, _COUNT.size, count)
+    try:
+        index = keys.index(key)
+    except ValueError:
+        return None
+    row = []
+    for metric in metrics:
+        width = _WIDTH[metric.integer]
+        value = width.unpack_from(data, offset + index * width.size)[0]
+        row.append(None if (value == -1 if metric.integer else value != value) else value)
+        offset += count * width.size
+    return tuple(row)
+
+
+_WIDTH = {True: struct.Struct("<q"), False: struct.Struct("<d")}
+
+
 def _column(typecode, values):
     column = array(typecode, values)
     if _SWAP:

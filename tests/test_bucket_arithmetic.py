@@ -116,3 +116,16 @@ def test_node_gauges_include_pods_and_filesystem_with_their_maxima():
     assert point == {"t": 0, "cpuPercent": 20.0, "cpuPercentMax": 30.0, "memoryMB": 200.0, "memoryMBMax": 300.0,
                      "podCount": 6.0, "podCountMax": 7, "networkRxBytesPerSec": 10.0, "networkTxBytesPerSec": 20.0,
                      "fsUsedBytes": 2000.0, "fsUsedBytesMax": 3000, "fsCapacityBytes": 9000}
+
+
+@settings(max_examples=100, deadline=None)
+@given(_samples(), st.data())
+def test_unpacking_one_key_gives_its_row_as_unpacking_all(samples, data):
+    rows = [values for _, values in samples]
+    keys = data.draw(st.lists(st.integers(min_value=1, max_value=2**32 - 1), min_size=len(rows), max_size=len(rows),
+                              unique=True))
+    blob = packing.pack(CONTAINERS.metrics, keys, rows)
+    everything = packing.unpack(CONTAINERS.metrics, blob)
+    for key in keys:
+        assert packing.unpack_one(CONTAINERS.metrics, blob, key) == everything[key]
+    assert packing.unpack_one(CONTAINERS.metrics, blob, 0) is None

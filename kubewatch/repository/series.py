@@ -35,7 +35,7 @@ def _pick(kind, key, rows):
     picked = []
     for ts, blob in rows:
         if blob is not None:
-            values = packing.unpack(kind.metrics, blob).get(key)
+            values = packing.unpack_one(kind.metrics, blob, key)
             if values is not None:
                 picked.append((ts, values))
     return picked
