@@ -3,7 +3,7 @@
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from kubewatch.db import read, write
+from kubewatch.db import driver_sql, read, write
 from kubewatch.repository.pushes import forget_agent
 
 _AGENT_COLUMNS = ("id, name, platform, hostname, version, last_seen, last_push_ts, "
@@ -38,11 +38,13 @@ def register_agent(org_id, name, hostname, version, platform, now, new_agent_id)
 def agents_for_org(org_id):
     """Return the organization's agents, by name."""
     with read() as conn:
-        rows = conn.execute(
-            text(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE org_id = :org_id ORDER BY name, id"),
-            {"org_id": org_id},
-        ).mappings()
-        return [dict(row) for row in rows]
+        # Through the driver: SQLAlchemy's row mappings cost more than the query for a thousand agents.
+        rows = conn.exec_driver_sql(driver_sql(conn, _ORG_AGENTS), (org_id,)).all()
+    return [dict(zip(_NAMES, row)) for row in rows]
+
+
+_NAMES = tuple(name.strip() for name in _AGENT_COLUMNS.split(","))
+_ORG_AGENTS = f"SELECT {_AGENT_COLUMNS} FROM agents WHERE org_id = {{0}} ORDER BY name, id"
 
 
 def agent_for_org(org_id, agent_id):
