@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS agents (
 );
 
 -- The raw tier: one row per push received, its samples packed per kind (kubewatch/packing.py),
--- so a push is one row and a container sample costs about 25 bytes. The primary key makes a
+-- so a push is one row and a container sample costs about 30 bytes. The primary key makes a
 -- retried push (same agent, same timestamp) a no-op and keeps each agent's pushes in time order.
 -- rolled_up is 0 until the push is counted in the one-minute and one-hour rollups.
 CREATE TABLE IF NOT EXISTS pushes (
