@@ -70,6 +70,9 @@ def start_timer(app):
                     # The database is busy, read-only or full: the next run picks up where this one stopped.
                     log.warning("rollup job stopped, will retry in %s s: %s", interval, error.__class__.__name__)
                     continue
+                except Exception:  # a bug must not end the timer for the life of the server
+                    log.exception("rollup job failed, will retry in %s s", interval)
+                    continue
             if done.rolled_up or done.pruned:
                 log.debug("rolled up %s pushes, pruned %s rows", *done)
 
