@@ -26,7 +26,7 @@ class Step(fields.Field):
     """Seconds, or a number with a unit: 30s, 1m, 1h, 1d."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        found = re.fullmatch(r"(\d{1,9})([smhd]?)", str(value).strip())
+        found = re.fullmatch(r"([0-9]{1,9})([smhd]?)", str(value).strip())
         if not found or int(found.group(1)) == 0:
             raise ValidationError("Use whole seconds, or a number with s, m, h or d: 30s, 1m, 1h.")
         return int(found.group(1)) * _UNITS[found.group(2)]
