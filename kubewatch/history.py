@@ -7,7 +7,7 @@ from kubewatch.repository import series as stored
 MAX_POINTS = 10_000
 MINUTE, HOUR = 60, 3600
 # The rollup tiers, coarsest first: a step that is a whole multiple of a tier's reads that tier.
-_TIERS = (("1h", HOUR, "HOUR_RETENTION"), ("1m", MINUTE, "MINUTE_RETENTION"))
+_TIERS = (("1h", HOUR), ("1m", MINUTE))
 
 
 class QueryError(ValueError):
@@ -28,7 +28,7 @@ def read_series(kind, agent_id, key, start, end, step, now, config):
         step = MINUTE if (start >= now - config["MINUTE_RETENTION"]
                           and (end - start) // MINUTE < MAX_POINTS) else HOUR
     resolution, tier_step = "raw", 0
-    for name, seconds, retention in _TIERS:
+    for name, seconds in _TIERS:
         if step % seconds == 0:
             resolution, tier_step = name, seconds
             break
