@@ -26,7 +26,7 @@ def read_series(kind, agent_id, key, start, end, step, now, config):
         if start >= now - config["RAW_RETENTION"]:
             return _raw(kind, agent_id, key, start, end, config["PUSH_INTERVAL_SECONDS"])
         step = MINUTE if (start >= now - config["MINUTE_RETENTION"]
-                          and (end - start) // MINUTE < MAX_POINTS) else HOUR
+                          and _buckets_between(start, end, MINUTE) <= MAX_POINTS) else HOUR
     resolution, tier_step = "raw", 0
     for name, seconds in _TIERS:
         if step % seconds == 0:
@@ -34,14 +34,18 @@ def read_series(kind, agent_id, key, start, end, step, now, config):
             break
     _check_reach(step, tier_step, start, now, config)
     first = start - start % step
-    if (end - first) // step + 1 > MAX_POINTS:
+    if _buckets_between(start, end, step) > MAX_POINTS:
         raise QueryError(f"That would be more than {MAX_POINTS} points: ask for a shorter range or a larger step.")
     return {"resolution": resolution, "step": step,
             "points": _bucket_points(kind, agent_id, key, first, end, step, tier_step)}
 
 
+def _buckets_between(start, end, step):
+    return (end - (start - start % step)) // step + 1
+
+
 def _raw(kind, agent_id, key, start, end, interval):
-    if (end - start) // interval > MAX_POINTS:
+    if (end - start) // interval + 1 > MAX_POINTS:  # samples that fit in the range at one per interval
         raise QueryError(f"That would be more than {MAX_POINTS} points: ask for a shorter range or a larger step.")
     with read() as conn:
         samples, previous = stored.samples(conn, kind, agent_id, key, start, end)
@@ -66,21 +70,25 @@ def _ago(seconds):
 
 
 def _bucket_points(kind, agent_id, key, first, end, step, tier_step):
-    """Return the points of the buckets from first to end, each part read from the coarsest tier that has it."""
+    """Return the points of the buckets from first to end, each part read from the coarsest tier that has it.
+
+    Buckets are whole: the one holding end is read to its own end.
+    """
+    stop = end - end % step + step
     with read() as conn:
         pending = stored.first_not_rolled_up(conn, agent_id)
         # Rollups are complete for the whole minutes and hours before the oldest push not rolled up.
         edge, kept_as_asked, parts = first, [], []
         for seconds in (HOUR, MINUTE):
             if tier_step >= seconds:
-                until = end + 1 if pending is None else min(pending - pending % seconds, end + 1)
+                until = stop if pending is None else min(pending - pending % seconds, stop)
                 if until > edge:
                     if seconds == step:  # the tier's rows are the buckets asked for
                         kept_as_asked = stored.rollup_rows(conn, kind, agent_id, key, seconds, edge, until)
                     else:
                         parts += stored.rollups(conn, kind, agent_id, key, seconds, edge, until)
                     edge = until
-        samples, previous = stored.samples(conn, kind, agent_id, key, edge, end) if edge <= end else ([], None)
+        samples, previous = stored.samples(conn, kind, agent_id, key, edge, stop - 1) if edge < stop else ([], None)
     # Every edge is a whole multiple of step, so the rows kept as asked share no bucket with the rest.
     buckets = series.rebucket(kind, parts, step)
     for bucket, summary in sorted(series.summarize(kind, samples, step, previous).items()):
