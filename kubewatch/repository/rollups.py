@@ -82,9 +82,13 @@ def roll_up_agent(agent_id, before):
             hours.update(_roll_up_minutes(conn, agent_id, first, last + MINUTE))
         for hour in sorted(hours):
             _roll_up_hour(conn, agent_id, hour)
-        conn.execute(text("UPDATE pushes SET rolled_up = 1 WHERE agent_id = :agent_id AND rolled_up = 0 "
-                          "AND ts < :before"), {"agent_id": agent_id, "before": before})
+        # Only the pushes read above: where another process writes too (PostgreSQL), one committed
+        # since then is left pending for the next run rather than marked without being counted.
+        conn.exec_driver_sql(driver_sql(conn, _MARK_ROLLED_UP), [(agent_id, ts) for ts in pending])
     return len(pending)
+
+
+_MARK_ROLLED_UP = "UPDATE pushes SET rolled_up = 1 WHERE agent_id = {0} AND ts = {0}"
 
 
 def _minutes_touched(conn, agent_id, pending, before):
