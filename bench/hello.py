@@ -3,12 +3,11 @@
 import sys
 from pathlib import Path
 
-import waitress
 from flask import Flask
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kubewatch.config import load_settings  # noqa: E402
-from kubewatch.server import configure_logging, waitress_options  # noqa: E402
+from kubewatch.server import configure_logging, run_waitress  # noqa: E402
 
 app = Flask(__name__)
 
@@ -21,4 +20,4 @@ def hello():
 if __name__ == "__main__":
     settings = load_settings(Path(__file__).resolve().parent.parent)
     configure_logging(settings["LOG_LEVEL"])
-    waitress.serve(app, **waitress_options(settings))
+    run_waitress(app, settings)

@@ -92,7 +92,7 @@ def write(on_commit=()):
         with db.engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 # Take the write lock now, so a read inside the transaction can't go stale.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
             yield conn
         for callback in on_commit:
             callback()

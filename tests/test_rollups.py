@@ -10,6 +10,7 @@ import stored
 from conftest import Org, TEST_CONFIG, bearer, container
 from kubewatch import create_app, rollups, series
 from kubewatch.api.fields import EpochTime
+from kubewatch.api.push_validation import Container
 from kubewatch.db import db
 from kubewatch.kinds import KINDS
 from kubewatch.repository import pushes
@@ -502,7 +503,7 @@ def test_flask_prune_rolls_up_prunes_and_prints_how_many(make_app):
     with app.app_context():  # one push from before the raw retention, as an older server accepted it
         old = floor(real - RETENTION["RAW_RETENTION"], MINUTE) - HOUR
         assert pushes.store_push(agent["agentId"], old, old, {
-            "containers": [{"runtime_id": "c1", "name": "web", "cpu_percent": 1.0}], "nodes": [], "pods": []})
+            "containers": [Container(runtime_id="c1", name="web", cpu_percent=1.0)], "nodes": [], "pods": []})
     runner = app.test_cli_runner()
     result = runner.invoke(args=["prune"])
     assert result.exit_code == 0, result.output

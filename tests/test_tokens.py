@@ -57,3 +57,17 @@ def test_tokens_expire_after_their_configured_lifetime(app, ctx, monkeypatch, si
     monkeypatch.undo()
     with pytest.raises(tokens.InvalidToken, match="expired"):
         verify(token)
+
+
+def test_a_remembered_token_still_expires_and_a_refused_one_is_not_remembered(app, ctx, monkeypatch):
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 61)
+    token = tokens.sign_agent_token("agent_1", "org_1")
+    monkeypatch.undo()
+    assert tokens.verify_agent_token(token) == ("agent_1", "org_1")  # good for the default lifetime
+    app.config["AGENT_TOKEN_TTL"] = 60
+    with pytest.raises(tokens.InvalidToken, match="expired"):
+        tokens.verify_agent_token(token)
+    tampered = token[:-2] + ("xx" if not token.endswith("xx") else "yy")
+    for _ in range(2):
+        with pytest.raises(tokens.InvalidToken, match="signature"):
+            tokens.verify_agent_token(tampered)

@@ -123,7 +123,7 @@ def push(agent_id):
     """Store one push of an agent's metrics."""
     with _ONE_PUSH_AT_A_TIME:
         body = load_push(blp.ARGUMENTS_PARSER)
-        ts, received_at = int(body["timestamp"].timestamp()), int(time.time())
+        ts, received_at = int(body.timestamp.timestamp()), int(time.time())
         if ts > received_at + MAX_CLOCK_AHEAD:
             abort(400, errors={"json": {"timestamp": [
                 f"More than {MAX_CLOCK_AHEAD} s ahead of the server's clock: check the agent's clock."]}})
@@ -131,8 +131,7 @@ def push(agent_id):
         if ts < received_at - current_app.config["RAW_RETENTION"]:
             abort(400, errors={"json": {"timestamp": [
                 f"Older than the {current_app.config['RAW_RETENTION']} s of raw samples this server keeps."]}})
-        objects = {name: body[name] for name in ("containers", "nodes", "pods")}
-        stored = pushes.store_push(agent_id, ts, received_at, objects)
+        stored = pushes.store_push(agent_id, ts, received_at, body._asdict())
     if not stored:
         abort(401, message=access.REGISTER_AGAIN)
     return {"ok": True}

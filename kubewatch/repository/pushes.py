@@ -1,6 +1,7 @@
 """Storing a push: what describes each container, node and pod, and its samples in one row."""
 
 import weakref
+from operator import attrgetter
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, text
@@ -28,6 +29,24 @@ class _Statements(NamedTuple):
     update: object
 
 
+def _values(columns):
+    """Return a function giving an object's attributes of columns as a tuple."""
+    get = attrgetter(*columns)
+    return get if len(columns) > 1 else lambda item: (get(item),)
+
+
+class _Reader(NamedTuple):
+    """How a kind's pushed objects are read: their identity, description and measured values."""
+
+    identity: object  # one value, or a tuple when the identity has several columns
+    description: object
+    measured: object
+
+
+_READERS = {name: _Reader(attrgetter(*kind.identity), _values(kind.described), _values(kind.measured))
+            for name, kind in KINDS.items()}
+
+
 def _statements(kind):
     """Build a kind's statements once, from its column names in kubewatch/kinds.py (never from input)."""
     identity, described = kind.identity, kind.described
@@ -48,8 +67,8 @@ def _statements(kind):
 
 _STATEMENTS = {name: _statements(kind) for name, kind in KINDS.items()}
 
-# The statements every push runs go to the driver directly, with positional parameters: on
-# this path SQLAlchemy's parameter processing costs more than SQLite's work.
+# The statements every push runs go to the driver's cursor directly, with positional
+# parameters: on this path SQLAlchemy's statement handling costs more than SQLite's work.
 _MARK_SEEN = (
     "UPDATE agents SET last_seen = {0}, "
     "container_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE container_count END, "
@@ -67,17 +86,19 @@ _RECORD_PUSH = (
 def store_push(agent_id, ts, received_at, objects):
     """Store one push in one transaction; return False when the agent no longer exists.
 
-    objects maps "containers", "nodes" and "pods" to lists of dicts keyed by column name.
+    objects maps "containers", "nodes" and "pods" to lists of objects with one attribute per column.
     A push whose ts was stored before only marks the agent seen: nothing is stored twice.
     """
     on_commit = []
     with write(on_commit) as conn:
         counts = [len(objects[name]) for name in KINDS]
-        seen = conn.exec_driver_sql(driver_sql(conn, _MARK_SEEN), (
-            received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, ts, agent_id)).rowcount
-        if not seen:
+        cursor = conn.connection.cursor()  # the driver's own: see _MARK_SEEN
+        cursor.execute(driver_sql(conn, _MARK_SEEN), (
+            received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, ts, agent_id))
+        if not cursor.rowcount:
             return False
-        if conn.exec_driver_sql(driver_sql(conn, _STORED_BEFORE), (agent_id, ts)).first():
+        cursor.execute(driver_sql(conn, _STORED_BEFORE), (agent_id, ts))
+        if cursor.fetchone():
             return True
         cache = _described.setdefault(db.engine, {})
         blobs = []
@@ -86,11 +107,11 @@ def store_push(agent_id, ts, received_at, objects):
             if not items:
                 blobs.append(None)
                 continue
-            keys, known = _describe(conn, kind, _STATEMENTS[name], agent_id, ts, items,
+            keys, known = _describe(conn, kind, _STATEMENTS[name], _READERS[name], agent_id, ts, items,
                                     cache.get((name, agent_id), {}))
             on_commit.append(lambda entry=(name, agent_id), known=known: cache.__setitem__(entry, known))
-            blobs.append(packing.pack(kind.metrics, keys, [tuple(item.get(c) for c in kind.measured) for item in items]))
-        conn.exec_driver_sql(driver_sql(conn, _RECORD_PUSH), (agent_id, ts, received_at, *blobs))
+            blobs.append(packing.pack(kind.metrics, keys, list(map(_READERS[name].measured, items))))
+        cursor.execute(driver_sql(conn, _RECORD_PUSH), (agent_id, ts, received_at, *blobs))
     return True
 
 
@@ -101,23 +122,20 @@ def forget_agent(agent_id):
         cache.pop((name, agent_id), None)
 
 
-def _describe(conn, kind, statements, agent_id, ts, items, remembered):
+def _describe(conn, kind, statements, reader, agent_id, ts, items, remembered):
     """Describe new or changed objects; return each item's key and what is now known of the objects."""
     width = len(kind.identity)
-    identity_of = (lambda item: item[kind.identity[0]]) if width == 1 else (
-        lambda item: tuple(item[c] for c in kind.identity))
-    identities = [identity_of(item) for item in items]
+    identities = list(map(reader.identity, items))
     known = {identity: remembered[identity] for identity in identities if identity in remembered}
     unknown = [item for item, identity in zip(items, identities) if identity not in known]
     if unknown:
-        wanted = {f"{c}s": sorted({item[c] for item in unknown}) for c in kind.identity}
+        wanted = {f"{c}s": sorted({getattr(item, c) for item in unknown}) for c in kind.identity}
         for row in conn.execute(statements.known, {"agent_id": agent_id, **wanted}):
             identity = row[0] if width == 1 else tuple(row[:width])
             known[identity] = Known(row[width], tuple(row[width + 1:-1]), row[-1])
     new, changed, keys = [], [], []
     next_key = None
-    for item, identity in zip(items, identities):
-        description = tuple(item.get(c) for c in kind.described)
+    for item, identity, description in zip(items, identities, map(reader.description, items)):
         found = known.get(identity)
         if found is None:
             if next_key is None:
@@ -137,4 +155,4 @@ def _describe(conn, kind, statements, agent_id, ts, items, remembered):
 
 
 def _row(kind, item, agent_id, key, ts):
-    return {**{c: item.get(c) for c in kind.identity + kind.described}, "agent_id": agent_id, "key": key, "ts": ts}
+    return {**{c: getattr(item, c) for c in kind.identity + kind.described}, "agent_id": agent_id, "key": key, "ts": ts}
