@@ -92,22 +92,46 @@ def write(on_commit=()):
         with db.engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 # Take the write lock now, so a read inside the transaction can't go stale.
-                conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
         for callback in on_commit:
             callback()
 
 
-def driver_sql(conn, statement):
+@contextmanager
+def write_cursor(on_commit=()):
+    """Like write(), but yield the driver's own cursor, for statements made with driver_sql.
+
+    For the push path, where SQLAlchemy's connection and statement handling cost more than
+    SQLite's work. Errors are the driver's own (sqlite3.OperationalError), not SQLAlchemy's.
+    """
+    with _writer:
+        connection = db.engine.raw_connection()  # from the pool, returned on close
+        try:
+            cursor = connection.cursor()
+            if db.engine.dialect.name == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+        for callback in on_commit:
+            callback()
+
+
+def driver_sql(statement):
     """Return statement with its {0} placeholders in the driver's own parameter marker.
 
     For the statements run most often: given to the driver with positional parameters, they
     skip SQLAlchemy's parameter processing, which costs more than SQLite's work on those paths.
     """
-    return _with_marker(statement, "?" if conn.dialect.paramstyle == "qmark" else "%s")
+    return _with_marker(statement, "?" if db.engine.dialect.paramstyle == "qmark" else "%s")
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _with_marker(statement, marker):
     return statement.format(marker)  # formatted once per statement and driver, not on every call
 

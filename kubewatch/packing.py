@@ -19,14 +19,12 @@ _SWAP = sys.byteorder == "big"  # blobs are little-endian on every machine
 def pack(metrics, keys, rows):
     """Return the blob of one push: keys[i] is the key of the object measured in rows[i]."""
     columns = [_column("I", keys)]
-    for index, metric in enumerate(metrics):
-        if metric.integer:
-            columns.append(_column("q", [-1 if row[index] is None else row[index] for row in rows]))
-        else:
-            columns.append(_column("d", [math.nan if row[index] is None else row[index] for row in rows]))
+    for metric, values in zip(metrics, zip(*rows) if rows else [()] * len(metrics)):
+        if None in values:  # else the column is taken as it is, without a loop in Python
+            values = [_NOT_MEASURED[metric.integer] if value is None else value for value in values]
+        columns.append(_column("q" if metric.integer else "d", values))
     # Level 1: a push packs in half the time of the default level, 2 % larger.
-    deflate = zlib.compressobj(1, zlib.DEFLATED, -15)
-    return bytes([FORMAT]) + deflate.compress(_COUNT.pack(len(keys)) + b"".join(columns)) + deflate.flush()
+    return bytes([FORMAT]) + zlib.compress(_COUNT.pack(len(keys)) + b"".join(columns), 1, -15)
 
 
 def unpack(metrics, blob):
@@ -65,6 +63,7 @@ def unpack_one(metrics, blob, key):
 
 
 _WIDTH = {True: struct.Struct("<q"), False: struct.Struct("<d")}
+_NOT_MEASURED = {True: -1, False: math.nan}
 
 
 def _column(typecode, values):

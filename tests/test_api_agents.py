@@ -152,6 +152,17 @@ def test_a_late_replayed_push_does_not_overwrite_newer_state(org, query):
     assert org.agents().json[0]["containerCount"] == 1
 
 
+def test_a_newer_push_repeating_what_a_late_one_said_is_kept(org, query):
+    agent = org.register()
+    org.push(agent, sample_push("2026-06-16T10:00:00Z", containers=[container("c1", "a", status="running")]))
+    org.push(agent, sample_push("2026-06-16T10:00:30Z", containers=[container("c1", "a", status="exited")]))
+    org.push(agent, sample_push("2026-06-16T10:00:15Z", containers=[container("c1", "a", status="running")]))
+    org.push(agent, sample_push("2026-06-16T10:00:45Z", containers=[container("c1", "a", status="running")]))
+    assert query("SELECT status, described_at FROM containers")[0] == ("running", 1781604045)
+    org.push(agent, sample_push("2026-06-16T10:01:00Z", containers=[container("c1", "a", status="running")]))
+    assert query("SELECT status, described_at FROM containers")[0] == ("running", 1781604045)  # steady: unchanged
+
+
 def test_container_keys_are_stable_across_pushes(org, query):
     agent = org.register()
     org.push(agent, sample_push("2026-06-16T10:00:00Z", containers=[container("c1", "a")]))

@@ -74,13 +74,14 @@ def _struct(schema):
         attributes.append((attribute, _type(field), where))
     # Sorted so that the required attributes, which have no default, come first.
     attributes.sort(key=lambda a: a[2].default is not msgspec.NODEFAULT)
-    return msgspec.defstruct(schema.__name__.removesuffix("Schema"), attributes)
+    # gc=False: plain values only, so never in a cycle; the collector then never walks them.
+    return msgspec.defstruct(schema.__name__.removesuffix("Schema"), attributes, gc=False)
 
 
 Container, Node, Pod = _struct(ContainerSchema), _struct(NodeSchema), _struct(PodSchema)
 
 
-class _Push(msgspec.Struct):
+class _Push(msgspec.Struct, gc=False):
     timestamp: str  # parsed below as AwareDateTime parses it
     containers: list[Container]
     nodes: list[Node] = []

@@ -39,7 +39,7 @@ def agents_for_org(org_id):
     """Return the organization's agents, by name."""
     with read() as conn:
         # Through the driver: SQLAlchemy's row mappings cost more than the query for a thousand agents.
-        rows = conn.exec_driver_sql(driver_sql(conn, _ORG_AGENTS), (org_id,)).all()
+        rows = conn.exec_driver_sql(driver_sql(_ORG_AGENTS), (org_id,)).all()
     return [dict(zip(_NAMES, row)) for row in rows]
 
 

@@ -4,13 +4,11 @@ import weakref
 from operator import attrgetter
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, text
-
 from kubewatch import packing
-from kubewatch.db import db, driver_sql, write
+from kubewatch.db import db, driver_sql, write_cursor
 from kubewatch.kinds import KINDS
 
-# What each agent's latest push described, per database: {(kind, agent_id): {identity: Known}}.
+# What each agent's latest push described, per database: {(kind, agent_id): Remembered}.
 # A steady push then needs no read at all. Only writers change it, after their commit; it
 # assumes, as with SQLite, that one server process writes the pushes of an agent.
 _described = weakref.WeakKeyDictionary()
@@ -22,11 +20,23 @@ class Known(NamedTuple):
     described_at: int
 
 
+class Remembered(NamedTuple):
+    """What an agent's latest push of one kind described."""
+
+    objects: dict  # {identity: Known}
+    identities: list  # in the push's order,
+    descriptions: list  # with each object's description as kept
+    keys: list  # and its key
+
+
+_NOTHING = Remembered({}, [], [], [])
+
+
 class _Statements(NamedTuple):
-    known: object
-    last_key: object
-    insert: object
-    update: object
+    known: str  # with {identities}: one "{0}" per identity asked for
+    last_key: str
+    insert: str
+    update: str
 
 
 def _values(columns):
@@ -41,34 +51,35 @@ class _Reader(NamedTuple):
     identity: object  # one value, or a tuple when the identity has several columns
     description: object
     measured: object
-
-
-_READERS = {name: _Reader(attrgetter(*kind.identity), _values(kind.described), _values(kind.measured))
-            for name, kind in KINDS.items()}
+    row: object  # identity and description, as the insert and update take them
 
 
 def _statements(kind):
-    """Build a kind's statements once, from its column names in kubewatch/kinds.py (never from input)."""
+    """Build a kind's statements once, from its column names in kubewatch/kinds.py (never from input).
+
+    Every statement of a push goes to the driver's cursor, with positional "{0}" parameters (see
+    driver_sql): on this path SQLAlchemy's statement handling cost more than SQLite's work.
+    """
     identity, described = kind.identity, kind.described
     columns = identity + described
-    match = " AND ".join(f"{c} IN :{c}s" for c in identity)
+    # Rows of identities as a row value: (namespace, name) IN (VALUES (?, ?), ...) for pods.
+    match = f"({', '.join(identity)}) IN (VALUES {{identities}})" if len(identity) > 1 else f"{identity[0]} IN ({{identities}})"
     return _Statements(
-        text(f"SELECT {', '.join(identity)}, key, {', '.join(described)}, described_at FROM {kind.table} "
-             f"WHERE agent_id = :agent_id AND {match}")
-        .bindparams(*(bindparam(f"{c}s", expanding=True) for c in identity)),
-        text(f"SELECT MAX(key) FROM {kind.table} WHERE agent_id = :agent_id"),
-        text(f"INSERT INTO {kind.table} (agent_id, key, {', '.join(columns)}, first_seen, described_at) "
-             f"VALUES (:agent_id, :key, {', '.join(':' + c for c in columns)}, :ts, :ts)"),
+        f"SELECT {', '.join(identity)}, key, {', '.join(described)}, described_at FROM {kind.table} "
+        f"WHERE agent_id = {{{{0}}}} AND {match}",
+        f"SELECT MAX(key) FROM {kind.table} WHERE agent_id = {{0}}",
+        f"INSERT INTO {kind.table} (agent_id, key, {', '.join(columns)}, first_seen, described_at) "
+        f"VALUES ({', '.join(['{0}'] * (len(columns) + 4))})",
         # An older push replayed late must not overwrite what a newer one said.
-        text(f"UPDATE {kind.table} SET {', '.join(f'{c} = :{c}' for c in described)}, described_at = :ts "
-             f"WHERE agent_id = :agent_id AND key = :key AND described_at <= :ts"),
+        f"UPDATE {kind.table} SET {', '.join(f'{c} = {{0}}' for c in described)}, described_at = {{0}} "
+        f"WHERE agent_id = {{0}} AND key = {{0}} AND described_at <= {{0}}",
     )
 
 
 _STATEMENTS = {name: _statements(kind) for name, kind in KINDS.items()}
+_READERS = {name: _Reader(attrgetter(*kind.identity), _values(kind.described), _values(kind.measured),
+                          _values(kind.identity + kind.described)) for name, kind in KINDS.items()}
 
-# The statements every push runs go to the driver's cursor directly, with positional
-# parameters: on this path SQLAlchemy's statement handling costs more than SQLite's work.
 _MARK_SEEN = (
     "UPDATE agents SET last_seen = {0}, "
     "container_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE container_count END, "
@@ -90,14 +101,13 @@ def store_push(agent_id, ts, received_at, objects):
     A push whose ts was stored before only marks the agent seen: nothing is stored twice.
     """
     on_commit = []
-    with write(on_commit) as conn:
+    with write_cursor(on_commit) as cursor:
         counts = [len(objects[name]) for name in KINDS]
-        cursor = conn.connection.cursor()  # the driver's own: see _MARK_SEEN
-        cursor.execute(driver_sql(conn, _MARK_SEEN), (
+        cursor.execute(driver_sql(_MARK_SEEN), (
             received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, ts, agent_id))
         if not cursor.rowcount:
             return False
-        cursor.execute(driver_sql(conn, _STORED_BEFORE), (agent_id, ts))
+        cursor.execute(driver_sql(_STORED_BEFORE), (agent_id, ts))
         if cursor.fetchone():
             return True
         cache = _described.setdefault(db.engine, {})
@@ -107,11 +117,12 @@ def store_push(agent_id, ts, received_at, objects):
             if not items:
                 blobs.append(None)
                 continue
-            keys, known = _describe(conn, kind, _STATEMENTS[name], _READERS[name], agent_id, ts, items,
-                                    cache.get((name, agent_id), {}))
-            on_commit.append(lambda entry=(name, agent_id), known=known: cache.__setitem__(entry, known))
-            blobs.append(packing.pack(kind.metrics, keys, list(map(_READERS[name].measured, items))))
-        cursor.execute(driver_sql(conn, _RECORD_PUSH), (agent_id, ts, received_at, *blobs))
+            reader = _READERS[name]
+            remembered = _describe(cursor, kind, _STATEMENTS[name], reader, agent_id, ts, items,
+                                   cache.get((name, agent_id), _NOTHING))
+            on_commit.append(lambda entry=(name, agent_id), now=remembered: cache.__setitem__(entry, now))
+            blobs.append(packing.pack(kind.metrics, remembered.keys, list(map(reader.measured, items))))
+        cursor.execute(driver_sql(_RECORD_PUSH), (agent_id, ts, received_at, *blobs))
     return True
 
 
@@ -122,37 +133,41 @@ def forget_agent(agent_id):
         cache.pop((name, agent_id), None)
 
 
-def _describe(conn, kind, statements, reader, agent_id, ts, items, remembered):
-    """Describe new or changed objects; return each item's key and what is now known of the objects."""
+def _describe(cursor, kind, statements, reader, agent_id, ts, items, remembered):
+    """Describe new or changed objects; return what is now Remembered of them, with each item's key."""
     width = len(kind.identity)
     identities = list(map(reader.identity, items))
-    known = {identity: remembered[identity] for identity in identities if identity in remembered}
-    unknown = [item for item, identity in zip(items, identities) if identity not in known]
+    descriptions = list(map(reader.description, items))
+    if identities == remembered.identities and descriptions == remembered.descriptions:
+        return remembered  # the steady push: the same objects, described as before
+    known = {identity: remembered.objects[identity] for identity in identities if identity in remembered.objects}
+    unknown = [identity for identity in identities if identity not in known]
     if unknown:
-        wanted = {f"{c}s": sorted({getattr(item, c) for item in unknown}) for c in kind.identity}
-        for row in conn.execute(statements.known, {"agent_id": agent_id, **wanted}):
+        mark = "{0}" if width == 1 else "(" + ", ".join(["{0}"] * width) + ")"
+        values = unknown if width == 1 else [value for identity in unknown for value in identity]
+        cursor.execute(driver_sql(statements.known.format(identities=", ".join([mark] * len(unknown)))),
+                       (agent_id, *values))
+        for row in cursor.fetchall():
             identity = row[0] if width == 1 else tuple(row[:width])
             known[identity] = Known(row[width], tuple(row[width + 1:-1]), row[-1])
-    new, changed, keys = [], [], []
+    new, changed, keys, described = [], [], [], []
     next_key = None
-    for item, identity, description in zip(items, identities, map(reader.description, items)):
+    for item, identity, description in zip(items, identities, descriptions):
         found = known.get(identity)
         if found is None:
             if next_key is None:
-                next_key = (conn.execute(statements.last_key, {"agent_id": agent_id}).scalar() or 0) + 1
+                cursor.execute(driver_sql(statements.last_key), (agent_id,))
+                next_key = (cursor.fetchone()[0] or 0) + 1
             found, next_key = Known(next_key, description, ts), next_key + 1
-            new.append(_row(kind, item, agent_id, found.key, ts))
+            new.append((agent_id, found.key, *reader.row(item), ts, ts))
         elif description != found.description and ts >= found.described_at:
-            changed.append(_row(kind, item, agent_id, found.key, ts))
+            changed.append((*description, ts, agent_id, found.key, ts))
             found = Known(found.key, description, ts)
         known[identity] = found
         keys.append(found.key)
+        described.append(found.description)  # a late push's own may be older than what is kept
     if new:
-        conn.execute(statements.insert, new)
+        cursor.executemany(driver_sql(statements.insert), new)
     if changed:
-        conn.execute(statements.update, changed)
-    return keys, {identity: known[identity] for identity in identities}
-
-
-def _row(kind, item, agent_id, key, ts):
-    return {**{c: getattr(item, c) for c in kind.identity + kind.described}, "agent_id": agent_id, "key": key, "ts": ts}
+        cursor.executemany(driver_sql(statements.update), changed)
+    return Remembered({identity: known[identity] for identity in identities}, identities, described, keys)

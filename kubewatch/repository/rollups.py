@@ -84,7 +84,7 @@ def roll_up_agent(agent_id, before):
             _roll_up_hour(conn, agent_id, hour)
         # Only the pushes read above: where another process writes too (PostgreSQL), one committed
         # since then is left pending for the next run rather than marked without being counted.
-        conn.exec_driver_sql(driver_sql(conn, _MARK_ROLLED_UP), [(agent_id, ts) for ts in pending])
+        conn.exec_driver_sql(driver_sql(_MARK_ROLLED_UP), [(agent_id, ts) for ts in pending])
     return len(pending)
 
 
@@ -139,7 +139,7 @@ def _roll_up_minutes(conn, agent_id, start, end):
             for bucket, summary in series.summarize(kind, samples, MINUTE, previous).items():
                 rows.append((agent_id, key, MINUTE, bucket, *series.to_row(kind, summary)))
         if rows:
-            conn.exec_driver_sql(driver_sql(conn, _UPSERTS[name]), rows)
+            conn.exec_driver_sql(driver_sql(_UPSERTS[name]), rows)
     return {minute - minute % HOUR for minute in range(start, end, MINUTE)}
 
 
@@ -160,15 +160,15 @@ def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None):
         pending = first_not_rolled_up(conn, agent_id)
         if pending is not None:
             raw_before = min(raw_before, pending - pending % MINUTE)
-        deleted = conn.exec_driver_sql(driver_sql(conn, _PRUNE_PUSHES), (agent_id, raw_before)).rowcount
+        deleted = conn.exec_driver_sql(driver_sql(_PRUNE_PUSHES), (agent_id, raw_before)).rowcount
         for name, kind in KINDS.items():
             if minutes_before is None and hours_before is None:
                 break
             # Key by key, so each delete walks only the old end of one object's rows.
-            keys = [row[0] for row in conn.exec_driver_sql(driver_sql(conn, _KEYS[name]), (agent_id,))]
+            keys = [row[0] for row in conn.exec_driver_sql(driver_sql(_KEYS[name]), (agent_id,))]
             for step, before in ((MINUTE, minutes_before), (HOUR, hours_before)):
                 if keys and before is not None:
-                    deleted += conn.exec_driver_sql(driver_sql(conn, _PRUNE_ROLLUPS[name]),
+                    deleted += conn.exec_driver_sql(driver_sql(_PRUNE_ROLLUPS[name]),
                                                     [(agent_id, key, step, before) for key in keys]).rowcount
     return deleted
 

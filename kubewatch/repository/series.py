@@ -44,7 +44,7 @@ def _pick(kind, key, rows):
 def rollup_rows(conn, kind, agent_id, key, step, start, end):
     """Return the object's rollup rows of this step with start <= bucket < end, oldest first,
     as (bucket, *columns of kubewatch.series.rollup_columns)."""
-    return conn.exec_driver_sql(driver_sql(conn, _ROLLUP_ROWS[kind.name]), (agent_id, key, step, start, end)).all()
+    return conn.exec_driver_sql(driver_sql(_ROLLUP_ROWS[kind.name]), (agent_id, key, step, start, end)).all()
 
 
 def rollups(conn, kind, agent_id, key, step, start, end):
