@@ -1,0 +1,62 @@
+"""The push path's shortcuts: the fast loader serves valid pushes, and waitress is set to send from its loop."""
+
+import waitress
+
+from conftest import bearer, container
+from kubewatch import server
+from kubewatch.api import push_validation
+from kubewatch.config import DEFAULTS
+
+
+def forbid_the_schema(monkeypatch):
+    def refused(*args, **kwargs):
+        raise AssertionError("PushSchema was asked to load a valid push")
+    monkeypatch.setattr(push_validation._SCHEMA, "load", refused)
+
+
+def test_a_valid_push_is_loaded_without_the_schema(org, monkeypatch, query):
+    agent = org.register()
+    forbid_the_schema(monkeypatch)
+    body = {"timestamp": "2026-06-16T10:00:00Z", "containers": [container(f"c{i}", f"n{i}") for i in range(50)],
+            "nodes": [{"name": "n1", "status": "Ready"}], "pods": [{"name": "p", "namespace": "d", "ready": True}]}
+    assert org.push(agent, body).status_code == 200
+    assert query("SELECT COUNT(*) FROM containers")[0][0] == 50
+
+
+def test_a_push_with_a_json_suffix_type_is_loaded_without_the_schema(client, org, monkeypatch):
+    agent = org.register()
+    forbid_the_schema(monkeypatch)
+    response = client.post(f"/api/v1/agents/{agent['agentId']}/push", headers=bearer(agent["token"]),
+                           data='{"timestamp": "2026-06-16T10:00:00Z", "containers": []}',
+                           content_type="application/vnd.kubewatch+json")
+    assert response.status_code == 200
+
+
+def test_a_push_that_is_not_json_by_its_type_is_left_to_the_schema(client, org):
+    agent = org.register()
+    response = client.post(f"/api/v1/agents/{agent['agentId']}/push", headers=bearer(agent["token"]),
+                           data='{"timestamp": "2026-06-16T10:00:00Z", "containers": []}', content_type="text/plain")
+    assert response.status_code == 400
+    assert response.json["errors"]["json"]["timestamp"] == ["Missing data for required field."]
+
+
+def test_the_push_answer_is_the_documented_json(org):
+    agent = org.register()
+    response = org.push(agent, {"timestamp": "2026-06-16T10:00:00Z", "containers": []})
+    assert (response.status_code, response.content_type, response.json) == (200, "application/json", {"ok": True})
+
+
+def test_waitress_sends_from_its_main_loop_and_warns_of_nothing(monkeypatch):
+    # pytest.ini turns warnings into errors: a deprecation warning from waitress would fail here.
+    made, real = [], waitress.create_server
+
+    def create_server(app, **options):
+        made.append(real(app, **options))
+        made[-1].run = made[-1].close  # the test stops where serving would start
+        return made[-1]
+
+    monkeypatch.setattr(server.waitress, "create_server", create_server)
+    server.run_waitress(lambda environ, start_response: [], {**DEFAULTS, "HOST": "127.0.0.1", "PORT": 0})
+    assert made[0].adj.send_bytes == 18000
+    assert made[0].adj.recv_bytes == 65536
+    assert made[0].adj.threads == DEFAULTS["THREADS"]
