@@ -63,7 +63,8 @@ def _statements(kind):
     identity, described = kind.identity, kind.described
     columns = identity + described
     # Rows of identities as a row value: (namespace, name) IN (VALUES (?, ?), ...) for pods.
-    match = f"({', '.join(identity)}) IN (VALUES {{identities}})" if len(identity) > 1 else f"{identity[0]} IN ({{identities}})"
+    match = (f"({', '.join(identity)}) IN (VALUES {{identities}})" if len(identity) > 1
+             else f"{identity[0]} IN ({{identities}})")
     return _Statements(
         f"SELECT {', '.join(identity)}, key, {', '.join(described)}, described_at FROM {kind.table} "
         f"WHERE agent_id = {{{{0}}}} AND {match}",
