@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from kubewatch.migrations import MIGRATIONS
 
@@ -103,8 +104,10 @@ def write_cursor(on_commit=()):
     """Like write(), but yield the driver's own cursor, for statements made with driver_sql.
 
     For the push path, where SQLAlchemy's connection and statement handling cost more than
-    SQLite's work. Errors are the driver's own (sqlite3.OperationalError), not SQLAlchemy's.
+    SQLite's work. The driver's OperationalError (locked, read-only, full, gone) is raised as
+    SQLAlchemy's, as write() would raise it, so it is answered the same way.
     """
+    driver_error = db.engine.dialect.loaded_dbapi.OperationalError
     with _writer:
         connection = db.engine.raw_connection()  # from the pool, returned on close
         try:
@@ -113,6 +116,9 @@ def write_cursor(on_commit=()):
                 cursor.execute("BEGIN IMMEDIATE")
             yield cursor
             connection.commit()
+        except driver_error as error:
+            connection.rollback()
+            raise OperationalError(None, None, error) from error
         except BaseException:
             connection.rollback()
             raise

@@ -1,7 +1,6 @@
 """The one error shape: every 4xx and 5xx answer is JSON built here."""
 
 import logging
-import sqlite3
 from http import HTTPStatus
 
 from flask import jsonify
@@ -36,7 +35,7 @@ def handle_http_exception(error):
 
 def handle_database_unavailable(error):
     """Answer 503 with Retry-After when the database is locked, read-only, full or gone."""
-    log.warning("database unavailable: %s", getattr(error, "orig", error))
+    log.warning("database unavailable: %s", error.orig)
     return error_response(503, "The database is unavailable right now; retry shortly.",
                           headers={"Retry-After": "5"})
 
@@ -56,7 +55,5 @@ def init_app(app):
     """Register the handlers that give every error the same JSON shape."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_unavailable)
-    # The push path runs its statements on SQLite's own cursor, whose errors SQLAlchemy never wraps.
-    app.register_error_handler(sqlite3.OperationalError, handle_database_unavailable)
     app.register_error_handler(UnicodeEncodeError, handle_unencodable_text)
     app.register_error_handler(Exception, handle_unexpected)

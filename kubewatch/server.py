@@ -47,8 +47,10 @@ def waitress_options(config):
         # holding the connection's buffer lock; the main loop, finding the connection writable
         # but the lock taken, spins and keeps the GIL from that thread. Measured with
         # bench/ingest.py, a hello-world app on one thread answered 100 to 450 requests/s under
-        # 16 connections with it and 4,000 to 6,000 with this (waitress's default before 2.0):
-        # the main loop sends every response below it.
+        # 16 connections with it and 4,000 to 6,000 with this: the main loop sends every response
+        # below it. Larger responses (long series) are still sent by their thread, as before. A
+        # client that pipelines requests would see a small response wait, and the main loop spin,
+        # until the next one is done; agents and browsers do not pipeline.
         "send_bytes": 18000,
         # A 50-container push is about 12 KB: read whole in one call rather than in 8 KB pieces.
         "recv_bytes": 65536,

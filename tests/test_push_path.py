@@ -6,6 +6,7 @@ from conftest import bearer, container
 from kubewatch import server
 from kubewatch.api import push_validation
 from kubewatch.config import DEFAULTS
+from kubewatch.repository import pushes
 
 
 def forbid_the_schema(monkeypatch):
@@ -60,3 +61,17 @@ def test_waitress_sends_from_its_main_loop_and_warns_of_nothing(monkeypatch):
     assert made[0].adj.send_bytes == 18000
     assert made[0].adj.recv_bytes == 65536
     assert made[0].adj.threads == DEFAULTS["THREADS"]
+
+
+def test_objects_known_before_are_found_in_slices_once_the_memory_is_gone(app, org, query):
+    agent = org.register()
+    containers = [container(f"c{i}", f"n{i}") for i in range(1_200)]
+    pods = [{"name": f"p{i}", "namespace": f"ns{i % 3}"} for i in range(1_200)]
+    body = {"timestamp": "2026-06-16T10:00:00Z", "containers": containers, "pods": pods}
+    assert org.push(agent, body).status_code == 200
+    with app.app_context():
+        pushes.forget_agent(agent["agentId"])  # as after a restart: the next push looks every object up
+    renamed = [container(f"c{i}", f"renamed{i}") for i in range(1_200)]
+    assert org.push(agent, {**body, "timestamp": "2026-06-16T10:00:15Z", "containers": renamed}).status_code == 200
+    assert query("SELECT COUNT(*), MAX(key), MIN(name) FROM containers")[0] == (1_200, 1_200, "renamed0")
+    assert query("SELECT COUNT(*), MAX(key) FROM pods")[0] == (1_200, 1_200)

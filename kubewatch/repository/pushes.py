@@ -30,6 +30,7 @@ class Remembered(NamedTuple):
 
 
 _NOTHING = Remembered({}, [], [], [])
+_LOOKUP_SLICE = 500  # identities looked up in one statement
 
 
 class _Statements(NamedTuple):
@@ -143,10 +144,12 @@ def _describe(cursor, kind, statements, reader, agent_id, ts, items, remembered)
         return remembered  # the steady push: the same objects, described as before
     known = {identity: remembered.objects[identity] for identity in identities if identity in remembered.objects}
     unknown = [identity for identity in identities if identity not in known]
-    if unknown:
-        mark = "{0}" if width == 1 else "(" + ", ".join(["{0}"] * width) + ")"
-        values = unknown if width == 1 else [value for identity in unknown for value in identity]
-        cursor.execute(driver_sql(statements.known.format(identities=", ".join([mark] * len(unknown)))),
+    mark = "{0}" if width == 1 else "(" + ", ".join(["{0}"] * width) + ")"
+    # In slices: SQLite's default build takes at most 32,766 parameters a statement.
+    for start in range(0, len(unknown), _LOOKUP_SLICE):
+        wanted = unknown[start:start + _LOOKUP_SLICE]
+        values = wanted if width == 1 else [value for identity in wanted for value in identity]
+        cursor.execute(driver_sql(statements.known.format(identities=", ".join([mark] * len(wanted)))),
                        (agent_id, *values))
         for row in cursor.fetchall():
             identity = row[0] if width == 1 else tuple(row[:width])
