@@ -89,14 +89,11 @@ def write(on_commit=()):
     The callables in on_commit (which the block may still append to) run after the commit,
     before the next writer starts: state kept beside the database changes with it.
     """
-    with _writer:
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                # Take the write lock now, so a read inside the transaction can't go stale.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            yield conn
-        for callback in on_commit:
-            callback()
+    with _one_writer(on_commit), db.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # Take the write lock now, so a read inside the transaction can't go stale.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
 
 
 @contextmanager
@@ -107,16 +104,16 @@ def write_cursor(on_commit=()):
     SQLite's work. The driver's OperationalError (locked, read-only, full, gone) is raised as
     SQLAlchemy's, as write() would raise it, so it is answered the same way.
     """
-    driver_error = db.engine.dialect.loaded_dbapi.OperationalError
-    with _writer:
-        connection = db.engine.raw_connection()  # from the pool, returned on close
+    engine = db.engine
+    with _one_writer(on_commit):
+        connection = engine.raw_connection()  # from the pool, returned on close
         try:
             cursor = connection.cursor()
-            if db.engine.dialect.name == "sqlite":
+            if engine.dialect.name == "sqlite":
                 cursor.execute("BEGIN IMMEDIATE")
             yield cursor
             connection.commit()
-        except driver_error as error:
+        except engine.dialect.loaded_dbapi.OperationalError as error:
             connection.rollback()
             raise OperationalError(None, None, error) from error
         except BaseException:
@@ -124,6 +121,13 @@ def write_cursor(on_commit=()):
             raise
         finally:
             connection.close()
+
+
+@contextmanager
+def _one_writer(on_commit):
+    """Hold the writer lock for one transaction; run on_commit's callables once it has committed."""
+    with _writer:
+        yield  # an error in the transaction skips the callables: nothing was committed
         for callback in on_commit:
             callback()
 

@@ -75,3 +75,15 @@ def test_objects_known_before_are_found_in_slices_once_the_memory_is_gone(app, o
     assert org.push(agent, {**body, "timestamp": "2026-06-16T10:00:15Z", "containers": renamed}).status_code == 200
     assert query("SELECT COUNT(*), MAX(key), MIN(name) FROM containers")[0] == (1_200, 1_200, "renamed0")
     assert query("SELECT COUNT(*), MAX(key) FROM pods")[0] == (1_200, 1_200)
+
+
+def test_a_push_that_fails_to_commit_leaves_nothing_remembered(org, monkeypatch, query):
+    agent = org.register()
+    # The push's last statement fails, after its containers were described in the transaction.
+    monkeypatch.setattr(pushes, "_RECORD_PUSH", "INSERT INTO no_such_table VALUES ({0}, {0}, {0}, {0}, {0}, {0})")
+    body = {"timestamp": "2026-06-16T10:00:00Z", "containers": [container("c1", "web")]}
+    assert org.push(agent, body).status_code == 503
+    assert query("SELECT COUNT(*) FROM containers")[0][0] == 0  # rolled back
+    monkeypatch.undo()
+    assert org.push(agent, {**body, "timestamp": "2026-06-16T10:00:15Z"}).status_code == 200
+    assert [tuple(row) for row in query("SELECT key, runtime_id, name FROM containers")] == [(1, "c1", "web")]
