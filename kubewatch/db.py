@@ -3,6 +3,7 @@
 import functools
 import re
 import threading
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +22,9 @@ db = SQLAlchemy()
 
 # SQLite has one writer; writers of this process queue here instead of sleeping in busy back-off.
 _writer = threading.Lock()
+# The connection write_cursor writes on, per engine, kept out of the pool between pushes: taking
+# it from the pool and giving it back (with a reset) cost a tenth of a push. Used under _writer only.
+_write_connections = weakref.WeakKeyDictionary()
 
 
 class SchemaTooNew(RuntimeError):
@@ -106,21 +110,44 @@ def write_cursor(on_commit=()):
     """
     engine = db.engine
     with _one_writer(on_commit):
-        connection = engine.raw_connection()  # from the pool, returned on close
+        connection = _write_connections.get(engine)
+        if connection is None:
+            connection = _keep_write_connection(engine)
         try:
             cursor = connection.cursor()
             if engine.dialect.name == "sqlite":
                 cursor.execute("BEGIN IMMEDIATE")
             yield cursor
             connection.commit()
-        except engine.dialect.loaded_dbapi.OperationalError as error:
-            connection.rollback()
-            raise OperationalError(None, None, error) from error
-        except BaseException:
-            connection.rollback()
+        except BaseException as error:
+            _forget_write_connection(engine, connection)
+            if isinstance(error, engine.dialect.loaded_dbapi.OperationalError):
+                raise OperationalError(None, None, error) from error
             raise
-        finally:
+
+
+def _keep_write_connection(engine):
+    """Take a connection from the pool for write_cursor to keep, until a write fails or the engine is disposed."""
+    connection = _write_connections[engine] = engine.raw_connection()
+    if not event.contains(engine, "engine_disposed", _close_write_connection):
+        event.listen(engine, "engine_disposed", _close_write_connection)
+    return connection
+
+
+def _close_write_connection(engine):
+    with _writer:
+        connection = _write_connections.pop(engine, None)
+        if connection is not None:
             connection.close()
+
+
+def _forget_write_connection(engine, connection):
+    """Roll back and return a failed write's connection to the pool: the next write takes a fresh one."""
+    del _write_connections[engine]
+    try:
+        connection.rollback()
+    finally:
+        connection.close()  # after a failed rollback too: the pool resets or discards it
 
 
 @contextmanager

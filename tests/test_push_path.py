@@ -2,8 +2,8 @@
 
 import waitress
 
-from conftest import bearer, container
-from kubewatch import server
+from conftest import TEST_CONFIG, Org, bearer, container, sample_push
+from kubewatch import create_app, db, server
 from kubewatch.api import push_validation
 from kubewatch.config import DEFAULTS
 from kubewatch.repository import pushes
@@ -87,3 +87,23 @@ def test_a_push_that_fails_to_commit_leaves_nothing_remembered(org, monkeypatch,
     monkeypatch.undo()
     assert org.push(agent, {**body, "timestamp": "2026-06-16T10:00:15Z"}).status_code == 200
     assert [tuple(row) for row in query("SELECT key, runtime_id, name FROM containers")] == [(1, "c1", "web")]
+
+
+def test_pushes_write_on_one_kept_connection_given_back_when_a_write_fails_or_the_engine_goes(tmp_path, monkeypatch):
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path}/kw.db"})
+    org = Org(app, app.test_client(), "acme")
+    agent = org.register()
+    with app.app_context():
+        engine = db.db.engine
+    for second in range(3):
+        assert org.push(agent, sample_push(f"2026-06-16T10:00:0{second}Z")).status_code == 200
+    kept = db._write_connections[engine]
+    assert engine.pool.checkedout() == 1  # the kept one; reads gave theirs back
+    monkeypatch.setattr(pushes, "_RECORD_PUSH", "INSERT INTO no_such_table VALUES ({0}, {0}, {0}, {0}, {0}, {0})")
+    assert org.push(agent, sample_push("2026-06-16T10:00:05Z")).status_code == 503
+    assert engine not in db._write_connections and engine.pool.checkedout() == 0
+    monkeypatch.undo()
+    assert org.push(agent, sample_push("2026-06-16T10:00:06Z")).status_code == 200
+    assert db._write_connections[engine] is not kept
+    engine.dispose()
+    assert engine not in db._write_connections

@@ -1,0 +1,30 @@
+"""Packed samples: what pack writes, and blobs of the earlier deflate format still read."""
+
+import zlib
+
+import pytest
+
+from kubewatch import packing
+from kubewatch.kinds import CONTAINERS
+
+KEYS = [3, 1, 7]
+ROWS = [(12.5, 100.0, 2048.0, 10, 20, 0), (None, 50.5, None, None, 7, 1), (0.0, 0.0, 512.0, 0, 0, None)]
+
+
+def test_pack_writes_zstd_frames():
+    blob = packing.pack(CONTAINERS.metrics, KEYS, ROWS)
+    assert blob[0] == packing.ZSTD
+    assert blob[1:5] == b"\x28\xb5\x2f\xfd"  # a zstd frame's magic number
+
+
+def test_blobs_deflated_before_zstd_are_still_read():
+    payload = packing._decompressed(packing.pack(CONTAINERS.metrics, KEYS, ROWS))
+    deflated = bytes([packing.DEFLATED]) + zlib.compress(payload, 6, -15)  # as format 1 was written
+    assert packing.unpack(CONTAINERS.metrics, deflated) == dict(zip(KEYS, ROWS))
+    assert packing.unpack_one(CONTAINERS.metrics, deflated, 1) == ROWS[1]
+
+
+def test_an_unknown_format_is_refused():
+    blob = packing.pack(CONTAINERS.metrics, KEYS, ROWS)
+    with pytest.raises(ValueError, match="unknown sample format 9"):
+        packing.unpack(CONTAINERS.metrics, b"\x09" + blob[1:])
