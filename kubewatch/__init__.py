@@ -7,6 +7,7 @@ from flask import Flask
 from flask.sessions import SessionInterface
 
 from kubewatch import api, cli, db, errors, rollups, throttle
+from kubewatch.api import push_shortcut
 from kubewatch.config import DEFAULTS, load_settings, secret_key
 from kubewatch.fast_json import FastJSON
 
@@ -45,6 +46,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     throttle.init_app(app)
     api.init_app(app)
+    push_shortcut.init_app(app)
     cli.init_app(app)
     rollups.init_app(app)
     return app

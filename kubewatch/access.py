@@ -13,9 +13,14 @@ SIGN_IN = "A valid user token is required: sign in at POST /api/v1/auth/login."
 _BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def _bearer_token():
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+def bearer_token(authorization):
+    """Return the token of an Authorization header's value when its scheme is Bearer, else None."""
+    scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _bearer_token():
+    return bearer_token(request.headers.get("Authorization", ""))
 
 
 def org_of_api_key():

@@ -1,0 +1,92 @@
+"""A shortcut past Flask's request cycle for the request agents send most: a push the view would store.
+
+Measured with bench/ingest.py, Flask's cycle around the push view (routing, the request and
+response objects, the decorators) cost about as much as storing the push. The shortcut takes a
+request only when it is a POST to /api/v1/agents/<id>/push with an application/json body within
+MAX_CONTENT_LENGTH and that agent's valid token, a body the fast loader takes, and a timestamp
+the clock allows; it stores it with the view's own store() and answers what the view answers.
+Every other request, and every push it does not store, goes to Flask with its body, so every
+refusal is Flask's own answer; an error while storing is answered by Flask's error handlers.
+"""
+
+import io
+import re
+
+from werkzeug.http import parse_options_header
+
+from kubewatch import access, tokens
+from kubewatch.api import agents
+from kubewatch.api.push_validation import fast_load
+
+# Agent ids are "agent_" and hex; anything else (percent-decoded text, a trailing slash) is Flask's to route.
+_PUSH_PATH = re.compile(r"/api/v1/agents/([A-Za-z0-9_-]+)/push")
+
+
+def init_app(app):
+    """Put the shortcut in front of Flask's WSGI app."""
+    app.wsgi_app = PushShortcut(app, app.wsgi_app)
+
+
+class PushShortcut:
+    """WSGI middleware: stores and answers a push the view would store; hands anything else to Flask."""
+
+    def __init__(self, app, flask_wsgi_app):
+        self.app = app
+        self.flask_wsgi_app = flask_wsgi_app
+        # As the view's response leaves Flask, after_request hooks included (a test compares them).
+        self.headers = [("Content-Type", "application/json"), ("Content-Length", str(len(agents.PUSHED))),
+                        ("X-Content-Type-Options", "nosniff")]
+
+    def __call__(self, environ, start_response):
+        addressed = self._addressed(environ)
+        if addressed is None:
+            return self.flask_wsgi_app(environ, start_response)
+        agent_id, length = addressed
+        body = environ["wsgi.input"].read(length)
+        try:
+            with self.app.app_context():
+                stored = len(body) == length and self._store(agent_id, environ, body)
+        except Exception as error:  # noqa: BLE001 (answered as Flask answers an error raised in the view)
+            return self._answer_error(error, environ, start_response)
+        if stored:
+            start_response("200 OK", list(self.headers))
+            return [agents.PUSHED]
+        environ["wsgi.input"] = io.BytesIO(body)  # what was read, for Flask to read again
+        return self.flask_wsgi_app(environ, start_response)
+
+    def _addressed(self, environ):
+        """Return (agent id, body length) of a JSON push within the size limit, else None; reads nothing."""
+        if environ["REQUEST_METHOD"] != "POST" or "HTTP_TRANSFER_ENCODING" in environ:
+            return None
+        match = _PUSH_PATH.fullmatch(environ.get("PATH_INFO", ""))
+        length = environ.get("CONTENT_LENGTH", "")
+        if match is None or not length.isdigit():
+            return None
+        limit = self.app.config["MAX_CONTENT_LENGTH"]
+        if (limit is not None and int(length) > limit
+                or parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower() != "application/json"):
+            return None
+        return match.group(1), int(length)
+
+    def _store(self, agent_id, environ, body):
+        """Store the push as the view would and return True; return False (storing nothing) where it would refuse."""
+        try:
+            token_agent, _ = tokens.verify_agent_token(access.bearer_token(environ.get("HTTP_AUTHORIZATION", "")))
+        except tokens.InvalidToken:
+            return False
+        if token_agent != agent_id:
+            return False
+        with agents.ONE_PUSH_AT_A_TIME:
+            loaded = fast_load(body)
+            if loaded is None:
+                return False
+            try:
+                return agents.store(agent_id, loaded)  # False when the agent was deleted: the view says so
+            except agents.ClockRefused:
+                return False
+
+    def _answer_error(self, error, environ, start_response):
+        """Answer an error raised while storing as Flask answers one raised in the view: handlers, then hooks."""
+        with self.app.request_context(environ):
+            response = self.app.finalize_request(self.app.handle_user_exception(error))
+            return response(environ, start_response)
