@@ -6,6 +6,7 @@ import threading
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 from flask.cli import with_appcontext
@@ -100,9 +101,25 @@ def write(on_commit=()):
         yield conn
 
 
+class DriverWrite(NamedTuple):
+    """A write transaction on the driver's own cursor, taking statements with "{0}" placeholders."""
+
+    engine: object
+    cursor: object
+    marker: str  # the driver's parameter marker, as driver_sql puts it in
+
+    def execute(self, statement, parameters=()):
+        """Run statement with its "{0}" placeholders made the driver's; return the cursor for its rows."""
+        self.cursor.execute(_with_marker(statement, self.marker), parameters)
+        return self.cursor
+
+    def executemany(self, statement, rows):
+        self.cursor.executemany(_with_marker(statement, self.marker), rows)
+
+
 @contextmanager
 def write_cursor(on_commit=()):
-    """Like write(), but yield the driver's own cursor, for statements made with driver_sql.
+    """Like write(), but yield a DriverWrite: statements go to the driver's own cursor.
 
     For the push path, where SQLAlchemy's connection and statement handling cost more than
     SQLite's work. The driver's OperationalError (locked, read-only, full, gone) is raised as
@@ -117,7 +134,7 @@ def write_cursor(on_commit=()):
             cursor = connection.cursor()
             if engine.dialect.name == "sqlite":
                 cursor.execute("BEGIN IMMEDIATE")
-            yield cursor
+            yield DriverWrite(engine, cursor, _marker(engine.dialect))
             connection.commit()
         except BaseException as error:
             _forget_write_connection(engine, connection)
@@ -165,7 +182,11 @@ def driver_sql(statement):
     For the statements run most often: given to the driver with positional parameters, they
     skip SQLAlchemy's parameter processing, which costs more than SQLite's work on those paths.
     """
-    return _with_marker(statement, "?" if db.engine.dialect.paramstyle == "qmark" else "%s")
+    return _with_marker(statement, _marker(db.engine.dialect))
+
+
+def _marker(dialect):
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 @functools.lru_cache(maxsize=256)

@@ -5,7 +5,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from kubewatch import packing
-from kubewatch.db import db, driver_sql, write_cursor
+from kubewatch.db import db, write_cursor
 from kubewatch.kinds import KINDS
 
 # What each agent's latest push described, per database: {(kind, agent_id): Remembered}.
@@ -59,7 +59,7 @@ def _statements(kind):
     """Build a kind's statements once, from its column names in kubewatch/kinds.py (never from input).
 
     Every statement of a push goes to the driver's cursor, with positional "{0}" parameters (see
-    driver_sql): on this path SQLAlchemy's statement handling cost more than SQLite's work.
+    db.DriverWrite): on this path SQLAlchemy's statement handling cost more than SQLite's work.
     """
     identity, described = kind.identity, kind.described
     columns = identity + described
@@ -103,16 +103,14 @@ def store_push(agent_id, ts, received_at, objects):
     A push whose ts was stored before only marks the agent seen: nothing is stored twice.
     """
     on_commit = []
-    with write_cursor(on_commit) as cursor:
+    with write_cursor(on_commit) as writing:
         counts = [len(objects[name]) for name in KINDS]
-        cursor.execute(driver_sql(_MARK_SEEN), (
-            received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, ts, agent_id))
-        if not cursor.rowcount:
+        if not writing.execute(_MARK_SEEN, (
+                received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, ts, agent_id)).rowcount:
             return False
-        cursor.execute(driver_sql(_STORED_BEFORE), (agent_id, ts))
-        if cursor.fetchone():
+        if writing.execute(_STORED_BEFORE, (agent_id, ts)).fetchone():
             return True
-        cache = _described.setdefault(db.engine, {})
+        cache = _described.setdefault(writing.engine, {})
         blobs = []
         for name, kind in KINDS.items():
             items = objects[name]
@@ -120,11 +118,11 @@ def store_push(agent_id, ts, received_at, objects):
                 blobs.append(None)
                 continue
             reader = _READERS[name]
-            remembered = _describe(cursor, kind, _STATEMENTS[name], reader, agent_id, ts, items,
+            remembered = _describe(writing, kind, _STATEMENTS[name], reader, agent_id, ts, items,
                                    cache.get((name, agent_id), _NOTHING))
             on_commit.append(lambda entry=(name, agent_id), now=remembered: cache.__setitem__(entry, now))
             blobs.append(packing.pack(kind.metrics, remembered.keys, list(map(reader.measured, items))))
-        cursor.execute(driver_sql(_RECORD_PUSH), (agent_id, ts, received_at, *blobs))
+        writing.execute(_RECORD_PUSH, (agent_id, ts, received_at, *blobs))
     return True
 
 
@@ -135,7 +133,7 @@ def forget_agent(agent_id):
         cache.pop((name, agent_id), None)
 
 
-def _describe(cursor, kind, statements, reader, agent_id, ts, items, remembered):
+def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered):
     """Describe new or changed objects; return what is now Remembered of them, with each item's key."""
     width = len(kind.identity)
     identities = list(map(reader.identity, items))
@@ -149,9 +147,9 @@ def _describe(cursor, kind, statements, reader, agent_id, ts, items, remembered)
     for start in range(0, len(unknown), _LOOKUP_SLICE):
         wanted = unknown[start:start + _LOOKUP_SLICE]
         values = wanted if width == 1 else [value for identity in wanted for value in identity]
-        cursor.execute(driver_sql(statements.known.format(identities=", ".join([mark] * len(wanted)))),
-                       (agent_id, *values))
-        for row in cursor.fetchall():
+        found = writing.execute(statements.known.format(identities=", ".join([mark] * len(wanted))),
+                                (agent_id, *values))
+        for row in found.fetchall():
             identity = row[0] if width == 1 else tuple(row[:width])
             known[identity] = Known(row[width], tuple(row[width + 1:-1]), row[-1])
     new, changed, keys, described = [], [], [], []
@@ -160,8 +158,7 @@ def _describe(cursor, kind, statements, reader, agent_id, ts, items, remembered)
         found = known.get(identity)
         if found is None:
             if next_key is None:
-                cursor.execute(driver_sql(statements.last_key), (agent_id,))
-                next_key = (cursor.fetchone()[0] or 0) + 1
+                next_key = (writing.execute(statements.last_key, (agent_id,)).fetchone()[0] or 0) + 1
             found, next_key = Known(next_key, description, ts), next_key + 1
             new.append((agent_id, found.key, *reader.row(item), ts, ts))
         elif description != found.description and ts >= found.described_at:
@@ -171,7 +168,7 @@ def _describe(cursor, kind, statements, reader, agent_id, ts, items, remembered)
         keys.append(found.key)
         described.append(found.description)  # a late push's own may be older than what is kept
     if new:
-        cursor.executemany(driver_sql(statements.insert), new)
+        writing.executemany(statements.insert, new)
     if changed:
-        cursor.executemany(driver_sql(statements.update), changed)
+        writing.executemany(statements.update, changed)
     return Remembered({identity: known[identity] for identity in identities}, identities, described, keys)
