@@ -191,4 +191,4 @@ CREATE INDEX IF NOT EXISTS users_org ON users (org_id);
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
 
 -- Later versions migrate a live database from the version recorded here (see kubewatch/db.py).
-INSERT INTO schema_version (version) SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+INSERT INTO schema_version (version) SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM schema_version);

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from kubewatch.migrations import MIGRATIONS
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 db = SQLAlchemy()
 
@@ -114,6 +114,7 @@ class DriverWrite(NamedTuple):
         return self.cursor
 
     def executemany(self, statement, rows):
+        """Run statement once for each row of parameters."""
         self.cursor.executemany(_with_marker(statement, self.marker), rows)
 
 
@@ -152,19 +153,22 @@ def _keep_write_connection(engine):
 
 
 def _close_write_connection(engine):
+    """Close the kept connection of an engine being disposed (its pool is already a new one)."""
     with _writer:
         connection = _write_connections.pop(engine, None)
         if connection is not None:
-            connection.close()
+            connection.invalidate()  # closed now: given back, it would stay open in the old pool
 
 
 def _forget_write_connection(engine, connection):
-    """Roll back and return a failed write's connection to the pool: the next write takes a fresh one."""
+    """Give a failed write's connection back to the pool, rolled back; close it when even that fails."""
     del _write_connections[engine]
     try:
         connection.rollback()
-    finally:
-        connection.close()  # after a failed rollback too: the pool resets or discards it
+    except Exception:  # a connection the server dropped: the write's own error is the one to raise
+        connection.invalidate()
+    else:
+        connection.close()
 
 
 @contextmanager
@@ -186,6 +190,7 @@ def driver_sql(statement):
 
 
 def _marker(dialect):
+    """Return the driver's parameter marker: "?" for SQLite, "%s" for PostgreSQL's drivers."""
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 

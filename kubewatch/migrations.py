@@ -49,5 +49,12 @@ def to_version_2(conn):
                          {"count": count, "id": agent_id})
 
 
+def to_version_3(conn):
+    """Change nothing: version 3 packs samples with zstd and still reads version 2's deflated rows.
+
+    The new number keeps an older server, which cannot read zstd, from opening the database.
+    """
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2}
+MIGRATIONS = {1: to_version_2, 2: to_version_3}

@@ -72,6 +72,7 @@ _NOT_MEASURED = {True: -1, False: math.nan}
 
 
 def _compressor():
+    """Return this thread's zstd compressor."""
     try:
         return _codecs.compressor
     except AttributeError:
@@ -80,6 +81,7 @@ def _compressor():
 
 
 def _decompressed(blob):
+    """Return a blob's columns, uncompressed, by the format its first byte names."""
     if blob[0] == ZSTD:
         try:
             decompressor = _codecs.decompressor

@@ -48,7 +48,7 @@ def test_init_db_succeeds_twice_and_says_the_database_is_ready(cli):
         result = cli(["init-db"])
         assert result.exit_code == 0, result.output
         assert "Database ready" in result.output
-        assert "schema 2" in result.output
+        assert "schema 3" in result.output
 
 
 def test_init_db_keeps_existing_users(cli, client):

@@ -69,8 +69,8 @@ def test_restarting_on_an_existing_database_file_keeps_its_data(file_app):
 def test_schema_version_is_recorded_once(any_app):
     with any_app.app_context(), db.read() as conn:
         rows = conn.execute(text("SELECT version FROM schema_version")).all()
-    assert [tuple(r) for r in rows] == [(2,)]
-    assert db.SCHEMA_VERSION == 2
+    assert [tuple(r) for r in rows] == [(3,)]
+    assert db.SCHEMA_VERSION == 3
 
 
 def test_a_database_from_a_newer_kubewatch_is_refused(any_app):

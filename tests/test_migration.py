@@ -1,13 +1,14 @@
-"""A database written by schema version 1 (one row per sample) opens under version 2 with every sample kept."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), version 2 (deflated)."""
 
 import sqlite3
+import zlib
 from pathlib import Path
 
 from sqlalchemy import text
 
-from kubewatch import create_app
+from kubewatch import create_app, packing
 from kubewatch.db import db
-from conftest import TEST_CONFIG
+from conftest import TEST_CONFIG, Org, sample_push
 from stored import samples
 
 V1_SCHEMA = Path(__file__).parent / "fixtures" / "schema_v1.sql"
@@ -43,7 +44,7 @@ def test_a_version_1_database_is_migrated_with_every_sample_packed_into_its_push
         def query(sql, **params):
             with db.engine.connect() as conn:
                 return conn.execute(text(sql), params).all()
-        assert query("SELECT version FROM schema_version") == [(2,)]
+        assert query("SELECT version FROM schema_version") == [(3,)]
         assert samples(query) == [
             (1000, 1, (12.5, 48.0, 512.0, 100, 200, 0)),
             (1015, 1, (13.25, 49.5, 512.0, 150, 260, 1)),
@@ -67,6 +68,32 @@ def test_a_migrated_database_opens_again_unchanged(tmp_path):
         with app.app_context():
             db.engine.dispose()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     assert conn.execute("SELECT COUNT(*) FROM pushes WHERE containers IS NOT NULL").fetchone() == (2,)
     conn.close()
+
+
+def test_a_version_2_database_with_deflated_samples_opens_as_version_3_and_reads_them(tmp_path):
+    url = f"sqlite:///{tmp_path / 'v2.db'}"
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))
+    org = Org(app, app.test_client(), "acme")
+    agent = org.register()
+    assert org.push(agent, sample_push()).status_code == 200
+    with app.app_context():
+        db.engine.dispose()
+    conn = sqlite3.connect(tmp_path / "v2.db")
+    (blob,) = conn.execute("SELECT containers FROM pushes").fetchone()
+    deflated = bytes([packing.DEFLATED]) + zlib.compress(packing._decompressed(blob), 6, -15)  # as version 2 wrote it
+    conn.execute("UPDATE pushes SET containers = ?", (deflated,))
+    conn.execute("UPDATE schema_version SET version = 2")
+    conn.commit()
+    conn.close()
+
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))
+    with app.app_context():
+        def query(sql, **params):
+            with db.engine.connect() as conn:
+                return conn.execute(text(sql), params).all()
+        assert query("SELECT version FROM schema_version") == [(3,)]
+        assert samples(query) == [(1781604000, 1, (12.4, 48.0, 512.0, 10240, 8192, 0))]
+        db.engine.dispose()

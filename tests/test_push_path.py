@@ -1,5 +1,8 @@
 """The push path's shortcuts: the fast loader serves valid pushes, and waitress is set to send from its loop."""
 
+import sqlite3
+
+import pytest
 import waitress
 
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
@@ -104,6 +107,29 @@ def test_pushes_write_on_one_kept_connection_given_back_when_a_write_fails_or_th
     assert engine not in db._write_connections and engine.pool.checkedout() == 0
     monkeypatch.undo()
     assert org.push(agent, sample_push("2026-06-16T10:00:06Z")).status_code == 200
-    assert db._write_connections[engine] is not kept
+    renewed = db._write_connections[engine]
+    assert renewed is not kept
+    sqlite_connection = renewed.driver_connection
     engine.dispose()
-    assert engine not in db._write_connections
+    with pytest.raises(sqlite3.ProgrammingError):  # closed, not left open in the disposed pool
+        sqlite_connection.execute("SELECT 1")
+
+
+def test_a_write_whose_rollback_fails_too_is_still_answered_503_and_the_next_push_is_stored(tmp_path, monkeypatch):
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path}/kw.db"})
+    org = Org(app, app.test_client(), "acme")
+    agent = org.register()
+    assert org.push(agent, sample_push("2026-06-16T10:00:00Z")).status_code == 200
+    with app.app_context():
+        kept = db._write_connections[db.db.engine]
+
+    def dropped():
+        raise sqlite3.InterfaceError("the server dropped the connection")
+    monkeypatch.setattr(kept, "rollback", dropped)  # as a driver whose server went away
+    monkeypatch.setattr(pushes, "_RECORD_PUSH", "INSERT INTO no_such_table VALUES ({0}, {0}, {0}, {0}, {0}, {0})")
+    response = org.push(agent, sample_push("2026-06-16T10:00:15Z"))
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
+    monkeypatch.undo()
+    assert org.push(agent, sample_push("2026-06-16T10:00:30Z")).status_code == 200
+    with app.app_context():
+        db.db.engine.dispose()

@@ -115,6 +115,27 @@ def register(body, org_id):
     }
 
 
+class ClockRefused(Exception):
+    """A push's timestamp is too far ahead of the server's clock, or older than the raw tier keeps."""
+
+
+def accept_push(agent_id, body):
+    """Store a loaded push unless its timestamp is refused (ClockRefused); return False when the agent is gone."""
+    ts, received_at = int(body.timestamp.timestamp()), int(time.time())
+    if ts > received_at + MAX_CLOCK_AHEAD:
+        raise ClockRefused(f"More than {MAX_CLOCK_AHEAD} s ahead of the server's clock: check the agent's clock.")
+    # Older samples than the raw tier keeps would land in minutes already rolled up and pruned.
+    retention = current_app.config["RAW_RETENTION"]
+    if ts < received_at - retention:
+        raise ClockRefused(f"Older than the {retention} s of raw samples this server keeps.")
+    return pushes.store_push(agent_id, ts, received_at, body._asdict())
+
+
+def pushed_response():
+    """Return the push's answer, PushedSchema's in bytes made once: dumping it each time cost more than storing."""
+    return current_app.response_class(PUSHED, mimetype="application/json")
+
+
 @blp.post("/<agent_id>/push")
 @access.needs_agent_token
 @blp.response(200, PushedSchema)
@@ -127,29 +148,12 @@ def push(agent_id):
     with ONE_PUSH_AT_A_TIME:
         body = load_push(blp.ARGUMENTS_PARSER)
         try:
-            stored = store(agent_id, body)
+            stored = accept_push(agent_id, body)
         except ClockRefused as refused:
             abort(400, errors={"json": {"timestamp": [str(refused)]}})
     if not stored:
         abort(401, message=access.REGISTER_AGAIN)
-    # PushedSchema's answer, made once: dumping it again on every push cost more than storing it.
-    return current_app.response_class(PUSHED, mimetype="application/json")
-
-
-class ClockRefused(Exception):
-    """A push's timestamp is too far ahead of the server's clock, or older than the raw tier keeps."""
-
-
-def store(agent_id, body):
-    """Store a loaded push; return False when the agent no longer exists, raise ClockRefused for its timestamp."""
-    ts, received_at = int(body.timestamp.timestamp()), int(time.time())
-    if ts > received_at + MAX_CLOCK_AHEAD:
-        raise ClockRefused(f"More than {MAX_CLOCK_AHEAD} s ahead of the server's clock: check the agent's clock.")
-    # Older samples than the raw tier keeps would land in minutes already rolled up and pruned.
-    retention = current_app.config["RAW_RETENTION"]
-    if ts < received_at - retention:
-        raise ClockRefused(f"Older than the {retention} s of raw samples this server keeps.")
-    return pushes.store_push(agent_id, ts, received_at, body._asdict())
+    return pushed_response()
 
 
 @blp.get("")

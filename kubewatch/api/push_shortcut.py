@@ -4,15 +4,16 @@ Measured with bench/ingest.py, Flask's cycle around the push view (routing, the 
 response objects, the decorators) cost about as much as storing the push. The shortcut takes a
 request only when it is a POST to /api/v1/agents/<id>/push with an application/json body within
 MAX_CONTENT_LENGTH and that agent's valid token, a body the fast loader takes, and a timestamp
-the clock allows; it stores it with the view's own store() and answers what the view answers.
-Every other request, and every push it does not store, goes to Flask with its body, so every
-refusal is Flask's own answer; an error while storing is answered by Flask's error handlers.
+the clock allows; it stores it with the view's own accept_push() and answers what the view
+answers. Every other request, and every push it does not store, goes to Flask with its body, so
+every refusal is Flask's own answer; an error while storing is answered by Flask's error handlers.
 """
 
 import io
 import re
 
 from werkzeug.http import parse_options_header
+from werkzeug.wsgi import get_content_length
 
 from kubewatch import access, tokens
 from kubewatch.api import agents
@@ -23,8 +24,21 @@ _PUSH_PATH = re.compile(r"/api/v1/agents/([A-Za-z0-9_-]+)/push")
 
 
 def init_app(app):
-    """Put the shortcut in front of Flask's WSGI app."""
-    app.wsgi_app = PushShortcut(app, app.wsgi_app)
+    """Put the shortcut in front of Flask's WSGI app, unless Flask does per-request work it would skip."""
+    if not skipped_by_shortcut(app):
+        app.wsgi_app = PushShortcut(app, app.wsgi_app)
+
+
+def skipped_by_shortcut(app):
+    """Return what Flask would do for a push that the shortcut does not (hooks, host checks); empty when nothing."""
+    return [name for name, used in (
+        ("before_request", any(app.before_request_funcs.values())),
+        ("teardown_request", any(app.teardown_request_funcs.values())),
+        ("url_value_preprocessor", any(app.url_value_preprocessors.values())),
+        ("TRUSTED_HOSTS", app.config.get("TRUSTED_HOSTS")),
+        ("SERVER_NAME", app.config.get("SERVER_NAME")),
+        ("host_matching", app.url_map.host_matching),
+    ) if used]
 
 
 class PushShortcut:
@@ -33,11 +47,12 @@ class PushShortcut:
     def __init__(self, app, flask_wsgi_app):
         self.app = app
         self.flask_wsgi_app = flask_wsgi_app
-        # As the view's response leaves Flask, after_request hooks included (a test compares them).
-        self.headers = [("Content-Type", "application/json"), ("Content-Length", str(len(agents.PUSHED))),
-                        ("X-Content-Type-Options", "nosniff")]
+        # The view's answer as it leaves Flask, after_request hooks included; they add fixed headers.
+        with app.test_request_context(method="POST"):
+            self.headers = list(app.process_response(agents.pushed_response()).headers.items())
 
     def __call__(self, environ, start_response):
+        """Answer one WSGI request: a push stored here, or whatever Flask answers."""
         addressed = self._addressed(environ)
         if addressed is None:
             return self.flask_wsgi_app(environ, start_response)
@@ -46,7 +61,7 @@ class PushShortcut:
         try:
             with self.app.app_context():
                 stored = len(body) == length and self._store(agent_id, environ, body)
-        except Exception as error:  # noqa: BLE001 (answered as Flask answers an error raised in the view)
+        except Exception as error:  # answered as Flask answers an error raised in the view
             return self._answer_error(error, environ, start_response)
         if stored:
             start_response("200 OK", list(self.headers))
@@ -56,17 +71,16 @@ class PushShortcut:
 
     def _addressed(self, environ):
         """Return (agent id, body length) of a JSON push within the size limit, else None; reads nothing."""
-        if environ["REQUEST_METHOD"] != "POST" or "HTTP_TRANSFER_ENCODING" in environ:
+        if environ["REQUEST_METHOD"] != "POST":
             return None
         match = _PUSH_PATH.fullmatch(environ.get("PATH_INFO", ""))
-        length = environ.get("CONTENT_LENGTH", "")
-        if match is None or not length.isdigit():
-            return None
+        length = get_content_length(environ)  # as Flask reads it: None when chunked or absent
         limit = self.app.config["MAX_CONTENT_LENGTH"]
-        if (limit is not None and int(length) > limit
-                or parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower() != "application/json"):
+        if match is None or not length or limit is not None and length > limit:
             return None
-        return match.group(1), int(length)
+        if parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower() != "application/json":
+            return None
+        return match.group(1), length
 
     def _store(self, agent_id, environ, body):
         """Store the push as the view would and return True; return False (storing nothing) where it would refuse."""
@@ -81,7 +95,7 @@ class PushShortcut:
             if loaded is None:
                 return False
             try:
-                return agents.store(agent_id, loaded)  # False when the agent was deleted: the view says so
+                return agents.accept_push(agent_id, loaded)  # False when the agent was deleted: the view says so
             except agents.ClockRefused:
                 return False
 
