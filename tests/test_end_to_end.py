@@ -1,5 +1,7 @@
 """The documented curl flow against the real server over HTTP."""
 
+import json
+import sqlite3
 import time
 
 import pytest
@@ -79,3 +81,28 @@ def test_errors_over_http_are_json(server):
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/json"
     assert response.json()["code"] == 400
+
+
+def test_pushes_the_shortcut_stores_and_those_flask_stores_are_answered_alike_over_http(server):
+    registered = requests.post(server.url + "/api/v1/agents/register", headers={"X-API-Key": server.first_run_key()},
+                               json={"name": "web", "hostname": "web-01"}).json()
+    url = f"{server.url}/api/v1/agents/{registered['agentId']}/push"
+    auth = {"Authorization": f"Bearer {registered['token']}"}
+    now = int(time.time())
+
+    def body(ts):
+        return json.dumps({"timestamp": stamp(ts), "containers": [{"id": "c1", "name": "web"}]}).encode()
+
+    by_shortcut = requests.post(url, data=body(now - 2), headers={**auth, "Content-Type": "application/json"})
+    by_flask = requests.post(url, data=body(now - 1),  # a type the shortcut leaves to Flask
+                             headers={**auth, "Content-Type": "application/vnd.kubewatch+json"})
+    chunked = requests.post(url, data=iter([body(now)[:20], body(now)[20:]]),  # sent chunked
+                            headers={**auth, "Content-Type": "application/json"})
+    for response in (by_shortcut, by_flask, chunked):
+        assert (response.status_code, response.json()) == (200, {"ok": True})
+    assert ({k: v for k, v in by_shortcut.headers.items() if k != "Date"}
+            == {k: v for k, v in by_flask.headers.items() if k != "Date"})
+    server.stop()
+    conn = sqlite3.connect(server.db_path)
+    assert conn.execute("SELECT ts FROM pushes ORDER BY ts").fetchall() == [(now - 2,), (now - 1,), (now,)]
+    conn.close()
