@@ -46,7 +46,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     throttle.init_app(app)
     api.init_app(app)
-    push_shortcut.init_app(app)
     cli.init_app(app)
     rollups.init_app(app)
+    push_shortcut.init_app(app)  # last: it checks the hooks registered before it
     return app

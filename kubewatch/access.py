@@ -20,7 +20,16 @@ def bearer_token(authorization):
 
 
 def _bearer_token():
+    """Return the request's Bearer token, or None."""
     return bearer_token(request.headers.get("Authorization", ""))
+
+
+def agent_of(authorization):
+    """Return (agent_id, org_id) of the agent token in an Authorization header's value, or None when it is not valid."""
+    try:
+        return tokens.verify_agent_token(bearer_token(authorization))
+    except tokens.InvalidToken:
+        return None
 
 
 def org_of_api_key():
@@ -38,13 +47,12 @@ def org_of_api_key():
 
 def agent_pushing(agent_id):
     """Return the org id of the agent token's agent; abort 401 when invalid, 403 when for another agent."""
-    try:
-        token_agent, org_id = tokens.verify_agent_token(_bearer_token())
-    except tokens.InvalidToken:
+    pushing = agent_of(request.headers.get("Authorization", ""))
+    if pushing is None:
         abort(401, message=REGISTER_AGAIN, headers=_BEARER_CHALLENGE)
-    if token_agent != agent_id:
+    if pushing[0] != agent_id:
         abort(403, message="This agent token belongs to another agent.")
-    return org_id
+    return pushing[1]
 
 
 def signed_in_user(role=None):

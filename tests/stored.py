@@ -1,5 +1,7 @@
 """Reading what a test stored straight from the database: the samples packed in each push row."""
 
+import zlib
+
 from kubewatch import packing
 from kubewatch.kinds import KINDS
 
@@ -12,6 +14,11 @@ def unpacked(rows, kind="containers"):
             for key, values in sorted(packing.unpack(KINDS[kind].metrics, blob).items()):
                 found.append((ts, key, values))
     return found
+
+
+def deflated(blob):
+    """Return a packed blob as schema version 2 wrote it: its columns deflated, format byte 1."""
+    return bytes([packing.DEFLATED]) + zlib.compress(packing._decompressed(blob), 6, -15)
 
 
 def samples(query, kind="containers", agent_id=None):

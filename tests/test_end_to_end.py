@@ -83,7 +83,7 @@ def test_errors_over_http_are_json(server):
     assert response.json()["code"] == 400
 
 
-def test_pushes_the_shortcut_stores_and_those_flask_stores_are_answered_alike_over_http(server):
+def test_pushes_typed_json_or_vendor_json_or_sent_chunked_are_answered_alike_and_stored_over_http(server):
     registered = requests.post(server.url + "/api/v1/agents/register", headers={"X-API-Key": server.first_run_key()},
                                json={"name": "web", "hostname": "web-01"}).json()
     url = f"{server.url}/api/v1/agents/{registered['agentId']}/push"

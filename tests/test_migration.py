@@ -1,15 +1,14 @@
 """Older databases open under the current schema with every sample kept: version 1 (one row per sample), version 2 (deflated)."""
 
 import sqlite3
-import zlib
 from pathlib import Path
 
 from sqlalchemy import text
 
-from kubewatch import create_app, packing
+from kubewatch import create_app
 from kubewatch.db import db
 from conftest import TEST_CONFIG, Org, sample_push
-from stored import samples
+from stored import deflated, samples
 
 V1_SCHEMA = Path(__file__).parent / "fixtures" / "schema_v1.sql"
 
@@ -83,8 +82,7 @@ def test_a_version_2_database_with_deflated_samples_opens_as_version_3_and_reads
         db.engine.dispose()
     conn = sqlite3.connect(tmp_path / "v2.db")
     (blob,) = conn.execute("SELECT containers FROM pushes").fetchone()
-    deflated = bytes([packing.DEFLATED]) + zlib.compress(packing._decompressed(blob), 6, -15)  # as version 2 wrote it
-    conn.execute("UPDATE pushes SET containers = ?", (deflated,))
+    conn.execute("UPDATE pushes SET containers = ?", (deflated(blob),))
     conn.execute("UPDATE schema_version SET version = 2")
     conn.commit()
     conn.close()

@@ -1,11 +1,10 @@
 """Packed samples: what pack writes, and blobs of the earlier deflate format still read."""
 
-import zlib
-
 import pytest
 
 from kubewatch import packing
 from kubewatch.kinds import CONTAINERS
+from stored import deflated
 
 KEYS = [3, 1, 7]
 ROWS = [(12.5, 100.0, 2048.0, 10, 20, 0), (None, 50.5, None, None, 7, 1), (0.0, 0.0, 512.0, 0, 0, None)]
@@ -18,10 +17,9 @@ def test_pack_writes_zstd_frames():
 
 
 def test_blobs_deflated_before_zstd_are_still_read():
-    payload = packing._decompressed(packing.pack(CONTAINERS.metrics, KEYS, ROWS))
-    deflated = bytes([packing.DEFLATED]) + zlib.compress(payload, 6, -15)  # as format 1 was written
-    assert packing.unpack(CONTAINERS.metrics, deflated) == dict(zip(KEYS, ROWS))
-    assert packing.unpack_one(CONTAINERS.metrics, deflated, 1) == ROWS[1]
+    old = deflated(packing.pack(CONTAINERS.metrics, KEYS, ROWS))
+    assert packing.unpack(CONTAINERS.metrics, old) == dict(zip(KEYS, ROWS))
+    assert packing.unpack_one(CONTAINERS.metrics, old, 1) == ROWS[1]
 
 
 def test_an_unknown_format_is_refused():

@@ -1,4 +1,4 @@
-"""The push path's shortcuts: the fast loader serves valid pushes, and waitress is set to send from its loop."""
+"""The push path's shortcuts: the fast loader, waitress set to send from its loop, one connection kept for writes."""
 
 import sqlite3
 
@@ -92,7 +92,7 @@ def test_a_push_that_fails_to_commit_leaves_nothing_remembered(org, monkeypatch,
     assert [tuple(row) for row in query("SELECT key, runtime_id, name FROM containers")] == [(1, "c1", "web")]
 
 
-def test_pushes_write_on_one_kept_connection_given_back_when_a_write_fails_or_the_engine_goes(tmp_path, monkeypatch):
+def test_pushes_write_on_one_kept_connection_replaced_after_a_failed_write_and_closed_with_the_engine(tmp_path, monkeypatch):
     app = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path}/kw.db"})
     org = Org(app, app.test_client(), "acme")
     agent = org.register()
@@ -131,5 +131,6 @@ def test_a_write_whose_rollback_fails_too_is_still_answered_503_and_the_next_pus
     assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
     monkeypatch.undo()
     assert org.push(agent, sample_push("2026-06-16T10:00:30Z")).status_code == 200
-    with app.app_context():
+    with app.app_context(), db.read() as conn:
+        assert conn.exec_driver_sql("SELECT ts FROM pushes").all() == [(1781604000,), (1781604030,)]
         db.db.engine.dispose()

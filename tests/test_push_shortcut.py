@@ -163,8 +163,9 @@ def test_an_error_while_storing_is_answered_by_flasks_handlers(monkeypatch, fail
     assert through_shortcut.rows() == through_flask.rows()
 
 
-def test_the_shortcut_stands_aside_when_flask_has_per_request_work_it_would_skip():
-    assert push_shortcut.skipped_by_shortcut(create_app(dict(TEST_CONFIG))) == []
+def test_the_shortcut_stands_aside_and_says_so_when_flask_has_per_request_work_it_would_skip(caplog):
+    assert push_shortcut.work_the_shortcut_would_skip(create_app(dict(TEST_CONFIG))) == []
     app = create_app({**TEST_CONFIG, "TRUSTED_HOSTS": ["kubewatch.lan"]})
-    assert push_shortcut.skipped_by_shortcut(app) == ["TRUSTED_HOSTS"]
+    assert push_shortcut.work_the_shortcut_would_skip(app) == ["TRUSTED_HOSTS"]
     assert not isinstance(app.wsgi_app, push_shortcut.PushShortcut)
+    assert "push shortcut off" in caplog.text and "TRUSTED_HOSTS" in caplog.text

@@ -132,7 +132,8 @@ def accept_push(agent_id, body):
 
 
 def pushed_response():
-    """Return the push's answer, PushedSchema's in bytes made once: dumping it each time cost more than storing."""
+    """Return the push's answer, as PushedSchema documents it."""
+    # Bytes made once: dumping them through the schema on every push cost more than storing the push.
     return current_app.response_class(PUSHED, mimetype="application/json")
 
 

@@ -10,27 +10,37 @@ every refusal is Flask's own answer; an error while storing is answered by Flask
 """
 
 import io
+import logging
 import re
 
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import get_content_length
 
-from kubewatch import access, tokens
+from kubewatch import access
 from kubewatch.api import agents
 from kubewatch.api.push_validation import fast_load
+
+log = logging.getLogger("kubewatch.push_shortcut")
 
 # Agent ids are "agent_" and hex; anything else (percent-decoded text, a trailing slash) is Flask's to route.
 _PUSH_PATH = re.compile(r"/api/v1/agents/([A-Za-z0-9_-]+)/push")
 
 
 def init_app(app):
-    """Put the shortcut in front of Flask's WSGI app, unless Flask does per-request work it would skip."""
-    if not skipped_by_shortcut(app):
-        app.wsgi_app = PushShortcut(app, app.wsgi_app)
+    """Put the shortcut in front of Flask's WSGI app, unless Flask does per-request work it would skip.
+
+    Call it last in the factory, once every hook is registered.
+    """
+    skipped = work_the_shortcut_would_skip(app)
+    if skipped:
+        log.warning("push shortcut off, since Flask does per request what it would skip (%s): pushes take "
+                    "Flask's whole request cycle", ", ".join(skipped))
+        return
+    app.wsgi_app = PushShortcut(app, app.wsgi_app)
 
 
-def skipped_by_shortcut(app):
-    """Return what Flask would do for a push that the shortcut does not (hooks, host checks); empty when nothing."""
+def work_the_shortcut_would_skip(app):
+    """Return the names of what Flask does per request that the shortcut does not (hooks, host checks)."""
     return [name for name, used in (
         ("before_request", any(app.before_request_funcs.values())),
         ("teardown_request", any(app.teardown_request_funcs.values())),
@@ -53,11 +63,11 @@ class PushShortcut:
 
     def __call__(self, environ, start_response):
         """Answer one WSGI request: a push stored here, or whatever Flask answers."""
-        addressed = self._addressed(environ)
-        if addressed is None:
+        push = self._json_push(environ)
+        if push is None:
             return self.flask_wsgi_app(environ, start_response)
-        agent_id, length = addressed
-        body = environ["wsgi.input"].read(length)
+        agent_id, length = push
+        body = environ["wsgi.input"].read(length)  # already in memory: waitress reads a body before calling
         try:
             with self.app.app_context():
                 stored = len(body) == length and self._store(agent_id, environ, body)
@@ -69,7 +79,7 @@ class PushShortcut:
         environ["wsgi.input"] = io.BytesIO(body)  # what was read, for Flask to read again
         return self.flask_wsgi_app(environ, start_response)
 
-    def _addressed(self, environ):
+    def _json_push(self, environ):
         """Return (agent id, body length) of a JSON push within the size limit, else None; reads nothing."""
         if environ["REQUEST_METHOD"] != "POST":
             return None
@@ -84,11 +94,8 @@ class PushShortcut:
 
     def _store(self, agent_id, environ, body):
         """Store the push as the view would and return True; return False (storing nothing) where it would refuse."""
-        try:
-            token_agent, _ = tokens.verify_agent_token(access.bearer_token(environ.get("HTTP_AUTHORIZATION", "")))
-        except tokens.InvalidToken:
-            return False
-        if token_agent != agent_id:
+        pushing = access.agent_of(environ.get("HTTP_AUTHORIZATION", ""))
+        if pushing is None or pushing[0] != agent_id:
             return False
         with agents.ONE_PUSH_AT_A_TIME:
             loaded = fast_load(body)
