@@ -16,12 +16,13 @@ class InvalidToken(Exception):
     """A token is missing, tampered with, of the wrong kind, or expired."""
 
 
-def _serializer(prefix):
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALTS[prefix])
+def _serializer(secret, prefix):
+    """Return the serializer of one kind of token: its own salt, under the server's secret."""
+    return URLSafeTimedSerializer(secret, salt=_SALTS[prefix])
 
 
 def _sign(prefix, claims):
-    return prefix + _serializer(prefix).dumps(claims)
+    return prefix + _serializer(current_app.config["SECRET_KEY"], prefix).dumps(claims)
 
 
 def _verify(prefix, token, max_age):
@@ -40,9 +41,8 @@ def _verify(prefix, token, max_age):
 @functools.lru_cache(maxsize=10_000)
 def _signed(secret, prefix, token):
     """Return (claims, signed at) of a token whose signature is good; raise InvalidToken otherwise."""
-    serializer = URLSafeTimedSerializer(secret, salt=_SALTS[prefix])
     try:
-        claims, signed_at = serializer.loads(token[len(prefix):], return_timestamp=True)
+        claims, signed_at = _serializer(secret, prefix).loads(token[len(prefix):], return_timestamp=True)
     except BadSignature:
         raise InvalidToken("token signature is not valid") from None
     return MappingProxyType(claims), int(signed_at.timestamp())
