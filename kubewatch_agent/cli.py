@@ -13,7 +13,7 @@ from pathlib import Path
 from kubewatch_agent import __version__
 from kubewatch_agent.backlog import DEFAULT_SECONDS
 from kubewatch_agent.client import ServerClient, ServerError
-from kubewatch_agent.collectors import PLATFORMS, MissingLibrary, detect_platform, make_collector
+from kubewatch_agent.collectors import PLATFORMS, CollectorUnavailable, MissingLibrary, detect_platform, make_collector
 from kubewatch_agent.loop import Agent
 from kubewatch_agent.sample import Sampler
 
@@ -42,6 +42,9 @@ def parser(environ):
     found.add_argument("--platform", choices=PLATFORMS,
                        help="what to collect (default: kubernetes in a pod, docker where a Docker Engine "
                             "is configured or its socket exists, else host)")
+    found.add_argument("--interfaces", type=interface_names, default=interface_names(environ.get("KUBEWATCH_INTERFACES")),
+                       help="the network interfaces to count the machine's traffic on, e.g. eth0,eth1 "
+                            "(env KUBEWATCH_INTERFACES; default: every one the kernel does not list as virtual)")
     found.add_argument("--once", action="store_true",
                        help="collect and push one sample, then exit: 0 when the server took it")
     found.add_argument("--dry-run", action="store_true",
@@ -52,6 +55,11 @@ def parser(environ):
                        help="default: INFO, or WARNING with --once and --dry-run")
     found.add_argument("--version", action="version", version=f"kubewatch-agent {__version__}")
     return found
+
+
+def interface_names(listed):
+    """Return the names of a comma-separated list, or None for an empty one (then the physical interfaces count)."""
+    return [name.strip() for name in (listed or "").split(",") if name.strip()] or None
 
 
 def api_key(args, environ):
@@ -81,12 +89,13 @@ def main(argv=None, environ=None):
                         format="%(asctime)s %(levelname)s kubewatch-agent: %(message)s")
     platform = args.platform or detect_platform(environ)
     try:
-        collector = make_collector(platform)
+        collector = make_collector(platform, interfaces=args.interfaces)
     except MissingLibrary as error:
         return fail(error, USAGE)
     if args.dry_run:
-        print(json.dumps(Sampler(collector)(), indent=2))
-        return 0
+        body, trouble = Sampler(collector).collect()
+        print(json.dumps(body, indent=2))
+        return 0 if trouble is None else fail(trouble, FAILED)
     try:
         key = api_key(args, environ)
     except SettingError as error:
@@ -107,7 +116,7 @@ def push_once(agent):
     """Push one sample; print what was pushed, or a one-line reason and return non-zero."""
     try:
         body = agent.once()
-    except ServerError as error:
+    except (ServerError, CollectorUnavailable) as error:
         return fail(error, FAILED)
     print(f"pushed {len(body['containers'])} containers, {len(body['nodes'])} nodes and {len(body['pods'])} pods "
           f"as {agent.registration.agent_id}")

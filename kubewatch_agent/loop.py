@@ -7,6 +7,7 @@ import time
 from kubewatch_agent.backlog import DEFAULT_SECONDS, Backlog
 from kubewatch_agent.backoff import Backoff
 from kubewatch_agent.client import Refused, ServerError
+from kubewatch_agent.collectors import CollectorUnavailable
 from kubewatch_agent.outages import OutageLog, one_line
 from kubewatch_agent.sample import Sampler
 
@@ -38,9 +39,15 @@ class Agent:
         self.stopping = threading.Event()
 
     def once(self):
-        """Register, collect one sample and push it; return the body; raise ServerError when not taken."""
+        """Collect one sample, register and push it; return the body.
+
+        Raise CollectorUnavailable, before contacting the server, when the platform cannot be read:
+        registering would relabel the agent's platform for a push of nothing. Raise ServerError when not taken.
+        """
+        body, trouble = self.sample.collect()
+        if trouble is not None:
+            raise CollectorUnavailable(trouble)
         self.register()
-        body = self.sample()
         self.send(body)
         return body
 

@@ -1,10 +1,10 @@
-"""One push body: the time, then whatever the collector could gather."""
+"""One push body: the time, then whatever the collector could gather, without figures that cannot be true."""
 
-import math
 from datetime import datetime, timezone
 
 from kubewatch_agent.collectors import CollectorUnavailable
 from kubewatch_agent.outages import OutageLog, one_line
+from kubewatch_agent.plausible import Plausibility
 
 
 def utc_timestamp(moment=None):
@@ -14,34 +14,34 @@ def utc_timestamp(moment=None):
 
 
 class Sampler:
-    """Turn a collector into push bodies; a collector in trouble gives empty lists, logged once per change."""
+    """Turn a collector into push bodies; a collector in trouble gives what it could read, logged once per change."""
 
     def __init__(self, collector, outages=None):
         self.collector = collector
         self.outages = outages or OutageLog()
+        self.plausible = Plausibility(self.outages.logger)
         self.subject = collector.platform
 
     def __call__(self):
         """Return a push body; never raises for the collector's trouble."""
+        body, trouble = self.collect()
+        if trouble is None:
+            self.outages.recovered(self.subject, "collecting again")
+        else:
+            self.outages.failed(self.subject, f"{trouble}; pushing what can be collected meanwhile")
+        return body
+
+    def collect(self):
+        """Return (push body, None), or (the body of what could be read, the one-line reason the platform could not)."""
         timestamp = utc_timestamp()
+        trouble = None
         try:
             collected = self.collector.collect()
         except CollectorUnavailable as error:
-            self.outages.failed(self.subject, f"{error}; pushing what can be collected meanwhile")
-            collected = {}
+            collected, trouble = error.collected, str(error)
         except Exception as error:  # a collector's bug must not stop the pushes either
-            self.outages.failed(self.subject, f"collection failed ({type(error).__name__}: {one_line(error)})")
-            collected = {}
-        else:
-            self.outages.recovered(self.subject, "collecting again")
+            collected, trouble = {}, f"collection failed ({type(error).__name__}: {one_line(error)})"
         body = {"timestamp": timestamp}
         for kind in ("containers", "nodes", "pods"):
-            body[kind] = measured(collected.get(kind, []))
-        return body
-
-
-def measured(objects):
-    """Return objects without the numbers that are not finite: the payload leaves out what was not measured."""
-    # A NaN would make the whole body invalid JSON, and the push would be lost with all its good figures.
-    return [{key: value for key, value in found.items() if not (isinstance(value, float) and not math.isfinite(value))}
-            for found in objects]
+            body[kind] = list(collected.get(kind, []))
+        return self.plausible(body), trouble

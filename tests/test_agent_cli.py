@@ -11,6 +11,7 @@ import time
 import pytest
 import requests
 
+from fake_docker import FakeEngine
 from kubewatch.api.push_schema import PushSchema
 from kubewatch_agent.cli import parser
 from live_server import ROOT, LiveServer, free_port
@@ -124,3 +125,66 @@ def test_sigterm_stops_the_loop_and_exits_0(server):
     lines = stderr.splitlines()
     assert "registered as agent_" in lines[1] and lines[-1].endswith("stopped on SIGTERM")
     assert server.first_run_key() not in stderr
+
+
+def nodes_of(server, agent_id):
+    token = requests.post(server.url + "/api/v1/auth/login", json=ADMIN, timeout=5).json()["token"]
+    listed = requests.get(f"{server.url}/api/v1/agents/{agent_id}/nodes",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    return [node["name"] for node in listed.json()]
+
+
+@pytest.fixture
+def docker_engine(tmp_path):
+    engine = FakeEngine(tmp_path / "docker.sock").start()
+    yield engine
+    engine.stop()
+
+
+def test_dry_run_on_a_docker_host_prints_its_containers_and_the_machine(docker_engine):
+    done = agent("--dry-run", "--platform", "docker", env=agent_env(DOCKER_HOST=f"unix://{docker_engine.socket_path}"))
+    assert (done.returncode, done.stderr) == (0, "")
+    loaded = PushSchema().load(json.loads(done.stdout))
+    assert len(loaded["containers"]) == 5
+    assert [node["name"] for node in loaded["nodes"]] == [socket.gethostname()]
+
+
+def test_once_on_a_docker_host_pushes_its_containers_and_the_machine_as_one_agent(server, docker_engine):
+    done = agent("--once", "--platform", "docker", "--url", server.url, "--api-key", server.first_run_key(),
+                 "--name", "docker-host", env=agent_env(DOCKER_HOST=f"unix://{docker_engine.socket_path}"))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("pushed 5 containers, 1 nodes and 0 pods as agent_")
+    pushed = agents_on(server)["docker-host"]
+    assert (pushed["platform"], pushed["containerCount"]) == ("docker", 5)
+    assert nodes_of(server, pushed["id"]) == [socket.gethostname()]
+
+
+@pytest.mark.parametrize("platform, settings, reason", [
+    ("docker", {"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+     "kubewatch-agent: cannot reach the Docker Engine at unix:///nonexistent/docker.sock: "),
+    ("docker", {"DOCKER_HOST": "tcp://127.0.0.1:{port}"}, "kubewatch-agent: cannot "),
+    ("kubernetes", {"KUBECONFIG": "/nonexistent/kubeconfig"}, "kubewatch-agent: no cluster to read: "),
+])
+def test_once_exits_1_with_the_reason_and_pushes_nothing_when_the_platform_cannot_be_read(server, platform, settings,
+                                                                                         reason):
+    settings = {key: value.format(port=free_port()) for key, value in settings.items()}
+    # The same name already pushed as a host agent: a failed --once must not relabel it or empty its nodes.
+    first = agent("--once", "--platform", "host", "--url", server.url, "--api-key", server.first_run_key(),
+                  "--name", f"kept-{platform}")
+    assert first.returncode == 0, first.stderr
+    before = agents_on(server)[f"kept-{platform}"]
+    done = agent("--once", "--platform", platform, "--url", server.url, "--api-key", server.first_run_key(),
+                 "--name", f"kept-{platform}", env=agent_env(**settings))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(reason), done.stderr
+    after = agents_on(server)[f"kept-{platform}"]
+    assert (after["platform"], after["lastSeen"]) == ("host", before["lastSeen"])
+    assert nodes_of(server, after["id"]) == [socket.gethostname()]
+
+
+def test_dry_run_prints_what_it_could_read_and_exits_1_when_the_platform_cannot_be_read():
+    done = agent("--dry-run", "--platform", "docker", env=agent_env(DOCKER_HOST="unix:///nonexistent/docker.sock"))
+    assert done.returncode == 1
+    assert done.stderr.startswith("kubewatch-agent: cannot reach the Docker Engine at unix:///nonexistent/docker.sock")
+    body = json.loads(done.stdout)
+    assert (body["containers"], [node["name"] for node in body["nodes"]]) == ([], [socket.gethostname()])

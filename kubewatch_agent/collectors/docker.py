@@ -84,7 +84,7 @@ def describe(api, summary):
 
 def figures(stats):
     """Return cpuPercent, memory and network counters from one stats answer, as `docker stats` computes them."""
-    found = {"cpuPercent": cpu_percent(stats)}
+    found = {"cpuPercent": cpu_percent(stats)}  # None is left out by describe(): not measured
     memory = stats.get("memory_stats") or {}
     if "usage" in memory:
         found["memoryMB"] = mib(memory_used(memory))
@@ -98,14 +98,19 @@ def figures(stats):
 
 
 def cpu_percent(stats):
-    """Return percent of one core over the two readings of a stats answer; 0 unless both deltas are positive."""
+    """Return percent of one core over the two readings of a stats answer; 0 unless both deltas are positive.
+
+    None (not measured) when the figure exceeds online_cpus * 100, which no container can use.
+    """
     now, before = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
     usage = now.get("cpu_usage") or {}
     cpu_delta = usage.get("total_usage", 0) - (before.get("cpu_usage") or {}).get("total_usage", 0)
     system_delta = now.get("system_cpu_usage", 0) - before.get("system_cpu_usage", 0)
     online_cpus = now.get("online_cpus") or len(usage.get("percpu_usage") or ())
     if cpu_delta > 0 and system_delta > 0:
-        return round(cpu_delta / system_delta * online_cpus * 100, 2)
+        percent = cpu_delta / system_delta * online_cpus * 100
+        # More than every online CPU can give is a garbled reading, not a busy container: not measured.
+        return round(percent, 2) if percent <= online_cpus * 100 else None
     return 0.0
 
 

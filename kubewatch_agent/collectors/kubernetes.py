@@ -12,6 +12,7 @@ from kubernetes.utils import parse_quantity
 
 from kubewatch_agent.collectors import CollectorUnavailable, mib
 from kubewatch_agent.outages import OutageLog, one_line
+from kubewatch_agent.collectors.summary import dig, pod_figures, pod_key, pod_usage
 
 TIMEOUT = (5, 15)
 SUMMARY_WORKERS = 8
@@ -44,9 +45,9 @@ class KubernetesCollector:
         # One summary request per node, through the API server: together, so a large cluster stays quick.
         with ThreadPoolExecutor(max_workers=min(SUMMARY_WORKERS, len(names) or 1)) as pool:
             summaries = dict(zip(names, pool.map(lambda name: self._summary(api, name), names)))
-        usage = _pod_usage(summary for summary in summaries.values() if summary)
+        usage = pod_usage(summaries)
         return {"nodes": [node_object(node, summaries[node["metadata"]["name"]], pods) for node in nodes],
-                "pods": [pod_object(pod, usage.get(_pod_key(pod["metadata"]))) for pod in pods]}
+                "pods": [pod_object(pod, usage.get(pod_key(pod))) for pod in pods]}
 
     def close(self):
         """Drop the connection to the API server; the next collect reads the configuration again."""
@@ -85,79 +86,59 @@ class KubernetesCollector:
 def node_object(node, summary, pods):
     """Return the payload's node object from a Node, its kubelet summary (None: no usage) and the pod list."""
     name = node["metadata"]["name"]
-    capacity = _dig(node, "status", "capacity") or {}
+    capacity = dig(node, "status", "capacity") or {}
     found = {"name": name, "status": {"True": "Ready", "False": "NotReady"}.get(_condition(node, "Ready"), "Unknown"),
-             "kubeletVersion": _dig(node, "status", "nodeInfo", "kubeletVersion"),
+             "kubeletVersion": dig(node, "status", "nodeInfo", "kubeletVersion"),
              # As `kubectl describe node` counts them: finished pods hold no slot of podCapacity.
-             "podCount": sum(1 for pod in pods if _dig(pod, "spec", "nodeName") == name
-                             and _dig(pod, "status", "phase") not in TERMINATED)}
+             "podCount": sum(1 for pod in pods if dig(pod, "spec", "nodeName") == name
+                             and dig(pod, "status", "phase") not in TERMINATED)}
     if "cpu" in capacity:
         found["cpuCores"] = float(parse_quantity(capacity["cpu"]))
     if "memory" in capacity:
         found["memoryCapacityMB"] = mib(float(parse_quantity(capacity["memory"])))
     if "pods" in capacity:
         found["podCapacity"] = int(parse_quantity(capacity["pods"]))
-    usage = _dig(summary, "node") or {}
-    nano_cores = _dig(usage, "cpu", "usageNanoCores")
+    usage = dig(summary, "node") or {}
+    nano_cores = dig(usage, "cpu", "usageNanoCores")
     if nano_cores is not None and found.get("cpuCores"):
-        found["cpuPercent"] = round(min(100.0, nano_cores / (found["cpuCores"] * 1e9) * 100), 2)
-    if _dig(usage, "memory", "workingSetBytes") is not None:
+        # Never clamped: above 100 % is a glitch that kubewatch_agent.plausible leaves out as not measured.
+        found["cpuPercent"] = round(nano_cores / (found["cpuCores"] * 1e9) * 100, 2)
+    if dig(usage, "memory", "workingSetBytes") is not None:
         found["memoryMB"] = mib(usage["memory"]["workingSetBytes"])
-    found.update(networkRxBytes=_dig(usage, "network", "rxBytes"), networkTxBytes=_dig(usage, "network", "txBytes"),
-                 fsUsedBytes=_dig(usage, "fs", "usedBytes"), fsCapacityBytes=_dig(usage, "fs", "capacityBytes"))
+    found.update(networkRxBytes=dig(usage, "network", "rxBytes"), networkTxBytes=dig(usage, "network", "txBytes"),
+                 fsUsedBytes=dig(usage, "fs", "usedBytes"), fsCapacityBytes=dig(usage, "fs", "capacityBytes"))
     return _without_none(found)
 
 
 def pod_object(pod, usage):
-    """Return the payload's pod object from a Pod and its entry of the kubelet summary (None: no usage)."""
-    containers = _dig(pod, "spec", "containers") or []
-    statuses = _dig(pod, "status", "containerStatuses")
+    """Return the payload's pod object from a Pod and its entries of the kubelet summaries (None: no usage).
+
+    usage is {node name: the pod's summary entry}, as pod_usage() gives it.
+    """
+
+    containers = dig(pod, "spec", "containers") or []
+    statuses = dig(pod, "status", "containerStatuses")
     found = {"name": pod["metadata"]["name"], "namespace": pod["metadata"].get("namespace", ""),
-             "uid": pod["metadata"].get("uid"), "nodeName": _dig(pod, "spec", "nodeName"),
-             "phase": _dig(pod, "status", "phase"), "ready": _condition(pod, "Ready") == "True",
+             "uid": pod["metadata"].get("uid"), "nodeName": dig(pod, "spec", "nodeName"),
+             "phase": dig(pod, "status", "phase"), "ready": _condition(pod, "Ready") == "True",
              # A pod not started yet has no container statuses: its containers exist, and none is ready.
              "containerCount": len(containers) if statuses is None else len(statuses),
              "readyContainers": sum(1 for status in statuses or () if status.get("ready")),
              "restartCount": sum(status.get("restartCount", 0) for status in statuses or ())}
-    limits = [_dig(container, "resources", "limits", "memory") for container in containers]
+    limits = [dig(container, "resources", "limits", "memory") for container in containers]
     if limits and None not in limits:  # one container without a limit, and the pod has none
         found["memoryLimitMB"] = mib(sum(float(parse_quantity(limit)) for limit in limits))
     if usage:
-        measured = usage.get("containers") or []
-        nano_cores = [_dig(container, "cpu", "usageNanoCores") for container in measured]
-        working_sets = [_dig(container, "memory", "workingSetBytes") for container in measured]
-        if any(value is not None for value in nano_cores):
-            found["cpuPercent"] = round(sum(value or 0 for value in nano_cores) / 1e7, 2)  # 1e9 nanocores = 100 %
-        if any(value is not None for value in working_sets):
-            found["memoryMB"] = mib(sum(value or 0 for value in working_sets))
-        found.update(networkRxBytes=_dig(usage, "network", "rxBytes"), networkTxBytes=_dig(usage, "network", "txBytes"))
+        found.update(pod_figures(usage.get(dig(pod, "spec", "nodeName")) or next(iter(usage.values()))))
     return _without_none(found)
-
-
-def _pod_usage(summaries):
-    """Return {(namespace, name): the pod's entry} over the summaries of every node."""
-    return {_pod_key(entry.get("podRef") or {}): entry for summary in summaries for entry in summary.get("pods") or ()}
-
-
-def _pod_key(reference):
-    return reference.get("namespace", ""), reference.get("name")
 
 
 def _condition(obj, kind):
     """Return the status ("True", "False", "Unknown") of the object's condition of kind, or None without one."""
-    for condition in _dig(obj, "status", "conditions") or ():
+    for condition in dig(obj, "status", "conditions") or ():
         if condition.get("type") == kind:
             return condition.get("status")
     return None
-
-
-def _dig(obj, *keys):
-    """Return obj[k1][k2]..., or None where a level is missing."""
-    for key in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _without_none(found):
