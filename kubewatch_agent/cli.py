@@ -42,7 +42,8 @@ def parser(environ):
     found.add_argument("--platform", choices=PLATFORMS,
                        help="what to collect (default: kubernetes in a pod, docker where a Docker Engine "
                             "is configured or its socket exists, else host)")
-    found.add_argument("--interfaces", type=interface_names, default=interface_names(environ.get("KUBEWATCH_INTERFACES")),
+    found.add_argument("--interfaces", type=interface_names,
+                       default=interface_names(environ.get("KUBEWATCH_INTERFACES")),
                        help="the network interfaces to count the machine's traffic on, e.g. eth0,eth1 "
                             "(env KUBEWATCH_INTERFACES; default: every one the kernel does not list as virtual)")
     found.add_argument("--once", action="store_true",
