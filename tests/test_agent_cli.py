@@ -188,3 +188,27 @@ def test_dry_run_prints_what_it_could_read_and_exits_1_when_the_platform_cannot_
     assert done.stderr.startswith("kubewatch-agent: cannot reach the Docker Engine at unix:///nonexistent/docker.sock")
     body = json.loads(done.stdout)
     assert (body["containers"], [node["name"] for node in body["nodes"]]) == ([], [socket.gethostname()])
+
+
+def test_the_running_agent_without_docker_pushes_the_machine_and_logs_the_trouble_once(server):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kubewatch_agent", "--platform", "docker", "--name", "cli-no-docker"], cwd=ROOT,
+        env=agent_env(KUBEWATCH_URL=server.url, KUBEWATCH_API_KEY=server.first_run_key(),
+                      DOCKER_HOST="unix:///nonexistent/docker.sock"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            found = agents_on(server).get("cli-no-docker", {})
+            if found.get("status") == "connected" and nodes_of(server, found["id"]):
+                break
+            assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+            time.sleep(0.2)
+        time.sleep(2.5)  # two more pushes at the 1 s interval: the trouble is still logged once
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert nodes_of(server, found["id"]) == [socket.gethostname()] and found["platform"] == "docker"
+    assert stderr.count("docker: cannot reach the Docker Engine at unix:///nonexistent/docker.sock") == 1, stderr

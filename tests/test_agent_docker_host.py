@@ -1,14 +1,17 @@
 """One agent for a Docker host: its containers and the machine itself as a node, figures checked for sense."""
 
 import copy
+import json
 import logging
 import socket
 
 import pytest
 
 from fake_docker import FakeEngine
+from fake_sysfs import DOCKER_HOST, feed, sysfs_tree  # noqa: F401 (feed is a fixture)
 from kubewatch.api.push_schema import PushSchema
-from kubewatch_agent.collectors import make_collector
+from kubewatch_agent.cli import main
+from kubewatch_agent.collectors import host, make_collector
 from kubewatch_agent.sample import Sampler
 from test_agent_docker import DB, WEB, engine_unreachable
 
@@ -91,3 +94,13 @@ def test_negative_network_counters_are_not_measured_and_do_not_lose_the_push(eng
     PushSchema().load(body)  # one negative number would have had the whole push refused
     db = by_id(body)[DB]
     assert "networkRxBytes" not in db and db["networkTxBytes"] == 3000000
+
+
+def test_dry_run_on_a_docker_host_counts_the_machines_traffic_once(engine, tmp_path, feed, monkeypatch, capsys):
+    # The issue's host: eth0 104857600 in / 10485760 out; docker0 and a veth relaying 10485760 / 104857600 each.
+    feed(DOCKER_HOST)
+    monkeypatch.setattr(host, "SYSFS", sysfs_tree(tmp_path / "sys", DOCKER_HOST))
+    assert main(["--dry-run", "--platform", "docker"], {}) == 0
+    body = json.loads(capsys.readouterr().out)
+    [node] = body["nodes"]
+    assert (len(body["containers"]), node["networkRxBytes"], node["networkTxBytes"]) == (5, 104857600, 10485760)

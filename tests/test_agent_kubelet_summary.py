@@ -127,6 +127,15 @@ def test_a_pod_whose_uid_is_in_no_summary_has_no_usage(cluster):
     assert usage(foo) == {} and foo["uid"] == "u-new"
 
 
+def test_an_entry_without_a_uid_is_known_by_namespace_and_name(cluster):
+    def without_uids(summary):
+        summary["pods"].remove(summary_pod(summary, "u-old"))
+        del summary_pod(summary, "u-new")["podRef"]["uid"]
+
+    cluster.edit("summary-node-1.json", without_uids)
+    assert usage(pods(cluster.body())["foo"])["networkRxBytes"] == 5000
+
+
 # Item 2: of a container listed twice, the newest instance counts.
 
 def test_a_container_listed_twice_counts_once_the_newest_instance(cluster):

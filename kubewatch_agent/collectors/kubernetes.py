@@ -12,7 +12,7 @@ from kubernetes.utils import parse_quantity
 
 from kubewatch_agent.collectors import CollectorUnavailable, mib
 from kubewatch_agent.outages import OutageLog, one_line
-from kubewatch_agent.collectors.summary import dig, pod_figures, pod_key, pod_usage
+from kubewatch_agent.collectors.summary import dig, entries_of, pod_figures, pod_usage
 
 TIMEOUT = (5, 15)
 SUMMARY_WORKERS = 8
@@ -47,7 +47,7 @@ class KubernetesCollector:
             summaries = dict(zip(names, pool.map(lambda name: self._summary(api, name), names)))
         usage = pod_usage(summaries)
         return {"nodes": [node_object(node, summaries[node["metadata"]["name"]], pods) for node in nodes],
-                "pods": [pod_object(pod, usage.get(pod_key(pod))) for pod in pods]}
+                "pods": [pod_object(pod, entries_of(usage, pod)) for pod in pods]}
 
     def close(self):
         """Drop the connection to the API server; the next collect reads the configuration again."""

@@ -50,7 +50,7 @@ def _total(values):
 
 
 def pod_usage(summaries):
-    """Return {pod key: the pod's summary entry} over {node name: summary (None: no answer)} of every node.
+    """Return {pod uid: {node name: the pod's entry}} from {node name: summary (None: no answer)} of every node.
 
     A pod is matched by its uid, so an older pod of the same namespace and name, still in a summary,
     lends it nothing; where a uid is in several summaries, the entry of the pod's own node wins.
@@ -63,9 +63,11 @@ def pod_usage(summaries):
     return found
 
 
-def pod_key(pod):
-    """Return the key pod_usage() knows pod by."""
-    return _key(pod["metadata"])
+def entries_of(usage, pod):
+    """Return {node name: summary entry} of pod from what pod_usage() returned; None when it has none."""
+    metadata = pod["metadata"]
+    # An entry whose podRef has no uid (not seen from a kubelet, but allowed) is known by namespace and name.
+    return usage.get(metadata.get("uid")) or usage.get((metadata.get("namespace", ""), metadata.get("name")))
 
 
 def _key(reference):
