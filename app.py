@@ -2,6 +2,12 @@
 
 import sys
 
+if __name__ == "__main__" and sys.argv[1:] == ["--version"]:
+    from kubewatch import __version__
+    from kubewatch.db import SCHEMA_VERSION
+
+    sys.exit(print(f"kubewatch {__version__}, schema version {SCHEMA_VERSION}"))
+
 from kubewatch import create_app
 from kubewatch.config import ConfigError
 from kubewatch.db import SchemaTooNew

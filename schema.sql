@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
     prefix      TEXT NOT NULL,
     key_hash    TEXT NOT NULL UNIQUE,
     created_at  BIGINT NOT NULL,
-    revoked_at  BIGINT
+    revoked_at  BIGINT,
+    -- ingest keys register agents; read keys scrape /metrics and read, and change nothing.
+    scope       TEXT NOT NULL DEFAULT 'ingest' CHECK (scope IN ('ingest', 'read'))
 );
 
 CREATE TABLE IF NOT EXISTS agents (
@@ -191,4 +193,4 @@ CREATE INDEX IF NOT EXISTS users_org ON users (org_id);
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
 
 -- Later versions migrate a live database from the version recorded here (see kubewatch/db.py).
-INSERT INTO schema_version (version) SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+INSERT INTO schema_version (version) SELECT 4 WHERE NOT EXISTS (SELECT 1 FROM schema_version);

@@ -6,10 +6,12 @@ from pathlib import Path
 from flask import Flask
 from flask.sessions import SessionInterface
 
-from kubewatch import api, cli, db, errors, rollups, throttle
+from kubewatch import api, backup, cli, db, errors, rollups, server_metrics, throttle
 from kubewatch.api import push_shortcut
 from kubewatch.config import DEFAULTS, load_settings, secret_key
 from kubewatch.fast_json import FastJSON
+
+__version__ = "0.1.0"  # the release; the agent (kubewatch_agent) carries the same number
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 API_SETTINGS = {"API_TITLE": "kubewatch", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3"}
@@ -48,5 +50,7 @@ def create_app(test_config=None):
     api.init_app(app)
     cli.init_app(app)
     rollups.init_app(app)
-    push_shortcut.init_app(app)  # last: it checks the hooks registered before it
+    backup.init_app(app)
+    push_shortcut.init_app(app)  # last but one: it checks the hooks registered before it
+    server_metrics.init_app(app)  # outside the shortcut, to count and time every push
     return app

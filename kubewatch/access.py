@@ -10,6 +10,8 @@ from kubewatch.repository import accounts
 
 REGISTER_AGAIN = "Agent token is missing, invalid or expired: register again at POST /api/v1/agents/register."
 SIGN_IN = "A valid user token is required: sign in at POST /api/v1/auth/login."
+READ_ONLY = "A read-only API key can read, but cannot register agents or change anything."
+READ_ONLY_METHODS = ("GET", "HEAD")
 _BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
@@ -33,16 +35,18 @@ def agent_of(authorization):
 
 
 def org_of_api_key():
-    """Return the organization of the request's X-API-Key; abort 401 when it is missing or revoked."""
+    """Return the organization of the request's X-API-Key; abort 401 when it is missing or revoked, 403 when read-only."""
     key = request.headers.get("X-API-Key", "")
-    org_id = accounts.org_for_api_key(credentials.hash_api_key(key)) if key else None
-    if org_id is None:
+    found = accounts.api_key_by_hash(credentials.hash_api_key(key)) if key else None
+    if found is None:
         # Only failures are slowed down: agents behind one address (a proxy, NAT) keep registering
         # with a valid key while a stale one fails, and a 256-bit key is not guessed anyway.
         throttle.guard("register")
         throttle.failed("register")
         abort(401, message="A valid X-API-Key header is required: this key is missing, unknown or revoked.")
-    return org_id
+    if found["scope"] != "ingest":
+        abort(403, message=READ_ONLY)
+    return found["org_id"]
 
 
 def agent_pushing(agent_id):
@@ -55,10 +59,29 @@ def agent_pushing(agent_id):
     return pushing[1]
 
 
+def read_key_reader(token):
+    """Return a reader {id, org_id, email, role: "reader"} for a valid read-only key, else None."""
+    if not token or not token.startswith(credentials.READ_KEY_PREFIX):
+        return None
+    found = accounts.api_key_by_hash(credentials.hash_api_key(token))
+    if found is None or found["scope"] != "read":
+        return None
+    return {"id": found["id"], "org_id": found["org_id"], "email": f"read key {found['prefix']}...", "role": "reader"}
+
+
 def signed_in_user(role=None):
-    """Return the user of the request's user token; abort 401 without one, 403 without the role."""
+    """Return the user of the request's user token, or the reader of a read-only key on a GET.
+
+    Aborts 401 without either, 403 without the role (a reader has none) or for a reader's change.
+    """
+    token = _bearer_token()
+    reader = read_key_reader(token)
+    if reader is not None:
+        if request.method not in READ_ONLY_METHODS or role is not None:
+            abort(403, message=READ_ONLY)
+        return reader
     try:
-        user = accounts.user_by_id(tokens.verify_user_token(_bearer_token()))
+        user = accounts.user_by_id(tokens.verify_user_token(token))
     except tokens.InvalidToken:
         user = None
     if user is None:

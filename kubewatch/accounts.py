@@ -22,9 +22,9 @@ def add_user(email, password, org_name, role):
                                 int(time.time()))
 
 
-def add_api_key(org_id, name):
-    """Make and store a new key of org_id; return its listing with the whole key."""
-    key, prefix, key_hash = credentials.new_api_key()
+def add_api_key(org_id, name, scope="ingest"):
+    """Make and store a new key of org_id and scope ("ingest" or "read"); return its listing with the whole key."""
+    key, prefix, key_hash = credentials.new_api_key(scope)
     created = accounts.create_api_key(credentials.new_id("key"), org_id, name, prefix, key_hash,
-                                      int(time.time()))
+                                      int(time.time()), scope)
     return dict(created, key=key)

@@ -1,13 +1,15 @@
-"""flask commands: create-user and create-api-key (init-db lives with the database)."""
+"""flask commands: create-user, create-api-key and version (init-db lives with the database)."""
 
 import sys
 
 import click
 from flask.cli import with_appcontext
 
+import kubewatch
 from kubewatch.accounts import add_api_key, add_user
 from kubewatch.credentials import normalize_email
-from kubewatch.repository import accounts
+from kubewatch.db import SCHEMA_VERSION
+from kubewatch.repository import accounts, health
 
 
 @click.command("create-user")
@@ -34,16 +36,27 @@ def create_user_command(email, org_name, role, password_stdin):
 @click.command("create-api-key")
 @click.option("--org", "org_name", required=True, help="An existing organization.")
 @click.option("--name", "label", default="", help="A label to tell the key apart.")
+@click.option("--scope", type=click.Choice(["ingest", "read"]), default="ingest", show_default=True,
+              help="ingest registers agents; read scrapes /metrics and reads, and changes nothing.")
 @with_appcontext
-def create_api_key_command(org_name, label):
-    """Create an ingest API key and print it; it is not shown again."""
+def create_api_key_command(org_name, label, scope):
+    """Create an API key and print it; it is not shown again."""
     org_id = accounts.org_by_name(org_name)
     if org_id is None:
         raise click.ClickException(f"There is no organization {org_name}.")
-    click.echo(add_api_key(org_id, label)["key"])
+    click.echo(add_api_key(org_id, label, scope)["key"])
+
+
+@click.command("version")
+@with_appcontext
+def version_command():
+    """Print the release, the schema version it writes and the one the database is at."""
+    click.echo(f"kubewatch {kubewatch.__version__}, schema version {SCHEMA_VERSION} "
+               f"(database at {health.ping()})")
 
 
 def init_app(app):
-    """Add the account commands to the flask CLI."""
+    """Add the account commands and `flask version` to the flask CLI."""
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_api_key_command)
+    app.cli.add_command(version_command)

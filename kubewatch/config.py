@@ -29,6 +29,8 @@ DEFAULTS = {
     "MINUTE_RETENTION": 14 * 86400,
     "HOUR_RETENTION": 400 * 86400,
     "ROLLUP_INTERVAL": 60,
+    "BACKUP_INTERVAL": 0,
+    "BACKUP_KEEP": 7,
 }
 
 ENV_PREFIX = "KUBEWATCH_"
@@ -91,6 +93,10 @@ def check(settings):
                           "at least an hour longer, HOUR_RETENTION at least as long as MINUTE_RETENTION")
     if settings["ROLLUP_INTERVAL"] < 0:
         raise ConfigError("ROLLUP_INTERVAL must be 0 (no timer) or a number of seconds")
+    if settings["BACKUP_INTERVAL"] < 0:
+        raise ConfigError("BACKUP_INTERVAL must be 0 (no scheduled backups) or a number of seconds")
+    if settings["BACKUP_KEEP"] < 1:
+        raise ConfigError("BACKUP_KEEP must keep at least 1 backup")
     return settings
 
 

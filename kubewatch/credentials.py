@@ -6,6 +6,9 @@ import secrets
 from werkzeug.security import check_password_hash, generate_password_hash
 
 API_KEY_PREFIX = "kw_live_"
+# A read-only key's prefix tells it apart at a glance: it scrapes and reads, and changes nothing.
+READ_KEY_PREFIX = "kw_read_"
+KEY_PREFIXES = {"ingest": API_KEY_PREFIX, "read": READ_KEY_PREFIX}
 # Shown in listings so people can tell their keys apart; too short to guess the rest.
 SHOWN_PREFIX_LENGTH = len(API_KEY_PREFIX) + 4
 # Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -17,9 +20,12 @@ def new_id(kind):
     return f"{kind}_{secrets.token_hex(8)}"
 
 
-def new_api_key():
-    """Return (key, shown_prefix, key_hash) for a new ingest key; only the hash is stored."""
-    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+def new_api_key(scope="ingest"):
+    """Return (key, shown_prefix, key_hash) for a new key of scope "ingest" or "read"; only the hash is stored.
+
+    The key is its scope's prefix and 43 URL-safe characters (256 random bits).
+    """
+    key = KEY_PREFIXES[scope] + secrets.token_urlsafe(32)
     return key, key[:SHOWN_PREFIX_LENGTH], hash_api_key(key)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from kubewatch.migrations import MIGRATIONS
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 db = SQLAlchemy()
 
@@ -75,7 +75,9 @@ def init_db():
         if inspect(conn).has_table("schema_version"):
             version = conn.execute(text("SELECT version FROM schema_version")).scalar()
         if version is not None and version > SCHEMA_VERSION:
-            raise SchemaTooNew(f"database schema {version} is newer than this server's {SCHEMA_VERSION}")
+            raise SchemaTooNew(
+                f"the database has schema version {version}, written by a newer kubewatch; this one reads "
+                f"schema version {SCHEMA_VERSION} and older: upgrade kubewatch, or restore a backup this version made")
         # Older tables are migrated first: the schema's indexes may name columns they lack.
         while version is not None and version < SCHEMA_VERSION:
             MIGRATIONS[version](conn)

@@ -56,5 +56,11 @@ def to_version_3(conn):
     """
 
 
+def to_version_4(conn):
+    """Give API keys a scope: every existing key stays an ingest key."""
+    conn.execute(text("ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'ingest' "
+                      "CHECK (scope IN ('ingest', 'read'))"))
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2, 2: to_version_3}
+MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4}

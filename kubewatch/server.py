@@ -5,15 +5,16 @@ import warnings
 
 import waitress
 
-from kubewatch import rollups
+from kubewatch import backup, rollups
 from kubewatch.first_run import bootstrap
 
 
 def serve(app):
-    """Create the first admin when needed, start the rollup timer, then serve app on the configured host and port."""
+    """Create the first admin when needed, start the rollup and backup timers, then serve app on the configured host and port."""
     configure_logging(app.config["LOG_LEVEL"])
     bootstrap(app)
     rollups.start_timer(app)
+    backup.start_timer(app)
     run_waitress(app, app.config)
 
 

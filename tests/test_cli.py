@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from kubewatch.db import SCHEMA_VERSION
 from conftest import bearer
 
 PASSWORD = "password123"
@@ -48,7 +49,7 @@ def test_init_db_succeeds_twice_and_says_the_database_is_ready(cli):
         result = cli(["init-db"])
         assert result.exit_code == 0, result.output
         assert "Database ready" in result.output
-        assert "schema 3" in result.output
+        assert f"schema {SCHEMA_VERSION}" in result.output
 
 
 def test_init_db_keeps_existing_users(cli, client):

@@ -38,7 +38,7 @@ def operations():
     """Every operation of the served document, loaded once the server runs."""
     return ["POST /api/v1/agents/register", "POST /api/v1/agents/{agent_id}/push", "GET /api/v1/agents",
             "DELETE /api/v1/agents/{agent_id}", "POST /api/v1/auth/login", "POST /api/v1/api-keys",
-            "GET /api/v1/api-keys", "DELETE /api/v1/api-keys/{key_id}", "GET /healthz",
+            "GET /api/v1/api-keys", "DELETE /api/v1/api-keys/{key_id}", "GET /healthz", "GET /metrics",
             "GET /api/v1/agents/{agent_id}/containers/{container_id}/metrics",
             "GET /api/v1/agents/{agent_id}", "GET /api/v1/agents/{agent_id}/containers",
             "GET /api/v1/agents/{agent_id}/nodes", "GET /api/v1/agents/{agent_id}/pods",

@@ -1,16 +1,20 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), version 2 (deflated)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope)."""
 
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
-from kubewatch import create_app
-from kubewatch.db import db
+from kubewatch import create_app, credentials, packing
+from kubewatch.kinds import KINDS
+from kubewatch.db import SCHEMA_VERSION, db
 from conftest import TEST_CONFIG, Org, sample_push
 from stored import deflated, samples
 
-V1_SCHEMA = Path(__file__).parent / "fixtures" / "schema_v1.sql"
+FIXTURES = Path(__file__).parent / "fixtures"
+V1_SCHEMA = FIXTURES / "schema_v1.sql"
+OLD_KEY = "kw_live_" + "k" * 43
 
 
 def _version_1_database(path):
@@ -43,7 +47,7 @@ def test_a_version_1_database_is_migrated_with_every_sample_packed_into_its_push
         def query(sql, **params):
             with db.engine.connect() as conn:
                 return conn.execute(text(sql), params).all()
-        assert query("SELECT version FROM schema_version") == [(3,)]
+        assert query("SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
         assert samples(query) == [
             (1000, 1, (12.5, 48.0, 512.0, 100, 200, 0)),
             (1015, 1, (13.25, 49.5, 512.0, 150, 260, 1)),
@@ -67,31 +71,55 @@ def test_a_migrated_database_opens_again_unchanged(tmp_path):
         with app.app_context():
             db.engine.dispose()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     assert conn.execute("SELECT COUNT(*) FROM pushes WHERE containers IS NOT NULL").fetchone() == (2,)
     conn.close()
 
 
-def test_a_version_2_database_with_deflated_samples_opens_as_version_3_and_reads_them(tmp_path):
-    url = f"sqlite:///{tmp_path / 'v2.db'}"
-    app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))
-    org = Org(app, app.test_client(), "acme")
-    agent = org.register()
-    assert org.push(agent, sample_push()).status_code == 200
-    with app.app_context():
-        db.engine.dispose()
-    conn = sqlite3.connect(tmp_path / "v2.db")
-    (blob,) = conn.execute("SELECT containers FROM pushes").fetchone()
-    conn.execute("UPDATE pushes SET containers = ?", (deflated(blob),))
-    conn.execute("UPDATE schema_version SET version = 2")
+def _packed_database(path, version):
+    """Write a database as schema version 2 or 3 made it (from its schema.sql), with an ingest key and a push."""
+    blob = packing.pack(KINDS["containers"].metrics, [1, 2], [(12.4, 48.0, 512.0, 10240, 8192, 0),
+                                                              (None, None, None, None, None, None)])
+    conn = sqlite3.connect(path)
+    conn.executescript((FIXTURES / f"schema_v{version}.sql").read_text())
+    conn.executescript(f"""
+        INSERT INTO organizations VALUES ('org_1', 'acme', 0);
+        INSERT INTO api_keys VALUES ('key_1', 'org_1', 'old', 'kw_live_abcd', '{credentials.hash_api_key(OLD_KEY)}', 0, NULL);
+        INSERT INTO agents (id, org_id, name, hostname, created_at, last_seen, last_push_ts, container_count)
+            VALUES ('agent_1', 'org_1', 'web', 'web-01', 0, 1015, 1015, 2);
+        INSERT INTO containers VALUES ('agent_1', 1, 'c1', 'nginx', 'nginx:1', 'running', 1000, 1000),
+                                      ('agent_1', 2, 'c2', 'db', NULL, NULL, 1000, 1000);
+    """)
+    conn.execute("INSERT INTO pushes (agent_id, ts, received_at, containers) VALUES ('agent_1', 1015, 1015, ?)",
+                 (deflated(blob) if version == 2 else blob,))
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(version,)]
     conn.commit()
     conn.close()
 
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_version_2_or_3_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
+    url = f"sqlite:///{tmp_path / f'v{version}.db'}"
+    _packed_database(tmp_path / f"v{version}.db", version)
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))
     with app.app_context():
         def query(sql, **params):
             with db.engine.connect() as conn:
                 return conn.execute(text(sql), params).all()
-        assert query("SELECT version FROM schema_version") == [(3,)]
-        assert samples(query) == [(1781604000, 1, (12.4, 48.0, 512.0, 10240, 8192, 0))]
+        assert query("SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+        assert samples(query) == [(1015, 1, (12.4, 48.0, 512.0, 10240, 8192, 0)),
+                                  (1015, 2, (None, None, None, None, None, None))]
+        assert query("SELECT id, scope FROM api_keys") == [("key_1", "ingest")]
+    response = app.test_client().post("/api/v1/agents/register", json={"name": "n", "hostname": "h"},
+                                      headers={"X-API-Key": OLD_KEY})
+    assert response.status_code == 200
+    with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_each_earlier_schema_fixture_is_the_schema_sql_its_version_wrote(version):
+    """The fixtures are schema.sql as released; a later edit to them would test a schema no one ran."""
+    written = (FIXTURES / f"schema_v{version}.sql").read_text()
+    assert f"SELECT {version} WHERE NOT EXISTS" in written
+    assert "CREATE TABLE IF NOT EXISTS pushes" in written

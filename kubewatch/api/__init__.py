@@ -41,12 +41,14 @@ SECURITY_SCHEMES = {
     "agentToken": {"type": "http", "scheme": "bearer",
                    "description": "An agent token from POST /api/v1/agents/register."},
     "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "readKey": {"type": "http", "scheme": "bearer",
+                "description": "A read-only API key (kw_read_...) from POST /api/v1/api-keys with scope read."},
 }
 
 
 def init_app(app):
     """Register every resource's blueprint and serve the OpenAPI document."""
-    from kubewatch.api import agents, auth, health, keys, metrics
+    from kubewatch.api import agents, auth, health, keys, metrics, prometheus
 
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
@@ -54,7 +56,7 @@ def init_app(app):
     api.register_field(EpochTime, "string", "date-time")
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for module in (agents, metrics, auth, keys, health):
+    for module in (agents, metrics, auth, keys, health, prometheus):
         api.register_blueprint(module.blp)
     app.after_request(_security_headers)
 

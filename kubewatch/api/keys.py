@@ -14,17 +14,23 @@ from kubewatch.repository import accounts
 
 log = logging.getLogger("kubewatch.keys")
 
-blp = Blueprint("api_keys", __name__, url_prefix="/api/v1/api-keys", description="Ingest API keys; admins only.")
+SCOPES = ("ingest", "read")
+
+blp = Blueprint("api_keys", __name__, url_prefix="/api/v1/api-keys", description="API keys (ingest and read-only); admins only.")
 
 
 class NewKeySchema(Schema):
     name = fields.String(load_default="", validate=validate.Length(max=100))
+    scope = fields.String(load_default="ingest", validate=validate.OneOf(SCOPES), metadata={
+        "description": "ingest: registers agents (kw_live_...). read: scrapes /metrics and reads, changes nothing "
+                       "(kw_read_...)."})
 
 
 class KeySchema(Schema):
     id = fields.String()
     name = fields.String()
     prefix = fields.String(metadata={"description": "The key's first characters, to tell keys apart."})
+    scope = fields.String(metadata={"enum": list(SCOPES)})
     createdAt = EpochTime(attribute="created_at")
     revokedAt = EpochTime(attribute="revoked_at", allow_none=True)
 
@@ -40,8 +46,8 @@ class CreatedKeySchema(KeySchema):
 @blp.doc(security=[{"userToken": []}])
 def create(body, user):
     """Create an API key; the whole key is in this answer and never again."""
-    created = add_api_key(user["org_id"], body["name"])
-    log.info("API key %s (%s...) created by %s", created["id"], created["prefix"], user["email"])
+    created = add_api_key(user["org_id"], body["name"], body["scope"])
+    log.info("%s API key %s (%s...) created by %s", body["scope"], created["id"], created["prefix"], user["email"])
     return created
 
 
@@ -59,7 +65,7 @@ def list_keys(user):
 @blp.response(204)
 @blp.doc(security=[{"userToken": []}])
 def revoke(key_id, user):
-    """Revoke a key: agents can no longer register with it."""
+    """Revoke a key: agents can no longer register with it, nor scrapers read with it."""
     if not accounts.revoke_api_key(user["org_id"], key_id, int(time.time())):
         abort(404, message=f"API key {key_id} doesn't exist.")
     log.info("API key %s revoked by %s", key_id, user["email"])

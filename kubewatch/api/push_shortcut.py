@@ -23,7 +23,7 @@ from kubewatch.api.push_validation import fast_load
 log = logging.getLogger("kubewatch.push_shortcut")
 
 # Agent ids are "agent_" and hex; anything else (percent-decoded text, a trailing slash) is Flask's to route.
-_PUSH_PATH = re.compile(r"/api/v1/agents/([A-Za-z0-9_-]+)/push")
+PUSH_PATH = re.compile(r"/api/v1/agents/([A-Za-z0-9_-]+)/push")
 
 
 def init_app(app):
@@ -83,7 +83,7 @@ class PushShortcut:
         """Return (agent id, body length) of a JSON push within the size limit, else None; reads nothing."""
         if environ["REQUEST_METHOD"] != "POST":
             return None
-        match = _PUSH_PATH.fullmatch(environ.get("PATH_INFO", ""))
+        match = PUSH_PATH.fullmatch(environ.get("PATH_INFO", ""))
         length = get_content_length(environ)  # as Flask reads it: None when chunked or absent
         limit = self.app.config["MAX_CONTENT_LENGTH"]
         if match is None or not length or limit is not None and length > limit:

@@ -58,29 +58,29 @@ def has_users():
         return conn.execute(text("SELECT 1 FROM users LIMIT 1")).first() is not None
 
 
-def create_api_key(key_id, org_id, name, prefix, key_hash, now):
+def create_api_key(key_id, org_id, name, prefix, key_hash, now, scope="ingest"):
     """Store an API key by its hash and return its listing."""
     with write() as conn:
         conn.execute(
-            text("INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at) "
-                 "VALUES (:id, :org_id, :name, :prefix, :hash, :now)"),
+            text("INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at, scope) "
+                 "VALUES (:id, :org_id, :name, :prefix, :hash, :now, :scope)"),
             {"id": key_id, "org_id": org_id, "name": name, "prefix": prefix, "hash": key_hash,
-             "now": now},
+             "now": now, "scope": scope},
         )
-    return {"id": key_id, "name": name, "prefix": prefix, "created_at": now, "revoked_at": None}
+    return {"id": key_id, "name": name, "prefix": prefix, "scope": scope, "created_at": now, "revoked_at": None}
 
 
-def org_for_api_key(key_hash):
-    """Return the organization id of a key that is not revoked, or None."""
-    row = _one("SELECT org_id FROM api_keys WHERE key_hash = :v AND revoked_at IS NULL", key_hash)
-    return row and row["org_id"]
+def api_key_by_hash(key_hash):
+    """Return {id, org_id, prefix, scope} of a key that is not revoked, or None."""
+    return _one("SELECT id, org_id, prefix, scope FROM api_keys WHERE key_hash = :v AND revoked_at IS NULL",
+                key_hash)
 
 
 def api_keys_for_org(org_id):
     """Return the listings of an organization's keys, newest first."""
     with read() as conn:
         rows = conn.execute(
-            text("SELECT id, name, prefix, created_at, revoked_at FROM api_keys "
+            text("SELECT id, name, prefix, scope, created_at, revoked_at FROM api_keys "
                  "WHERE org_id = :org_id ORDER BY created_at DESC, id"),
             {"org_id": org_id},
         ).mappings()

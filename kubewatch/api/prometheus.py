@@ -1,0 +1,26 @@
+"""GET /metrics: the organization's latest state and the server's health, in Prometheus's text format."""
+
+import time
+
+from flask import current_app
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+
+from kubewatch import access, exporter
+from kubewatch.api import Blueprint
+from kubewatch.api.agents import CONNECTED_INTERVALS
+from kubewatch.server_metrics import ServerHealth
+
+blp = Blueprint("prometheus", __name__, description="Prometheus exposition, for a read-only API key.")
+
+
+@blp.get("/metrics")
+@access.needs_user()
+@blp.doc(security=[{"readKey": []}, {"userToken": []}], responses={
+    "200": {"description": "Prometheus text format 0.0.4.", "content": {"text/plain": {"schema": {"type": "string"}}}}})
+def metrics(user):
+    """Export every object of the caller's organization's latest pushes, and the server's health."""
+    connected_within = CONNECTED_INTERVALS * current_app.config["PUSH_INTERVAL_SECONDS"]
+    rows = exporter.latest_rows(user["org_id"], connected_within, int(time.time()))
+    health = generate_latest(ServerHealth(current_app._get_current_object(), user["org_id"]))
+    body = exporter.exposition(rows).encode() + health
+    return current_app.response_class(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
