@@ -70,8 +70,9 @@ AGENT_FAMILIES = (
 _PICK = {kind: tuple(([m.column for m in KINDS[kind].metrics].index(f.column), f.scale) for f in families)
          for kind, families in KIND_FAMILIES.items()}
 _PICK["agents"] = ((0, 1), (1, 1))
-# An object's label text, kept across scrapes: descriptions rarely change, and escaping every label
-# of 30,000 objects on each scrape took longer than reading them. Emptied when it grows past a bound.
+# {(kind, agent_id, key): (labels, label text)}, kept across scrapes: descriptions rarely change, and
+# escaping every label of 30,000 objects on each scrape took longer than reading them. Emptied when
+# it grows past a bound; shared by the organizations, whose agent ids differ.
 _label_texts = {}
 _MOST_LABEL_TEXTS = 200_000
 
@@ -83,13 +84,18 @@ def escape(value):
 
 def _label_text(names, values):
     """Return the label text of an object, names sorted as generate_latest sorts them (None reads as "")."""
-    text = _label_texts.get((names, values))
-    if text is None:
+    return ",".join(f'{name}="{escape(value or "")}"' for name, value in sorted(zip(names, values)))
+
+
+def _labelled(kind, agent_id, key, names, labels):
+    """Return the object's (labels, label text), kept from the last scrape while its labels are the same."""
+    entry = (kind, agent_id, key)
+    kept = _label_texts.get(entry)
+    if kept is None or kept[0] != labels:
         if len(_label_texts) >= _MOST_LABEL_TEXTS:
             _label_texts.clear()
-        text = _label_texts[(names, values)] = ",".join(
-            f'{name}="{escape(value or "")}"' for name, value in sorted(zip(names, values)))
-    return text
+        kept = _label_texts[entry] = (labels, _label_text(names, labels))
+    return kept
 
 
 class Rows(NamedTuple):
@@ -109,14 +115,15 @@ def latest_rows(org_id, connected_within, now):
     for agent_id, name, platform, last_seen, blobs in agents:
         labels = (name, agent_id, platform)
         up = int(last_seen is not None and now - last_seen <= connected_within)
-        agent_objects.append((labels, _label_text(AGENT_LABELS, labels), (up, last_seen)))
+        agent_objects.append((*_labelled("agents", agent_id, 0, AGENT_LABELS, labels), (up, last_seen)))
         for kind, blob in blobs.items():
             if blob is None:
                 continue
             described, names, objects = descriptions[kind], kind_labels[kind], kind_objects[kind]
             for key, row in packing.unpack(KINDS[kind].metrics, blob).items():
-                labels = (name, agent_id) + described[(agent_id, key)]
-                objects.append((labels, _label_text(names, labels), row))
+                description = described.get((agent_id, key))
+                if description is not None:  # None: its agent was deleted between two reads (PostgreSQL)
+                    objects.append((*_labelled(kind, agent_id, key, names, (name, agent_id) + description), row))
     return [Rows(AGENT_FAMILIES, AGENT_LABELS, _PICK["agents"], agent_objects)] + [
         Rows(KIND_FAMILIES[kind], kind_labels[kind], _PICK[kind], kind_objects[kind]) for kind in KIND_FAMILIES]
 

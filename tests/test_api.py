@@ -18,5 +18,5 @@ def test_validation_errors_are_documented_as_400(client):
 
 def test_security_schemes_are_documented(client):
     schemes = client.get("/api/v1/openapi.json").json["components"]["securitySchemes"]
-    assert set(schemes) == {"userToken", "agentToken", "apiKey"}
+    assert set(schemes) == {"userToken", "agentToken", "apiKey", "readKey"}
     assert schemes["apiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}

@@ -30,8 +30,9 @@ def reads(app, org, agent_id):
               for agent in client.get("/api/v1/agents", headers=headers).json]
     base = f"/api/v1/agents/{agent_id}"
     containers = client.get(base + "/containers", headers=headers).json
-    series = client.get(base + "/containers/a1b2c3d4e5f6/metrics?start=2026-06-16T09:00:00Z&end=2026-06-16T11:00:00Z",
+    series = client.get(base + "/containers/a1b2c3d4e5f6/metrics?from=2026-06-16T09:00:00Z&to=2026-06-16T11:00:00Z",
                         headers=headers).json
+    assert len(series["points"]) == 5
     return listed, containers, series
 
 

@@ -1,6 +1,9 @@
 """GET /metrics: the latest state of the key's organization and the server's health, in Prometheus's text format."""
 
+import json
+import re
 import time
+from pathlib import Path
 
 import pytest
 from prometheus_client.exposition import generate_latest
@@ -161,3 +164,31 @@ def test_the_text_holds_the_series_prometheus_client_writes_from_the_collector(a
     assert samples(written) == samples(by_prometheus_client)
     families = lambda text: [(f.name, f.type, f.documentation) for f in text_string_to_metric_families(text)]
     assert families(written) == families(by_prometheus_client)
+
+
+def dashboard_queries():
+    """Return the PromQL of every panel of the Grafana dashboard in docs/, its variables made concrete."""
+    document = json.loads((Path(__file__).parent.parent / "docs" / "grafana-dashboard.json").read_text())
+    return [target["expr"].replace("$agent", ".*") for panel in document["panels"] for target in panel.get("targets", [])]
+
+
+def test_the_grafana_dashboard_charts_only_exported_series(app, client, org, read_key):
+    app.extensions[ALERTS_FIRING] = lambda org_id: 0  # charted for when an alerting module provides it
+    org.push(org.register(), now_push(nodes=[NODE], pods=[POD]))
+    exported = {s.name for family in text_string_to_metric_families(scrape(client, read_key["key"]))
+                for s in family.samples}
+    charted = {name for query in dashboard_queries() for name in re.findall(r"kubewatch_\w+", query)}
+    assert charted - exported == set()
+    assert len(charted) >= 20
+
+
+def test_a_renamed_or_restatused_container_is_exported_with_its_new_labels(client, org, read_key):
+    agent = org.register()
+    org.push(agent, now_push(containers=[container("c1", "before", status="running")]))
+    assert 'container="before"' in scrape(client, read_key["key"])
+    later = sample_push(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1)),
+                        containers=[container("c1", "after", status="exited")])
+    assert org.push(agent, later).status_code == 200
+    text = scrape(client, read_key["key"])
+    assert 'container="after"' in text and 'status="exited"' in text
+    assert "before" not in text and 'status="running"' not in text

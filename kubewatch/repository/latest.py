@@ -21,14 +21,23 @@ def latest_state(org_id):
     descriptions: {kind: {(agent_id, key): description}}, each description a tuple of text in the
     order of _DESCRIPTIONS; it holds every object ever described, pushed latest or not.
     """
-    with read() as conn, conn.begin():  # one snapshot: the descriptions cover every key of the pushes
-        rows = conn.exec_driver_sql(driver_sql(_AGENTS), (org_id,)).all()
-        descriptions = {}
-        for kind, columns in _DESCRIPTIONS.items():
-            found = conn.exec_driver_sql(driver_sql(  # the table names come from _DESCRIPTIONS, never from input
-                f"SELECT o.agent_id, o.key, {columns} FROM {kind} o JOIN agents a ON a.id = o.agent_id "
-                f"WHERE a.org_id = {{0}}"), (org_id,)).all()
-            descriptions[kind] = {(row[0], row[1]): tuple(row[2:]) for row in found}
+    with read() as conn:
+        # On the driver's own cursor: SQLAlchemy's rows cost more than the reads, for 30,000 objects.
+        connection = conn.connection.dbapi_connection
+        cursor = connection.cursor()
+        if conn.dialect.name == "sqlite":
+            cursor.execute("BEGIN")  # one snapshot: the descriptions cover every key of the pushes read
+        try:
+            cursor.execute(driver_sql(_AGENTS), (org_id,))
+            rows = cursor.fetchall()
+            descriptions = {}
+            for kind, columns in _DESCRIPTIONS.items():
+                cursor.execute(driver_sql(  # the table names come from _DESCRIPTIONS, never from input
+                    f"SELECT o.agent_id, o.key, {columns} FROM {kind} o JOIN agents a ON a.id = o.agent_id "
+                    f"WHERE a.org_id = {{0}}"), (org_id,))
+                descriptions[kind] = {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
+        finally:
+            connection.rollback()  # read only: nothing to keep
     agents = [(row[0], row[1], row[2], row[3], {"containers": row[4], "nodes": row[5], "pods": row[6]})
               for row in rows]
     return agents, descriptions
