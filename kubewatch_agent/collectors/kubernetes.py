@@ -113,9 +113,8 @@ def node_object(node, summary, pods):
 def pod_object(pod, usage):
     """Return the payload's pod object from a Pod and its entries of the kubelet summaries (None: no usage).
 
-    usage is {node name: the pod's summary entry}, as pod_usage() gives it.
+    usage is {node name: the pod's summary entry}, as entries_of() gives it.
     """
-
     containers = dig(pod, "spec", "containers") or []
     statuses = dig(pod, "status", "containerStatuses")
     found = {"name": pod["metadata"]["name"], "namespace": pod["metadata"].get("namespace", ""),
