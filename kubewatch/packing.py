@@ -49,6 +49,21 @@ def unpack(metrics, blob):
     return dict(zip(keys, zip(*columns))) if columns else dict.fromkeys(keys, ())
 
 
+def unpack_columns(metrics, blob):
+    """Return (keys, columns) of a blob as arrays, one column per metric: NaN or -1 where not measured.
+
+    For readers of every value (the Prometheus exporter) that skip the not-measured ones themselves.
+    """
+    data = _decompressed(blob)
+    count = _COUNT.unpack_from(data)[0]
+    keys, offset = _read("I", data, _COUNT.size, count)
+    columns = []
+    for metric in metrics:
+        values, offset = _read("q" if metric.integer else "d", data, offset, count)
+        columns.append(values)
+    return keys, columns
+
+
 def unpack_one(metrics, blob, key):
     """Return the row of one key from a blob (as unpack would), or None when the push did not have it."""
     data = _decompressed(blob)

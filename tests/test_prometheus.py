@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text as sql_text
 
-from kubewatch import exporter
+from kubewatch import db, exporter
 from kubewatch.server_metrics import ALERTS_FIRING
 from conftest import bearer, container, sample_push
 
@@ -158,7 +159,7 @@ def test_the_text_holds_the_series_prometheus_client_writes_from_the_collector(a
     org.push(agent, now_push(nodes=[NODE], pods=[POD], containers=[container("c1", "a\\b"), container("c2", "x\ny")]))
     with app.app_context():
         collector = exporter.LatestState(org.id, 45, lambda: 1_800_000_000)
-        written = exporter.exposition(exporter.latest_rows(org.id, 45, 1_800_000_000))
+        written = exporter.exposition(exporter.latest(org.id, 45, 1_800_000_000))
         by_prometheus_client = generate_latest(collector).decode()
     assert len(samples(written)) == 2 + 2 * 6 + 7 + 3  # the pod has no limit nor network counters
     assert samples(written) == samples(by_prometheus_client)
@@ -192,3 +193,20 @@ def test_a_renamed_or_restatused_container_is_exported_with_its_new_labels(clien
     text = scrape(client, read_key["key"])
     assert 'container="after"' in text and 'status="exited"' in text
     assert "before" not in text and 'status="running"' not in text
+
+
+def test_labels_kept_between_scrapes_follow_new_objects_and_a_renamed_agent(app, client, org, read_key, query):
+    agent = org.register()
+    org.push(agent, now_push(containers=[container("c1", "first")]))
+    first = scrape(client, read_key["key"])
+    assert scrape(client, read_key["key"]).split("kubewatch_pushes_received_total")[0] == first.split(
+        "kubewatch_pushes_received_total")[0]  # labels kept: the same series
+    later = sample_push(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1)),
+                        containers=[container("c1", "first"), container("c2", "second")])
+    assert org.push(agent, later).status_code == 200
+    text = scrape(client, read_key["key"])
+    assert 'container="first"' in text and 'container="second"' in text
+    with app.app_context(), db.write() as conn:  # a rename changes no description
+        conn.execute(sql_text("UPDATE agents SET name = 'renamed'"))
+    text = scrape(client, read_key["key"])
+    assert text.count('agent="renamed"') == 2 + 2 * 6 and 'agent="prod-web"' not in text

@@ -20,7 +20,7 @@ blp = Blueprint("prometheus", __name__, description="Prometheus exposition, for 
 def metrics(user):
     """Export every object of the caller's organization's latest pushes, and the server's health."""
     connected_within = CONNECTED_INTERVALS * current_app.config["PUSH_INTERVAL_SECONDS"]
-    rows = exporter.latest_rows(user["org_id"], connected_within, int(time.time()))
+    found = exporter.latest(user["org_id"], connected_within, int(time.time()))
     health = generate_latest(ServerHealth(current_app._get_current_object(), user["org_id"]))
-    body = exporter.exposition(rows).encode() + health
+    body = exporter.exposition(found).encode() + health
     return current_app.response_class(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -11,15 +11,24 @@ _DESCRIPTIONS = {
 _AGENTS = ("SELECT a.id, a.name, a.platform, a.last_seen, p.containers, p.nodes, p.pods FROM agents a "
            "LEFT JOIN pushes p ON p.agent_id = a.id AND p.ts = a.last_push_ts "
            "WHERE a.org_id = {0} ORDER BY a.name, a.id")
+# Every change to an agent's objects adds one (a new object) or raises one described_at (a newer
+# description: see repository/pushes.py), so these two numbers change whenever a description does.
+_SIGNATURES = ("SELECT o.agent_id, COUNT(*), SUM(o.described_at) FROM {kind} o JOIN agents a ON a.id = o.agent_id "
+               "WHERE a.org_id = {{0}} GROUP BY o.agent_id")
+_ALL_OF_ORG = "SELECT o.agent_id, o.key, {columns} FROM {kind} o JOIN agents a ON a.id = o.agent_id WHERE a.org_id = {{0}}"
+_OF_AGENTS = "SELECT o.agent_id, o.key, {columns} FROM {kind} o WHERE o.agent_id IN ({marks})"
+_FEW = 200  # agents whose descriptions are asked for by id; more, and the organization's are read whole
 
 
-def latest_state(org_id):
-    """Return (agents, descriptions) of an organization, read in one transaction.
+def latest_state(org_id, known):
+    """Return (agents, signatures, descriptions) of an organization, read in one snapshot (on SQLite).
 
     agents: [(id, name, platform, last_seen, {kind: blob or None})], by name; a blob is the kind's
     packed samples of the agent's latest push (see kubewatch/packing.py), None when it had none.
-    descriptions: {kind: {(agent_id, key): description}}, each description a tuple of text in the
-    order of _DESCRIPTIONS; it holds every object ever described, pushed latest or not.
+    signatures: {kind: {agent_id: signature}}, a value that changes whenever any description does.
+    known: {(kind, agent_id): signature} of the descriptions the caller holds already.
+    descriptions: {kind: {agent_id: {key: description}}} for the agents whose signature is not the
+    known one; a description is a tuple of text in the order of _DESCRIPTIONS.
     """
     with read() as conn:
         # On the driver's own cursor: SQLAlchemy's rows cost more than the reads, for 30,000 objects.
@@ -30,14 +39,34 @@ def latest_state(org_id):
         try:
             cursor.execute(driver_sql(_AGENTS), (org_id,))
             rows = cursor.fetchall()
-            descriptions = {}
-            for kind, columns in _DESCRIPTIONS.items():
-                cursor.execute(driver_sql(  # the table names come from _DESCRIPTIONS, never from input
-                    f"SELECT o.agent_id, o.key, {columns} FROM {kind} o JOIN agents a ON a.id = o.agent_id "
-                    f"WHERE a.org_id = {{0}}"), (org_id,))
-                descriptions[kind] = {(row[0], row[1]): tuple(row[2:]) for row in cursor.fetchall()}
+            signatures, descriptions = {}, {}
+            for kind, columns in _DESCRIPTIONS.items():  # kind and columns come from here, never from input
+                cursor.execute(driver_sql(_SIGNATURES.format(kind=kind)), (org_id,))
+                signatures[kind] = {agent_id: (count, total) for agent_id, count, total in cursor.fetchall()}
+                changed = [agent_id for agent_id, signature in signatures[kind].items()
+                           if known.get((kind, agent_id)) != signature]
+                descriptions[kind] = _descriptions(cursor, kind, columns, org_id, changed)
         finally:
             connection.rollback()  # read only: nothing to keep
     agents = [(row[0], row[1], row[2], row[3], {"containers": row[4], "nodes": row[5], "pods": row[6]})
               for row in rows]
-    return agents, descriptions
+    return agents, signatures, descriptions
+
+
+def _descriptions(cursor, kind, columns, org_id, agent_ids):
+    """Return {agent_id: {key: description}} of the given agents."""
+    found = {agent_id: {} for agent_id in agent_ids}
+    if not agent_ids:
+        return found
+    if len(agent_ids) > _FEW:
+        cursor.execute(driver_sql(_ALL_OF_ORG.format(kind=kind, columns=columns)), (org_id,))
+        rows = cursor.fetchall()
+    else:
+        marks = ", ".join(["{0}"] * len(agent_ids))
+        cursor.execute(driver_sql(_OF_AGENTS.format(kind=kind, columns=columns, marks=marks)), agent_ids)
+        rows = cursor.fetchall()
+    for row in rows:
+        of_agent = found.get(row[0])
+        if of_agent is not None:
+            of_agent[row[1]] = tuple(row[2:])
+    return found
