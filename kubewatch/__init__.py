@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from flask.sessions import SessionInterface
 
-from kubewatch import api, backup, cli, db, errors, rollups, server_metrics, throttle
+from kubewatch import api, backup, cli, db, errors, push_limits, rollups, server_metrics, throttle
 from kubewatch.api import push_shortcut
 from kubewatch.config import DEFAULTS, load_settings, secret_key
 from kubewatch.fast_json import FastJSON
@@ -47,6 +47,7 @@ def create_app(test_config=None):
     db.init_app(app)
     errors.init_app(app)
     throttle.init_app(app)
+    push_limits.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     rollups.init_app(app)

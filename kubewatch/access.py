@@ -12,7 +12,9 @@ REGISTER_AGAIN = "Agent token is missing, invalid or expired: register again at 
 SIGN_IN = "A valid user token is required: sign in at POST /api/v1/auth/login."
 READ_ONLY = "A read-only API key can read, but cannot register agents or change anything."
 READ_ONLY_METHODS = ("GET", "HEAD")
-_BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# The WWW-Authenticate of each kind of 401: a token in Authorization, or a key in X-API-Key.
+CHALLENGES = {"bearer": "Bearer", "api key": 'ApiKey realm="kubewatch", header="X-API-Key"'}
+_BEARER_CHALLENGE = {"WWW-Authenticate": CHALLENGES["bearer"]}
 
 
 def bearer_token(authorization):
@@ -43,7 +45,8 @@ def org_of_api_key():
         # with a valid key while a stale one fails, and a 256-bit key is not guessed anyway.
         throttle.guard("register")
         throttle.failed("register")
-        abort(401, message="A valid X-API-Key header is required: this key is missing, unknown or revoked.")
+        abort(401, message="A valid X-API-Key header is required: this key is missing, unknown or revoked.",
+              headers={"WWW-Authenticate": CHALLENGES["api key"]})
     if found["scope"] != "ingest":
         abort(403, message=READ_ONLY)
     return found["org_id"]

@@ -17,6 +17,11 @@ DEFAULTS = {
     "PUSH_INTERVAL_SECONDS": 15,
     "USER_TOKEN_TTL": 86400,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # One agent's share, sized for an agent watching a 10,000-pod cluster (push_limits.py).
+    "MAX_OBJECTS_PER_PUSH": 20_000,
+    "MAX_DESCRIBED_OBJECTS": 200_000,
+    "PUSHES_PER_INTERVAL": 30,
+    "DATABASE_SIZE_LIMIT_MB": 0,
     "SQLITE_SYNCHRONOUS": "NORMAL",
     "SQLITE_MAX_PAGE_COUNT": 0,
     "ADMIN_EMAIL": "admin@kubewatch.local",
@@ -91,6 +96,12 @@ def check(settings):
     if not 3600 <= raw <= minute - 3600 or hour < minute:
         raise ConfigError("retention must grow tier by tier: RAW_RETENTION at least 3600 s, MINUTE_RETENTION "
                           "at least an hour longer, HOUR_RETENTION at least as long as MINUTE_RETENTION")
+    for name in ("MAX_OBJECTS_PER_PUSH", "MAX_DESCRIBED_OBJECTS", "PUSHES_PER_INTERVAL", "PUSH_INTERVAL_SECONDS",
+                 "MAX_CONTENT_LENGTH"):
+        if settings[name] < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    if settings["DATABASE_SIZE_LIMIT_MB"] < 0:
+        raise ConfigError("DATABASE_SIZE_LIMIT_MB must be 0 (no limit) or a number of megabytes")
     if settings["ROLLUP_INTERVAL"] < 0:
         raise ConfigError("ROLLUP_INTERVAL must be 0 (no timer) or a number of seconds")
     if settings["BACKUP_INTERVAL"] < 0:

@@ -1,12 +1,18 @@
 """Serving the app with waitress, as `python app.py` does."""
 
+import json
 import logging
 import warnings
+from http import HTTPStatus
 
 import waitress
+from waitress.channel import HTTPChannel
+from waitress.task import ErrorTask
+from waitress.utilities import RequestEntityTooLarge
 
 from kubewatch import backup, rollups
 from kubewatch.first_run import bootstrap
+from kubewatch.logsafe import OneLineFormatter
 
 
 def serve(app):
@@ -24,13 +30,18 @@ def run_waitress(app, config):
         # Deprecated in waitress 3, but still the only switch for what waitress_options explains.
         warnings.filterwarnings("ignore", "send_bytes", DeprecationWarning)
         server = waitress.create_server(app, **waitress_options(config))
+    server.channel_class = JsonErrorChannel
     server.print_listen("Serving on http://{}:{}")
     server.run()
 
 
 def configure_logging(level):
     """Log one line per event to standard error, without waitress's per-request queue warnings."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    # Values from requests are escaped where they are logged (logsafe.shown); this keeps every
+    # other record, a traceback or a driver's message, to one line too.
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     # waitress warns once per queued request: under load, thousands of lines a second that cost
     # more than the requests. A queue is normal; its real errors are still logged.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -56,4 +67,27 @@ def waitress_options(config):
         # A 50-container push is about 12 KB: read whole in one call rather than in 8 KB pieces.
         "recv_bytes": 65536,
         "ident": "kubewatch",
+        # waitress refuses a declared Content-Length from this size on before reading the body, and
+        # stops a chunked one there: left at its 1 GiB, a body over max_content_length was spooled
+        # to a temporary file first, only for Flask to answer 413.
+        "max_request_body_size": config["MAX_CONTENT_LENGTH"] + 1,
     }
+
+
+class JsonErrorTask(ErrorTask):
+    """waitress's answer to a request it refuses itself (too large, malformed), in the API's one error shape."""
+
+    def execute(self):
+        error = self.request.error
+        message = (f"The body is larger than max_content_length ({self.channel.server.adj.max_request_body_size - 1}"
+                   " bytes)." if isinstance(error, RequestEntityTooLarge) else error.body)
+        body = json.dumps({"code": error.code, "status": HTTPStatus(error.code).phrase, "message": message}).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class JsonErrorChannel(HTTPChannel):
+    error_task_class = JsonErrorTask

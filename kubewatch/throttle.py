@@ -9,6 +9,8 @@ from collections import deque
 from flask import current_app, request
 from flask_smorest import abort
 
+from kubewatch.logsafe import shown
+
 log = logging.getLogger("kubewatch.auth")
 
 # Keys tracked at most; past this the stalest are forgotten, so a flood cannot exhaust memory.
@@ -66,7 +68,7 @@ def guard(action, account=None):
     failures, limit, window = _settings()
     wait = failures.retry_after(_keys(action, account), limit, window, time.monotonic())
     if wait:
-        log.warning("%s refused for %ss: too many failures from %s", action, wait, request.remote_addr)
+        log.warning("%s refused for %ss: too many failures from %s", action, wait, shown(request.remote_addr))
         abort(429, message="Too many failed attempts: wait before trying again.",
               headers={"Retry-After": str(wait)})
 
@@ -76,9 +78,9 @@ def failed(action, account=None):
     failures, limit, _ = _settings()
     failures.fail(_keys(action, account), limit, time.monotonic())
     if account is None:
-        log.warning("%s failed from %s", action, request.remote_addr)
+        log.warning("%s failed from %s", action, shown(request.remote_addr))
     else:
-        log.warning("%s failed for %s from %s", action, account, request.remote_addr)
+        log.warning("%s failed for %s from %s", action, shown(account), shown(request.remote_addr))
 
 
 def succeeded(action, account):

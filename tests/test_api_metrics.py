@@ -95,11 +95,8 @@ def test_bad_query_parameters_are_400(client, org, pushed, query, field):
     assert field in response.json["errors"]["query"]
 
 
-@pytest.mark.parametrize("query", [
-    {"from": stamp(BASE - 30 * 86400), "to": stamp(BASE)},
-    {"from": stamp(BASE - 86400), "to": stamp(BASE), "step": "1s"},
-])
-def test_more_than_10000_points_is_400(client, org, pushed, query):
+def test_more_than_10000_buckets_is_400(client, org, pushed):
+    query = {"from": stamp(BASE - 86400), "to": stamp(BASE), "step": "1s"}
     response = metrics(client, org, pushed["agentId"], **query)
     assert response.status_code == 400
     assert "10000 points" in response.json["message"]

@@ -24,7 +24,9 @@ number = st.one_of(st.floats(min_value=0, max_value=1e300), st.integers(0, 2**80
 counter = st.one_of(st.integers(0, 2**63 - 1), st.none())
 unknown = {"unknownField": st.integers(), "labels": st.dictionaries(good_text, good_text, max_size=2)}
 
-CONTAINER = ({"id": st.text(min_size=1, max_size=128), "name": st.text(min_size=1, max_size=255)}, {
+# An identity is one segment of its series URL: never "/", ".", "..".
+segment = st.text(min_size=1, max_size=128).filter(lambda text: "/" not in text and text not in (".", ".."))
+CONTAINER = ({"id": segment, "name": st.text(min_size=1, max_size=255)}, {
     "image": st.one_of(st.text(max_size=512), st.none()), "status": st.sampled_from(["running", "exited", ""]),
     "cpuPercent": number, "memoryMB": number, "memoryLimitMB": number, "networkRxBytes": counter,
     "networkTxBytes": counter, "restartCount": counter})
@@ -38,7 +40,7 @@ POD = ({"name": st.sampled_from(["p1", "p2"]), "namespace": st.sampled_from(["de
     "ready": st.sampled_from([True, False, None, 0, 1, 1.0]), "containerCount": counter,
     "readyContainers": counter, "restartCount": counter, "cpuPercent": number, "memoryMB": number,
     "memoryLimitMB": number, "networkRxBytes": counter, "networkTxBytes": counter})
-BAD_VALUES = {"id": st.sampled_from(["", "x" * 129]), "name": st.sampled_from(["", "x" * 256]),
+BAD_VALUES = {"id": st.sampled_from(["", "x" * 129, "a/b", "/", ".", "..", "x" * 127 + "/"]), "name": st.sampled_from(["", "x" * 256]),
               "status": st.sampled_from(["x" * 33, "Fine", "Sleeping"]), "phase": st.just("Sleeping"),
               "ready": st.sampled_from([2, "true", -1])}
 

@@ -133,7 +133,7 @@ def test_an_unknown_container_node_or_pod_is_404(org, agent, path):
     ({"step": "-60"}, "step"),
     ({"step": "1.5m"}, "step"),
     ({"from": "2026-01-01T00:00:00Z", "to": "2026-06-01T00:00:00Z", "step": "60"}, "points"),
-    ({"from": "2026-01-01T00:00:00Z", "to": "2026-06-01T00:00:00Z"}, "points"),
+    ({"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z", "step": "1s"}, "points"),
     ({"from": EpochTime.format(NOW - 10 ** 9)}, "from"),  # far before any tier, without step
 ])
 def test_bad_series_queries_are_400_with_the_error_shape(org, agent, series, query, about):

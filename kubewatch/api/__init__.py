@@ -5,7 +5,7 @@ import json
 import flask_smorest
 from flask_smorest.arguments import ArgumentsMixin
 
-from kubewatch import errors
+from kubewatch import access, errors
 from kubewatch.api.fields import EpochTime
 
 
@@ -63,6 +63,10 @@ def init_app(app):
 
 def _security_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # Answers carry tokens, keys, passwords and an organization's data: no cache may keep them.
+    response.headers.setdefault("Cache-Control", "no-store")
+    if response.status_code == 401:  # RFC 9110: a 401 names how to authenticate
+        response.headers.setdefault("WWW-Authenticate", access.CHALLENGES["bearer"])
     if response.status_code == 204:
         response.headers.pop("Content-Type", None)  # no body, so no type
     return response

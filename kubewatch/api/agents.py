@@ -1,19 +1,22 @@
 """The Agents API: register, push, list and delete."""
 
+import json
 import logging
 import secrets
 import threading
 import time
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from flask_smorest import abort
 from marshmallow import EXCLUDE, Schema, fields
 
-from kubewatch import access, tokens
+from kubewatch import access, push_limits, tokens
 from kubewatch.api import Blueprint
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.api.push_schema import PushSchema
 from kubewatch.api.push_validation import load_push
+from kubewatch.logsafe import shown
+from kubewatch.push_limits import PushRefused
 from kubewatch.repository import agents, pushes
 
 blp = Blueprint("agents", __name__, url_prefix="/api/v1/agents", description="Agents: register, push, list, delete.")
@@ -30,6 +33,8 @@ ONE_PUSH_AT_A_TIME = threading.Lock()
 MAX_CLOCK_AHEAD = 600
 
 PUSHED = b'{"ok": true}\n'
+LEFT_OUT = ("The database is near its size limit (database_size_limit_mb): the objects of this push already "
+            "known were stored, its new ones were not.")
 
 # An agent is connected while its last push is at most this many intervals old.
 CONNECTED_INTERVALS = 3
@@ -54,6 +59,9 @@ class RegisteredSchema(Schema):
 
 class PushedSchema(Schema):
     ok = fields.Boolean()
+    message = fields.String(metadata={"description": "Only when new objects were left out."})
+    leftOut = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "New objects not described, by kind, the database being near its size limit."})
 
 
 class AgentSchema(Schema):
@@ -104,8 +112,8 @@ def register(body, org_id):
     """Register an agent and hand it a short-lived token."""
     agent_id = agents.register_agent(org_id, body["name"], body["hostname"], body.get("version"),
                                      body.get("platform"), int(time.time()), new_agent_id)
-    log.info("agent %s registered: %s on %s, version %s", agent_id, body["name"], body["hostname"],
-             body.get("version"))
+    log.info("agent %s registered: %s on %s, version %s", agent_id, shown(body["name"]), shown(body["hostname"]),
+             shown(body.get("version")))
     config = current_app.config
     return {
         "agentId": agent_id,
@@ -115,46 +123,77 @@ def register(body, org_id):
     }
 
 
-class ClockRefused(Exception):
-    """A push's timestamp is too far ahead of the server's clock, or older than the raw tier keeps."""
+# Retries whose samples differed, logged once per agent: {agent_id: timestamp}.
+_DIFFERED_LOGGED = {}
 
 
 def accept_push(agent_id, body):
-    """Store a loaded push unless its timestamp is refused (ClockRefused); return False when the agent is gone."""
+    """Store a loaded push and return its pushes.Outcome; raise PushRefused for a push refused whole.
+
+    Refused: a timestamp too far ahead of the server's clock or older than the raw tier keeps (400),
+    more objects than MAX_OBJECTS_PER_PUSH (413), or new objects past MAX_DESCRIBED_OBJECTS (413).
+    """
     ts, received_at = int(body.timestamp.timestamp()), int(time.time())
     if ts > received_at + MAX_CLOCK_AHEAD:
-        raise ClockRefused(f"More than {MAX_CLOCK_AHEAD} s ahead of the server's clock: check the agent's clock.")
+        raise PushRefused(400, f"More than {MAX_CLOCK_AHEAD} s ahead of the server's clock: check the agent's clock.",
+                          "timestamp")
+    config = current_app.config
     # Older samples than the raw tier keeps would land in minutes already rolled up and pruned.
-    retention = current_app.config["RAW_RETENTION"]
-    if ts < received_at - retention:
-        raise ClockRefused(f"Older than the {retention} s of raw samples this server keeps.")
-    return pushes.store_push(agent_id, ts, received_at, body._asdict())
+    if ts < received_at - config["RAW_RETENTION"]:
+        raise PushRefused(400, f"Older than the {config['RAW_RETENTION']} s of raw samples this server keeps.",
+                          "timestamp")
+    push_limits.check_size(body)
+    try:
+        outcome = pushes.store_push(agent_id, ts, received_at, body._asdict(), config["MAX_DESCRIBED_OBJECTS"],
+                                    push_limits.describe_new())
+    except pushes.TooManyDescribed as refused:
+        raise PushRefused(413, str(refused)) from None
+    if outcome.differed and _DIFFERED_LOGGED.get(agent_id) != ts:
+        _DIFFERED_LOGGED[agent_id] = ts
+        log.warning("agent %s pushed again for %s with other samples: the push stored first is kept",
+                    shown(agent_id), body.timestamp.isoformat())
+    if outcome.left_out:
+        log.warning("database near its size limit: %s new objects of agent %s not described",
+                    sum(outcome.left_out.values()), shown(agent_id))
+    return outcome
 
 
-def pushed_response():
+def pushed_body(outcome):
+    """Return the push's answer's bytes: {"ok": true}, and what was left out when new objects were."""
+    if not outcome.left_out:
+        return PUSHED  # made once: dumping it through the schema on every push cost more than storing the push
+    return json.dumps({"ok": True, "message": LEFT_OUT, "leftOut": outcome.left_out}).encode() + b"\n"
+
+
+def pushed_response(outcome=pushes.STORED):
     """Return the push's answer, as PushedSchema documents it."""
-    # Bytes made once: dumping them through the schema on every push cost more than storing the push.
-    return current_app.response_class(PUSHED, mimetype="application/json")
+    return current_app.response_class(pushed_body(outcome), mimetype="application/json")
 
 
 @blp.post("/<agent_id>/push")
 @access.needs_agent_token
 @blp.response(200, PushedSchema)
 @blp.alt_response(400, response="BAD_REQUEST")
+@blp.alt_response(413, description="More objects than max_objects_per_push, or past max_described_objects.")
+@blp.alt_response(429, description="More pushes than pushes_per_interval: retry after Retry-After seconds.")
 @blp.doc(security=[{"agentToken": []}],
          requestBody={"required": True, "content": {"application/json": {"schema": PushSchema}}})
 def push(agent_id):
     """Store one push of an agent's metrics."""
     # Most pushes are stored and answered before Flask sees them, as this view would: see push_shortcut.py.
-    with ONE_PUSH_AT_A_TIME:
-        body = load_push(blp.ARGUMENTS_PARSER)
-        try:
-            stored = accept_push(agent_id, body)
-        except ClockRefused as refused:
-            abort(400, errors={"json": {"timestamp": [str(refused)]}})
-    if not stored:
-        abort(401, message=access.REGISTER_AGAIN)
-    return pushed_response()
+    try:
+        if not request.environ.get(push_limits.RATE_SPENT):  # the shortcut spent it, then handed the push on
+            push_limits.check_rate(agent_id)
+        with ONE_PUSH_AT_A_TIME:
+            outcome = accept_push(agent_id, load_push(blp.ARGUMENTS_PARSER))
+    except PushRefused as refused:
+        if refused.field:
+            abort(refused.status, errors={"json": {refused.field: [str(refused)]}})
+        abort(refused.status, message=str(refused),
+              headers={"Retry-After": str(refused.retry_after)} if refused.retry_after else None)
+    if not outcome.agent_found:
+        abort(401, message=access.REGISTER_AGAIN, headers={"WWW-Authenticate": access.CHALLENGES["bearer"]})
+    return pushed_response(outcome)
 
 
 @blp.get("")
@@ -191,4 +230,4 @@ def delete_agent(agent_id, user):
     """Delete an agent and all its stored metrics; admins only."""
     if not agents.delete_agent(user["org_id"], agent_id):
         abort(404, message=f"Agent {agent_id} doesn't exist.")
-    log.info("agent %s deleted by %s", agent_id, user["email"])
+    log.info("agent %s deleted by %s", shown(agent_id), shown(user["email"]))

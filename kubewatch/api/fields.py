@@ -35,6 +35,17 @@ def text(max_length, *, required=False, **kwargs):
                          validate=validate.Length(min=1 if required else 0, max=max_length), **kwargs)
 
 
+# A name that is one segment of a URL path: no "/", and not "." or "..", which clients resolve away.
+# Anchored at both ends with \Z, as msgspec searches where marshmallow matches (push_validation.py).
+PATH_SEGMENT = validate.Regexp(r"^(?!\.\.?\Z)[^/]*\Z",
+                               error="Must not contain \"/\" nor be \".\" or \"..\": it names the object in its URL.")
+
+
+def name_in_url(max_length, **kwargs):
+    """Return a required string field of 1 to max_length characters that can stand as one URL path segment."""
+    return fields.String(required=True, validate=[validate.Length(min=1, max=max_length), PATH_SEGMENT], **kwargs)
+
+
 @functools.lru_cache(maxsize=1024)
 def _date(days):
     return (_EPOCH + timedelta(days=days)).strftime("%Y-%m-%d")

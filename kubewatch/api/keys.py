@@ -10,6 +10,7 @@ from kubewatch import access
 from kubewatch.accounts import add_api_key
 from kubewatch.api import Blueprint
 from kubewatch.api.fields import EpochTime
+from kubewatch.logsafe import shown
 from kubewatch.repository import accounts
 
 log = logging.getLogger("kubewatch.keys")
@@ -47,7 +48,8 @@ class CreatedKeySchema(KeySchema):
 def create(body, user):
     """Create an API key; the whole key is in this answer and never again."""
     created = add_api_key(user["org_id"], body["name"], body["scope"])
-    log.info("%s API key %s (%s...) created by %s", body["scope"], created["id"], created["prefix"], user["email"])
+    log.info("%s API key %s (%s...) created by %s", body["scope"], created["id"], created["prefix"],
+             shown(user["email"]))
     return created
 
 
@@ -68,4 +70,4 @@ def revoke(key_id, user):
     """Revoke a key: agents can no longer register with it, nor scrapers read with it."""
     if not accounts.revoke_api_key(user["org_id"], key_id, int(time.time())):
         abort(404, message=f"API key {key_id} doesn't exist.")
-    log.info("API key %s revoked by %s", key_id, user["email"])
+    log.info("API key %s revoked by %s", shown(key_id), shown(user["email"]))

@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from kubewatch.api.fields import non_negative_integer, non_negative_number, text
+from kubewatch.api.fields import name_in_url, non_negative_integer, non_negative_number, text
 
 
 class _Lenient(Schema):
@@ -11,7 +11,8 @@ class _Lenient(Schema):
 
 
 class ContainerSchema(_Lenient):
-    runtime_id = text(128, required=True, data_key="id")
+    # Identities are in the object's series URL, as one path segment each.
+    runtime_id = name_in_url(128, data_key="id")
     name = text(255, required=True)
     image = text(512)
     status = text(32)
@@ -24,7 +25,7 @@ class ContainerSchema(_Lenient):
 
 
 class NodeSchema(_Lenient):
-    name = text(253, required=True)
+    name = name_in_url(253)
     status = fields.String(allow_none=True, validate=validate.OneOf(["Ready", "NotReady", "Unknown"]))
     kubelet_version = text(64, data_key="kubeletVersion")
     cpu_cores = non_negative_number(data_key="cpuCores")
@@ -40,8 +41,8 @@ class NodeSchema(_Lenient):
 
 
 class PodSchema(_Lenient):
-    name = text(253, required=True)
-    namespace = text(253, required=True)
+    name = name_in_url(253)
+    namespace = name_in_url(253)
     uid = text(128)
     node_name = text(253, data_key="nodeName")
     phase = fields.String(allow_none=True, validate=validate.OneOf(

@@ -16,7 +16,7 @@ import re
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import get_content_length
 
-from kubewatch import access
+from kubewatch import access, push_limits
 from kubewatch.api import agents
 from kubewatch.api.push_validation import fast_load
 
@@ -70,12 +70,14 @@ class PushShortcut:
         body = environ["wsgi.input"].read(length)  # already in memory: waitress reads a body before calling
         try:
             with self.app.app_context():
-                stored = len(body) == length and self._store(agent_id, environ, body)
+                outcome = self._store(agent_id, environ, body) if len(body) == length else None
         except Exception as error:  # answered as Flask answers an error raised in the view
             return self._answer_error(error, environ, start_response)
-        if stored:
-            start_response("200 OK", list(self.headers))
-            return [agents.PUSHED]
+        if outcome is not None:
+            answer = agents.pushed_body(outcome)
+            start_response("200 OK", list(self.headers) if answer is agents.PUSHED else [
+                (name, str(len(answer)) if name == "Content-Length" else value) for name, value in self.headers])
+            return [answer]
         environ["wsgi.input"] = io.BytesIO(body)  # what was read, for Flask to read again
         return self.flask_wsgi_app(environ, start_response)
 
@@ -93,18 +95,21 @@ class PushShortcut:
         return match.group(1), length
 
     def _store(self, agent_id, environ, body):
-        """Store the push as the view would and return True; return False (storing nothing) where it would refuse."""
+        """Store the push as the view would and return its Outcome; return None (storing nothing) where it would refuse."""
         pushing = access.agent_of(environ.get("HTTP_AUTHORIZATION", ""))
         if pushing is None or pushing[0] != agent_id:
-            return False
-        with agents.ONE_PUSH_AT_A_TIME:
-            loaded = fast_load(body)
-            if loaded is None:
-                return False
-            try:
-                return agents.accept_push(agent_id, loaded)  # False when the agent was deleted: the view says so
-            except agents.ClockRefused:
-                return False
+            return None
+        try:
+            push_limits.check_rate(agent_id)
+            environ[push_limits.RATE_SPENT] = True
+            with agents.ONE_PUSH_AT_A_TIME:
+                loaded = fast_load(body)
+                if loaded is None:
+                    return None
+                outcome = agents.accept_push(agent_id, loaded)
+        except push_limits.PushRefused:
+            return None
+        return outcome if outcome.agent_found else None  # a deleted agent: the view says so
 
     def _answer_error(self, error, environ, start_response):
         """Answer an error raised while storing as Flask answers one raised in the view: handlers, then hooks."""

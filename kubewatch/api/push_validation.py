@@ -8,6 +8,7 @@ PushSchema and gets its field-by-field errors, as does any body with a field Pus
 not know (and ignores). tests/test_api_push_validation.py feeds both the same bodies.
 """
 
+import re
 import sys
 from datetime import datetime
 from typing import Annotated, Literal, NamedTuple, Optional
@@ -37,6 +38,8 @@ def _checked(kind, field):
             bounds.update(min_length=validator.min or 0, max_length=validator.max)
         elif isinstance(validator, validate.Range) and validator.min_inclusive and validator.max_inclusive:
             bounds.update(ge=validator.min, le=validator.max)
+        elif isinstance(validator, validate.Regexp) and not validator.regex.flags & ~re.UNICODE:
+            bounds.update(pattern=validator.regex.pattern)  # anchored at both ends: search and match agree
         elif not isinstance(validator, validate.OneOf):
             raise TypeError(f"no msgspec equivalent for {validator!r}")
     if kind is float:

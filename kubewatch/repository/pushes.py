@@ -90,27 +90,57 @@ _MARK_SEEN = (
     "last_push_ts = CASE WHEN last_push_ts IS NULL OR {0} > last_push_ts THEN {0} ELSE last_push_ts END "
     "WHERE id = {0}"
 )
-_STORED_BEFORE = "SELECT 1 FROM pushes WHERE agent_id = {0} AND ts = {0}"
+_STORED_BEFORE = "SELECT containers, nodes, pods FROM pushes WHERE agent_id = {0} AND ts = {0}"
+_MARK_SEEN_ONLY = "UPDATE agents SET last_seen = {0} WHERE id = {0}"
+_SET_COUNTS = "UPDATE agents SET container_count = {0}, node_count = {0}, pod_count = {0} WHERE id = {0} AND last_push_ts = {0}"
+# Objects an agent has described, of every kind: keys are never reused, so each kind's highest key counts them.
+_DESCRIBED = "SELECT " + " + ".join(f"COALESCE((SELECT MAX(key) FROM {kind.table} WHERE agent_id = {{0}}), 0)"
+                        for kind in KINDS.values())
 _RECORD_PUSH = (
     "INSERT INTO pushes (agent_id, ts, received_at, containers, nodes, pods) VALUES ({0}, {0}, {0}, {0}, {0}, {0})"
 )
 
 
-def store_push(agent_id, ts, received_at, objects):
-    """Store one push in one transaction; return False when the agent no longer exists.
+class Outcome(NamedTuple):
+    """What store_push did with a push."""
+
+    agent_found: bool  # False: the agent is gone, and nothing was stored
+    left_out: dict  # {kind: new objects not described, the database being near its size limit}
+    differed: bool  # a retry of a stored timestamp, with other samples: nothing of it was stored
+
+
+STORED, GONE = Outcome(True, {}, False), Outcome(False, {}, False)
+
+
+class TooManyDescribed(Exception):
+    """The push would take its agent past the objects it may have described; nothing was stored."""
+
+    def __init__(self, described, new, limit):
+        super().__init__(f"This agent has described {described} objects and pushed {new} new ones: at most "
+                         f"{limit} are kept per agent (max_described_objects). Delete the agent to start afresh.")
+
+
+def store_push(agent_id, ts, received_at, objects, max_described=None, describe_new=True):
+    """Store one push in one transaction and return its Outcome.
 
     objects maps "containers", "nodes" and "pods" to lists of objects with one attribute per column.
-    A push whose ts was stored before only marks the agent seen: nothing is stored twice.
+    The first push stored for a timestamp wins whole: a retry only marks the agent seen, and its
+    Outcome says whether its samples differed. Raises TooManyDescribed when the push's new objects
+    would take the agent past max_described (None: no limit). With describe_new False, new
+    objects are left out and their samples with them; the objects already described are stored.
     """
     on_commit = []
     with write_cursor(on_commit) as writing:
+        before = writing.execute(_STORED_BEFORE, (agent_id, ts)).fetchone()
+        if before is not None:
+            found = writing.execute(_MARK_SEEN_ONLY, (received_at, agent_id)).rowcount
+            return Outcome(True, {}, not _same_samples(writing, agent_id, objects, before)) if found else GONE
         counts = [len(objects[name]) for name in KINDS]
         if not writing.execute(_MARK_SEEN, (
                 received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, ts, agent_id)).rowcount:
-            return False
-        if writing.execute(_STORED_BEFORE, (agent_id, ts)).fetchone():
-            return True
+            return GONE
         cache = _described.setdefault(writing.engine, {})
+        budget = _Budget(writing, agent_id, max_described, describe_new)
         blobs = []
         for name, kind in KINDS.items():
             items = objects[name]
@@ -118,11 +148,57 @@ def store_push(agent_id, ts, received_at, objects):
                 blobs.append(None)
                 continue
             reader = _READERS[name]
-            remembered = _describe(writing, kind, _STATEMENTS[name], reader, agent_id, ts, items,
-                                   cache.get((name, agent_id), _NOTHING))
+            remembered, items = _describe(writing, kind, _STATEMENTS[name], reader, agent_id, ts, items,
+                                          cache.get((name, agent_id), _NOTHING), budget)
             on_commit.append(lambda entry=(name, agent_id), now=remembered: cache.__setitem__(entry, now))
-            blobs.append(packing.pack(kind.metrics, remembered.keys, list(map(reader.measured, items))))
+            blobs.append(packing.pack(kind.metrics, remembered.keys, list(map(reader.measured, items)))
+                         if items else None)
+        if budget.left_out:
+            counts = [len(objects[name]) - budget.left_out.get(name, 0) for name in KINDS]
+            writing.execute(_SET_COUNTS, (*counts, agent_id, ts))
         writing.execute(_RECORD_PUSH, (agent_id, ts, received_at, *blobs))
+    return Outcome(True, budget.left_out, False) if budget.left_out else STORED
+
+
+class _Budget:
+    """How many new objects a push may still describe: counted once, when the first new one comes."""
+
+    def __init__(self, writing, agent_id, limit, describe_new):
+        self.writing, self.agent_id, self.limit, self.describe_new = writing, agent_id, limit, describe_new
+        self.described = None
+        self.pushed_new = 0
+        self.left_out = {}
+
+    def allows(self, name, new):
+        """Tell whether new more objects of kind name may be described; raise TooManyDescribed past the limit."""
+        if not self.describe_new:
+            self.left_out[name] = new
+            return False
+        if self.limit is not None:
+            if self.described is None:
+                self.described = self.writing.execute(_DESCRIBED, (self.agent_id,) * len(KINDS)).fetchone()[0]
+            self.pushed_new += new
+            if self.described + self.pushed_new > self.limit:
+                raise TooManyDescribed(self.described, self.pushed_new, self.limit)
+        return True
+
+
+def _same_samples(writing, agent_id, objects, blobs):
+    """Tell whether a retried push holds the objects and samples of the push stored for its timestamp."""
+    for (name, kind), blob in zip(KINDS.items(), blobs):
+        items = objects[name]
+        stored = packing.unpack(kind.metrics, blob) if blob is not None else {}
+        if len(stored) != len(items):
+            return False
+        if not items:
+            continue
+        reader = _READERS[name]
+        identities = list(map(reader.identity, items))
+        known = _lookup(writing, kind, _STATEMENTS[name], agent_id, identities)
+        for identity, item in zip(identities, items):
+            found = known.get(identity)
+            if found is None or stored.get(found.key) != reader.measured(item):
+                return False
     return True
 
 
@@ -133,25 +209,20 @@ def forget_agent(agent_id):
         cache.pop((name, agent_id), None)
 
 
-def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered):
-    """Describe new or changed objects; return what is now Remembered of them, with each item's key."""
-    width = len(kind.identity)
+def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered, budget):
+    """Describe new or changed objects; return what is now Remembered of them, with each item's key,
+    and the items kept: all of them, unless the budget leaves the new ones out."""
     identities = list(map(reader.identity, items))
     descriptions = list(map(reader.description, items))
     if identities == remembered.identities and descriptions == remembered.descriptions:
-        return remembered  # the steady push: the same objects, described as before
+        return remembered, items  # the steady push: the same objects, described as before
     known = {identity: remembered.objects[identity] for identity in identities if identity in remembered.objects}
-    unknown = [identity for identity in identities if identity not in known]
-    mark = "{0}" if width == 1 else "(" + ", ".join(["{0}"] * width) + ")"
-    # In slices: SQLite's default build takes at most 32,766 parameters a statement.
-    for start in range(0, len(unknown), _LOOKUP_SLICE):
-        wanted = unknown[start:start + _LOOKUP_SLICE]
-        values = wanted if width == 1 else [value for identity in wanted for value in identity]
-        found = writing.execute(statements.known.format(identities=", ".join([mark] * len(wanted))),
-                                (agent_id, *values))
-        for row in found.fetchall():
-            identity = row[0] if width == 1 else tuple(row[:width])
-            known[identity] = Known(row[width], tuple(row[width + 1:-1]), row[-1])
+    known.update(_lookup(writing, kind, statements, agent_id, [i for i in identities if i not in known]))
+    new_count = sum(identity not in known for identity in identities)
+    if new_count and not budget.allows(kind.name, new_count):
+        kept = [index for index, identity in enumerate(identities) if identity in known]
+        items, identities, descriptions = ([sequence[index] for index in kept]
+                                           for sequence in (items, identities, descriptions))
     new, changed, keys, described = [], [], [], []
     next_key = None
     for item, identity, description in zip(items, identities, descriptions):
@@ -171,4 +242,20 @@ def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered
         writing.executemany(statements.insert, new)
     if changed:
         writing.executemany(statements.update, changed)
-    return Remembered({identity: known[identity] for identity in identities}, identities, described, keys)
+    return Remembered({identity: known[identity] for identity in identities}, identities, described, keys), items
+
+
+def _lookup(writing, kind, statements, agent_id, identities):
+    """Return {identity: Known} of the agent's described objects among identities."""
+    width = len(kind.identity)
+    mark = "{0}" if width == 1 else "(" + ", ".join(["{0}"] * width) + ")"
+    known = {}
+    # In slices: SQLite's default build takes at most 32,766 parameters a statement.
+    for start in range(0, len(identities), _LOOKUP_SLICE):
+        wanted = identities[start:start + _LOOKUP_SLICE]
+        values = wanted if width == 1 else [value for identity in wanted for value in identity]
+        found = writing.execute(statements.known.format(identities=", ".join([mark] * len(wanted))),
+                                (agent_id, *values))
+        for row in found.fetchall():
+            known[row[0] if width == 1 else tuple(row[:width])] = Known(row[width], tuple(row[width + 1:-1]), row[-1])
+    return known

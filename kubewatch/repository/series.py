@@ -17,27 +17,33 @@ def object_key(kind, agent_id, identity):
         ).scalar()
 
 
-def samples(conn, kind, agent_id, key, start, end):
+def samples(conn, kind, agent_id, key, start, end, most=None):
     """Return the object's raw samples with start <= ts <= end as (ts, values) pairs, oldest first,
-    and the sample of the push just before start (or None), which seeds rates."""
+    and the sample of the push just before start (or None), which seeds rates.
+
+    With most, reading stops at most + 1 samples: more than most is all the caller needs to know.
+    """
     rows = conn.execute(
         text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id AND ts BETWEEN :start AND :end "
-             f"ORDER BY ts"), {"agent_id": agent_id, "start": start, "end": end}).all()
+             f"ORDER BY ts"), {"agent_id": agent_id, "start": start, "end": end})
+    found = _pick(kind, key, rows, most)
+    rows.close()
     before = conn.execute(
         text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id AND ts < :start "
              f"ORDER BY ts DESC LIMIT 1"), {"agent_id": agent_id, "start": start}).first()
-    found = _pick(kind, key, rows)
     earlier = _pick(kind, key, [before]) if before else []
     return found, (earlier[0] if earlier else None)
 
 
-def _pick(kind, key, rows):
+def _pick(kind, key, rows, most=None):
     picked = []
     for ts, blob in rows:
         if blob is not None:
             values = packing.unpack_one(kind.metrics, blob, key)
             if values is not None:
                 picked.append((ts, values))
+                if most is not None and len(picked) > most:
+                    break
     return picked
 
 

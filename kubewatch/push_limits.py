@@ -1,0 +1,102 @@
+"""What one agent may push: pushes per interval, objects per push, objects described, and room in the database.
+
+Sized by default for an agent watching a 10,000-pod cluster (see config.example.toml), so that one
+agent, broken or hostile, cannot take the memory, the disk or the writer from the others.
+"""
+
+import math
+import threading
+import time
+
+from flask import current_app
+
+from kubewatch.repository import health
+
+# Set in a push's WSGI environ once the shortcut has counted it against its agent's rate.
+RATE_SPENT = "kubewatch.push_rate_spent"
+# How long a measured database size is trusted: measuring on every push would cost a query each.
+SIZE_CHECK_SECONDS = 5
+# New descriptions are refused from this share of DATABASE_SIZE_LIMIT_MB on, leaving the rest for samples.
+NEAR_FULL = 0.9
+
+
+class PushRefused(Exception):
+    """A push this server will not take: status is the HTTP status to answer, field the body's field, if any."""
+
+    def __init__(self, status, message, field=None, retry_after=None):
+        super().__init__(message)
+        self.status, self.field, self.retry_after = status, field, retry_after
+
+
+class PushRate:
+    """A token bucket per agent: PUSHES_PER_INTERVAL pushes at once, refilled over PUSH_INTERVAL_SECONDS."""
+
+    def __init__(self, per_interval, interval, clock=time.monotonic):
+        self.capacity, self.refill = per_interval, per_interval / interval
+        self.clock = clock
+        self._buckets = {}  # {agent_id: (tokens, as of)}
+        self._lock = threading.Lock()
+
+    def take(self, agent_id):
+        """Spend one push of the agent's; return 0, or the seconds until it may push again (nothing spent)."""
+        now = self.clock()
+        with self._lock:
+            tokens, since = self._buckets.get(agent_id, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - since) * self.refill)
+            if tokens < 1:
+                self._buckets[agent_id] = (tokens, now)
+                return max(1, math.ceil((1 - tokens) / self.refill))
+            if len(self._buckets) > 100_000:  # agents are few; ids from forged paths never get here
+                self._buckets.clear()
+            self._buckets[agent_id] = (tokens - 1, now)
+            return 0
+
+
+class DatabaseSize:
+    """The database's size in MB, measured at most every SIZE_CHECK_SECONDS."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self._measured = (None, -math.inf)  # (size, when)
+
+    def near_limit(self, limit_mb):
+        """Tell whether the database holds NEAR_FULL of limit_mb or more; never when limit_mb is 0."""
+        if not limit_mb:
+            return False
+        size, when = self._measured
+        if self.clock() - when >= SIZE_CHECK_SECONDS:
+            size = health.database_size() / 2**20
+            self._measured = (size, self.clock())
+        return size >= NEAR_FULL * limit_mb
+
+
+def init_app(app):
+    """Give app its push rate buckets and its database size watch."""
+    app.extensions["kubewatch.push_limits"] = (
+        PushRate(app.config["PUSHES_PER_INTERVAL"], app.config["PUSH_INTERVAL_SECONDS"]), DatabaseSize())
+
+
+def check_rate(agent_id):
+    """Raise PushRefused (429) when the agent pushed more than PUSHES_PER_INTERVAL lately."""
+    rate, _ = current_app.extensions["kubewatch.push_limits"]
+    wait = rate.take(agent_id)
+    if wait:
+        config = current_app.config
+        raise PushRefused(429, f"More than {config['PUSHES_PER_INTERVAL']} pushes in "
+                               f"{config['PUSH_INTERVAL_SECONDS']} s from this agent: retry after {wait} s.",
+                          retry_after=wait)
+
+
+def check_size(body):
+    """Raise PushRefused (413) when the push holds more objects than MAX_OBJECTS_PER_PUSH."""
+    limit = current_app.config["MAX_OBJECTS_PER_PUSH"]
+    count = len(body.containers) + len(body.nodes) + len(body.pods)
+    if count > limit:
+        raise PushRefused(413, f"This push holds {count} containers, nodes and pods: at most {limit} are taken "
+                               "in one push (max_objects_per_push).")
+
+
+def describe_new():
+    """Tell whether new objects may be described: not once the database nears DATABASE_SIZE_LIMIT_MB."""
+    _, size = current_app.extensions["kubewatch.push_limits"]
+    return not size.near_limit(current_app.config["DATABASE_SIZE_LIMIT_MB"])
