@@ -17,7 +17,8 @@ class Backlog:
     def __init__(self, seconds=DEFAULT_SECONDS, interval=DEFAULT_INTERVAL):
         self.seconds = seconds
         self._bodies = deque(maxlen=self._size(interval))
-        self.dropped = 0
+        self.dropped = 0  # since the queue was last drained: reset when that is logged
+        self.dropped_total = 0
 
     def _size(self, interval):
         return max(1, math.ceil(self.seconds / max(interval, 1)))
@@ -63,3 +64,4 @@ class Backlog:
             log.warning("backlog full (%d pushes, %d s): dropping the oldest from now on",
                         self.capacity, self.seconds)
         self.dropped += count
+        self.dropped_total += count

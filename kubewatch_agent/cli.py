@@ -5,7 +5,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -13,9 +12,11 @@ from pathlib import Path
 from kubewatch_agent import __version__
 from kubewatch_agent.backlog import DEFAULT_SECONDS
 from kubewatch_agent.client import ServerClient, ServerError
+from kubewatch_agent import identity
 from kubewatch_agent.collectors import PLATFORMS, CollectorUnavailable, MissingLibrary, detect_platform, make_collector
 from kubewatch_agent.loop import Agent
 from kubewatch_agent.sample import Sampler
+from kubewatch_agent.urls import BadURL, server_url
 
 log = logging.getLogger("kubewatch_agent")
 
@@ -37,8 +38,9 @@ def parser(environ):
     found.add_argument("--api-key", help="an ingest API key, kw_live_... (env KUBEWATCH_API_KEY); "
                                          "a file keeps it out of the process list")
     found.add_argument("--api-key-file", help="a file that holds the API key (env KUBEWATCH_API_KEY_FILE)")
-    found.add_argument("--name", default=environ.get("KUBEWATCH_AGENT_NAME") or socket.gethostname(),
-                       help="the agent's name on the server (env KUBEWATCH_AGENT_NAME; default: the hostname)")
+    found.add_argument("--name", default=environ.get("KUBEWATCH_AGENT_NAME") or identity.hostname(environ),
+                       help="the agent's name on the server (env KUBEWATCH_AGENT_NAME; default: the hostname, "
+                            "or machine- and the machine id of KUBEWATCH_MACHINE_ID_FILE)")
     found.add_argument("--platform", choices=PLATFORMS,
                        help="what to collect (default: kubernetes in a pod, docker where a Docker Engine "
                             "is configured or its socket exists, else host)")
@@ -104,9 +106,13 @@ def main(argv=None, environ=None):
     if not args.url or not key:
         command.error("the server's URL and an API key are needed: --url and --api-key, "
                       "or KUBEWATCH_URL and KUBEWATCH_API_KEY (or KUBEWATCH_API_KEY_FILE)")
-    identity = {"name": args.name, "hostname": socket.gethostname(), "version": __version__, "platform": platform}
-    client = ServerClient(args.url, key)
-    agent = Agent(client, collector, identity, backlog_seconds=args.backlog_seconds)
+    try:
+        url = server_url(args.url)
+    except BadURL as error:
+        return fail(error, USAGE)
+    who = {"name": args.name, "hostname": identity.hostname(environ), "version": __version__, "platform": platform}
+    client = ServerClient(url, key)
+    agent = Agent(client, collector, who, backlog_seconds=args.backlog_seconds)
     try:
         return push_once(agent) if args.once else run_until_stopped(agent)
     finally:

@@ -1,12 +1,15 @@
 """Talking to the kubewatch server: register with the API key, push with the agent token."""
 
 import json
+import socket
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import requests
 
 from kubewatch_agent import __version__
 from kubewatch_agent.outages import one_line
+from kubewatch_agent.urls import plain_http, root_of
 
 # Connect fast, but give a busy server time to answer a large push.
 TIMEOUT = (5, 30)
@@ -32,6 +35,15 @@ class Refused(ServerError):
     def __init__(self, what, status, message):
         super().__init__(f"{what} refused ({status}): {message}")
         self.status = status
+
+
+class WrongURL(Refused):
+    """A 404 where the API should be: --url names another server, or a path below the root."""
+
+    def __init__(self, url, path):
+        hint = "" if root_of(url) == url else f" ({root_of(url)})"
+        ServerError.__init__(self, f"the server answered 404 at {path}: --url should be the server's root{hint}")
+        self.status = 404
 
 
 class Registration(NamedTuple):
@@ -79,7 +91,13 @@ class ServerClient:
         try:
             response = self.session.post(self.url + path, data=data, headers=headers, timeout=self.timeout)
         except requests.RequestException as error:
+            if self.url.startswith("https://") and speaks_plain_http(self.url):
+                raise Unreachable(f"TLS handshake failed: is the server plain HTTP? try --url {plain_http(self.url)}") \
+                    from None
             raise Unreachable(f"cannot reach the server at {self.url}: {one_line(error)}") from None
+        if response.status_code == 404:
+            # No kubewatch answers 404 to these paths: the URL names something else, or a path below it.
+            raise WrongURL(self.url, urlsplit(response.url).path)
         if response.status_code >= 500 or response.status_code == 429:
             raise Unreachable(f"the server answered {response.status_code} to the {what}: {_message(response)}",
                               _retry_after(response))
@@ -109,3 +127,14 @@ def _retry_after(response):
         return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
         return None
+
+
+def speaks_plain_http(url, timeout=2):
+    """Return True when url's host and port answer a plain HTTP request: a TLS client there never gets an answer."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as sock:
+            sock.sendall(b"HEAD / HTTP/1.0\r\nHost: " + parts.netloc.encode("idna") + b"\r\n\r\n")
+            return sock.recv(5) == b"HTTP/"
+    except (OSError, UnicodeError):
+        return False

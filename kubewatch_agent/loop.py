@@ -9,6 +9,7 @@ from kubewatch_agent.backoff import Backoff
 from kubewatch_agent.client import Refused, ServerError
 from kubewatch_agent.collectors import CollectorUnavailable
 from kubewatch_agent.outages import OutageLog, one_line
+from kubewatch_agent.report import ActivityReport
 from kubewatch_agent.sample import Sampler
 
 log = logging.getLogger("kubewatch_agent")
@@ -37,6 +38,7 @@ class Agent:
         self.next_collect = None
         self.retry_at = 0.0
         self.stopping = threading.Event()
+        self.report = ActivityReport(clock)
 
     def once(self):
         """Collect one sample, register and push it; return the body.
@@ -63,6 +65,7 @@ class Agent:
                     self.next_collect = now + self.interval
             if now >= self.retry_at:
                 self.attempt()
+            self.report.tick(len(self.backlog), self.backlog.dropped_total)
             stop.wait(max(0.0, self.next_wakeup() - self.clock()))
         if len(self.backlog):
             log.warning("stopping with %d collected pushes not sent", len(self.backlog))
@@ -93,6 +96,7 @@ class Agent:
     def _retry_later(self, reason, retry_after, level):
         self.retry_at = self.clock() + max(self.backoff.next_delay(), min(retry_after or 0, MAX_RETRY_AFTER))
         self.outages.failed(SERVER, f"{reason}; trying again with backoff", level)
+        self.report.failed(reason)
 
     def register(self):
         """Register with the server and size the backlog for its interval; raise ServerError when refused."""
@@ -128,6 +132,9 @@ class Agent:
                     self.registration = None  # this agent is refused: register again, with backoff
                     raise
                 log.error("dropped the push collected at %s: %s", body["timestamp"], error)
+                self.report.rejected_one()
+                self.report.failed(str(error))
             else:
                 log.debug("pushed the sample collected at %s", body["timestamp"])
+                self.report.pushed(body)
             self.backlog.remove_oldest()
