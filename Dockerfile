@@ -1,18 +1,13 @@
-# The kubewatch server: waitress on port 8080, as a user without privileges, its database and
-# secret key on the /data volume. BASE is any image with Python 3.11+ and its venv module.
+# The kubewatch server: waitress on port 8080, as a user without privileges, its database, secret
+# key and config.toml on the /data volume. BASE is any image with Python 3.11+ and its venv module.
 ARG BASE=python:3.12-slim
 FROM ${BASE}
 
-# The instance folder (database, secret key, config.toml) lives on the volume, not in the image.
-ENV KUBEWATCH_INSTANCE_PATH=/data \
-    PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+ENV KUBEWATCH_INSTANCE_PATH=/data PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 
-# One layer: the dependencies, the server, and the data folder its user owns; pip and the build
-# files are left out of the image.
-COPY requirements.txt pyproject.toml README.md app.py /build/
-COPY kubewatch /build/kubewatch
-COPY kubewatch_agent /build/kubewatch_agent
+# The project's files as .dockerignore lets them in; one layer for the pinned dependencies, the
+# server and the data folder its user owns, without pip or the build files.
+COPY . /build
 RUN python3 -m venv /opt/kubewatch \
     && /opt/kubewatch/bin/pip install --no-cache-dir --disable-pip-version-check -r /build/requirements.txt \
     && /opt/kubewatch/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps /build \
@@ -23,7 +18,6 @@ RUN python3 -m venv /opt/kubewatch \
 VOLUME /data
 USER 10001:10001
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["/opt/kubewatch/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('KUBEWATCH_PORT', '8080'), timeout=4)"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["/opt/kubewatch/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('KUBEWATCH_PORT', '8080'), timeout=4)"]
 ENTRYPOINT ["/opt/kubewatch/bin/kubewatch"]
 CMD ["serve"]

@@ -1,6 +1,7 @@
-# kubewatch-agent: reads the Docker Engine (or the cluster) it is given and pushes to the server.
-# BASE is any image with Python 3.11+ and its venv module. Build from the checkout's root:
+# kubewatch-agent for a Docker host: reads the Engine whose socket it is given and pushes to the
+# server. BASE is any image with Python 3.11+ and its venv module. Build from the checkout's root:
 #   docker build -f docker/agent.Dockerfile -t kubewatch-agent .
+# (In a cluster, build the image of the README's "In a cluster" section: it adds the Kubernetes client.)
 ARG BASE=python:3.12-slim
 FROM ${BASE}
 
@@ -8,18 +9,14 @@ FROM ${BASE}
 # containers; without it, the container's hostname is used.
 ENV KUBEWATCH_MACHINE_ID_FILE=/etc/machine-id PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 
-# The agent with the Docker client; --build-arg EXTRAS=kubernetes adds the Kubernetes client for a
-# cluster. The server's files come with the project but none of its dependencies: the agent never
-# imports it.
-ARG EXTRAS=""
-COPY pyproject.toml README.md /build/
-COPY kubewatch /build/kubewatch
-COPY kubewatch_agent /build/kubewatch_agent
+# The project's files as .dockerignore lets them in; one layer for the install, without pip.
+# The server's modules come with the project but none of its dependencies: the agent never imports it.
+COPY . /build
 RUN python3 -m venv /opt/kubewatch-agent \
-    && /opt/kubewatch-agent/bin/pip install --no-cache-dir --disable-pip-version-check "/build${EXTRAS:+[$EXTRAS]}" \
+    && /opt/kubewatch-agent/bin/pip install --no-cache-dir --disable-pip-version-check /build \
     && /opt/kubewatch-agent/bin/pip uninstall --yes --quiet pip \
     && rm -rf /build
 
-# Unprivileged by default; on a Docker host, compose.yaml adds the group that may read the socket.
+# Unprivileged; on a Docker host, compose.yaml adds the group that may read the socket.
 USER 65534:65534
 ENTRYPOINT ["/opt/kubewatch-agent/bin/kubewatch-agent"]

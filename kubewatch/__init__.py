@@ -8,12 +8,14 @@ from flask.sessions import SessionInterface
 
 from kubewatch import api, backup, cli, db, errors, push_limits, rollups, server_metrics, throttle
 from kubewatch.api import push_shortcut
-from kubewatch.config import DEFAULTS, load_settings, secret_key
+from kubewatch.config import DEFAULTS, instance_path, load_settings, secret_key
 from kubewatch.fast_json import FastJSON
 
 __version__ = "0.1.0"  # the release; the agent (kubewatch_agent) carries the same number
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Run from a checkout (app.py beside the package), config.toml is looked for beside app.py first.
+CHECKOUT = PROJECT_ROOT if (PROJECT_ROOT / "app.py").exists() else None
 API_SETTINGS = {"API_TITLE": "kubewatch", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3"}
 
 
@@ -31,11 +33,19 @@ def create_app(test_config=None):
     """Build the application: settings, database, API blueprints and CLI commands.
 
     Without test_config, settings come from defaults, the TOML file and KUBEWATCH_* variables;
-    with it, from defaults and test_config alone.
+    with it, from defaults and test_config alone. The instance folder (secret key, a relative
+    SQLite path, config.toml) is KUBEWATCH_INSTANCE_PATH, else instance/ of the checkout, else
+    <prefix>/var/kubewatch-instance for a pip-installed server: never the working directory.
     """
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app = Flask(__name__, instance_path=instance_path())
     app.config.from_mapping(DEFAULTS, **API_SETTINGS)
-    app.config.update(load_settings(PROJECT_ROOT) if test_config is None else test_config)
+    sources = app.extensions["kubewatch.sources"] = {}
+    if test_config is None:
+        folders = [CHECKOUT, Path(app.instance_path)] if CHECKOUT else [Path(app.instance_path)]
+        app.config.update(load_settings(folders, sources))
+    else:
+        app.config.update(test_config)
+        sources.update(dict.fromkeys(test_config, "the test configuration"))
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]

@@ -45,19 +45,38 @@ class ConfigError(ValueError):
     """A setting in the file or the environment cannot be used."""
 
 
-def config_file(root: Path) -> Path | None:
-    """Return the TOML file to read: KUBEWATCH_CONFIG, else config.toml beside app.py, else None."""
+def instance_path(environ=os.environ) -> str | None:
+    """Return KUBEWATCH_INSTANCE_PATH made absolute, or None for Flask's default.
+
+    Flask's default is instance/ beside the package in a checkout, <prefix>/var/kubewatch-instance
+    when the server is installed with pip.
+    """
+    named = environ.get(ENV_PREFIX + "INSTANCE_PATH")
+    return str(Path(named).expanduser().resolve()) if named else None
+
+
+def config_file(folders) -> Path | None:
+    """Return the TOML file to read: KUBEWATCH_CONFIG, else the first folder's config.toml that exists, else None."""
     named = os.environ.get(ENV_PREFIX + "CONFIG")
     if named:
         return Path(named)
-    beside = root / "config.toml"
-    return beside if beside.exists() else None
+    for folder in [folders] if isinstance(folders, Path) else folders:
+        if (folder / "config.toml").exists():
+            return folder / "config.toml"
+    return None
 
 
-def load_settings(root: Path) -> dict:
-    """Return every setting, each later source overriding the earlier ones."""
+def load_settings(folders, sources=None) -> dict:
+    """Return every setting, each later source overriding the earlier ones.
+
+    folders (a Path or a list of them) are where to look for config.toml without KUBEWATCH_CONFIG. When sources is a dict, it
+    is filled with where each setting came from: "default", the file's path, or the variable's name.
+    """
+    sources = {} if sources is None else sources
+    sources.update(dict.fromkeys(DEFAULTS, "default"))
     settings = dict(DEFAULTS)
-    path = config_file(root)
+    path = config_file(folders)
+    sources["_FILE"] = str(path) if path else None
     if path is not None:
         try:
             with open(path, "rb") as handle:
@@ -66,11 +85,14 @@ def load_settings(root: Path) -> dict:
             raise ConfigError(f"cannot read the settings file {path}: {error.strerror}") from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path} is not valid TOML: {error}") from None
-        settings.update(_known(from_file, str(path)))
+        from_file = _known(from_file, str(path))
+        settings.update(from_file)
+        sources.update(dict.fromkeys(from_file, str(path)))
     for name, default in DEFAULTS.items():
         raw = os.environ.get(ENV_PREFIX + name)
         if raw is not None:
             settings[name] = _coerce(name, raw, default)
+            sources[name] = ENV_PREFIX + name
     return check(settings)
 
 

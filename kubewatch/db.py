@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from kubewatch.migrations import MIGRATIONS
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.sql"
 SCHEMA_VERSION = 4
 
 db = SQLAlchemy()

@@ -34,13 +34,24 @@ def bootstrap(app):
         f"  password      {shown_password}",
         f"  API key       {key}",
         "",
-        "Next, register an agent with the key:",
-        f"  curl -X POST {url}/api/v1/agents/register -H 'X-API-Key: {key}' \\",
-        "       -H 'Content-Type: application/json' -d '{\"name\": \"my-host\", \"hostname\": \"my-host\"}'",
+        *next_step(url, key),
         "=" * 72,
         "",
     ]))
     return True
+
+
+def next_step(url, key):
+    """Return the banner's lines that start an agent with key against the server at url, installed or in Docker."""
+    return [
+        "Next, start an agent with this key where the containers run (from another machine, put this",
+        "machine's address in the URL). With the agent installed (pip install . in the checkout):",
+        f"  KUBEWATCH_API_KEY={key} kubewatch-agent --url {url}",
+        "or in Docker (docker build -f docker/agent.Dockerfile -t kubewatch-agent . in the checkout):",
+        "  docker run -d --name kubewatch-agent --network host --group-add \"$(stat -c %g /var/run/docker.sock)\" \\",
+        "    -v /var/run/docker.sock:/var/run/docker.sock:ro -v /etc/machine-id:/etc/machine-id:ro \\",
+        f"    -e KUBEWATCH_URL={url} -e KUBEWATCH_API_KEY={key} kubewatch-agent",
+    ]
 
 
 def _reachable(host):

@@ -1,5 +1,6 @@
 """Serving the app with waitress, as `python app.py` does."""
 
+import errno
 import json
 import logging
 import warnings
@@ -11,26 +12,68 @@ from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge
 
 from kubewatch import backup, rollups
+from kubewatch.config import ConfigError
 from kubewatch.first_run import bootstrap
 from kubewatch.logsafe import OneLineFormatter
 
+log = logging.getLogger("kubewatch")
+
+# Why a listening socket could not be made, in words; anything else is waitress's own message.
+_LISTEN_ERRORS = {errno.EADDRINUSE: "the address is already in use (another server, or an earlier kubewatch?)",
+                  errno.EACCES: "permission denied (ports below 1024 need privileges)",
+                  errno.EADDRNOTAVAIL: "this machine has no such address"}
+
 
 def serve(app):
-    """Create the first admin when needed, start the rollup and backup timers, then serve app on the configured host and port."""
+    """Create the first admin when needed, start the rollup and backup timers, then serve app on the configured host and port.
+
+    Raises ConfigError, naming the address and where it was set, when the port cannot be listened on.
+    """
     configure_logging(app.config["LOG_LEVEL"])
+    sources = app.extensions.get("kubewatch.sources", {})
+    settings_file = sources.get("_FILE")
+    log.info("settings: the defaults, %s, then KUBEWATCH_* variables; instance folder %s",
+             f"then the file {settings_file}" if settings_file else "no settings file", app.instance_path)
+    server = listen(app, app.config, sources)
     bootstrap(app)
     rollups.start_timer(app)
     backup.start_timer(app)
-    run_waitress(app, app.config)
+    server.print_listen("Serving on http://{}:{}")
+    server.run()
 
 
-def run_waitress(app, config):
-    """Serve app with waitress on the configured settings until stopped; the benchmark's baseline runs here too."""
+def listen(app, config, sources):
+    """Return the waitress server bound to the configured host and port; raise ConfigError when it cannot bind."""
+    try:
+        return create_server(app, config)
+    except OSError as error:
+        reason = _LISTEN_ERRORS.get(error.errno, error.strerror or str(error))
+        origin = ", ".join(f"{name.lower()} {where(sources.get(name, 'default'))}" for name in ("HOST", "PORT"))
+        raise ConfigError(f"cannot listen on {config['HOST']}:{config['PORT']}: {reason}; {origin}") from None
+
+
+def where(source):
+    """Return where a setting came from, in words."""
+    if source == "default":
+        return "is the default"
+    if source.startswith("KUBEWATCH_"):
+        return f"set by {source} in the environment"
+    return f"set in {source}"
+
+
+def create_server(app, config):
+    """Return a waitress server for app on the configured settings, bound but not yet serving."""
     with warnings.catch_warnings():
         # Deprecated in waitress 3, but still the only switch for what waitress_options explains.
         warnings.filterwarnings("ignore", "send_bytes", DeprecationWarning)
         server = waitress.create_server(app, **waitress_options(config))
     server.channel_class = JsonErrorChannel
+    return server
+
+
+def run_waitress(app, config):
+    """Serve app with waitress on the configured settings until stopped; the benchmark's baseline runs here too."""
+    server = create_server(app, config)
     server.print_listen("Serving on http://{}:{}")
     server.run()
 

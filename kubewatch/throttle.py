@@ -63,13 +63,18 @@ def _settings():
     return current_app.extensions["kubewatch.failures"], config["AUTH_FAILURE_LIMIT"], config["AUTH_FAILURE_WINDOW"]
 
 
+# A client refused for its failures is told what failed: an agent's wrong key must stay visible.
+_TOO_MANY = {"register": "Too many registrations with a missing, unknown or revoked API key from this address: "
+                         "check the key, then wait before trying again."}
+
+
 def guard(action, account=None):
     """Abort 429 with Retry-After when this client, or this account, failed too often lately."""
     failures, limit, window = _settings()
     wait = failures.retry_after(_keys(action, account), limit, window, time.monotonic())
     if wait:
         log.warning("%s refused for %ss: too many failures from %s", action, wait, shown(request.remote_addr))
-        abort(429, message="Too many failed attempts: wait before trying again.",
+        abort(429, message=_TOO_MANY.get(action, "Too many failed attempts: wait before trying again."),
               headers={"Retry-After": str(wait)})
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -212,3 +213,13 @@ def test_the_running_agent_without_docker_pushes_the_machine_and_logs_the_troubl
     assert process.returncode == 0, stderr
     assert nodes_of(server, found["id"]) == [socket.gethostname()] and found["platform"] == "docker"
     assert stderr.count("docker: cannot reach the Docker Engine at unix:///nonexistent/docker.sock") == 1, stderr
+
+
+def test_the_agent_command_of_the_first_start_banner_pushes_when_run_as_printed(server):
+    line = next(line for line in server.output().splitlines() if "kubewatch-agent --url" in line)
+    setting, command, *args = shlex.split(line)
+    assert command == "kubewatch-agent"
+    done = agent(*args, "--once", "--platform", "host", "--name", "from-banner",
+                 env=agent_env(**dict([setting.split("=", 1)])))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert agents_on(server)["from-banner"]["status"] == "connected"

@@ -1,4 +1,4 @@
-"""Packaging: the agent installs without the server, and every pin agrees across the files that state it."""
+"""Packaging: the agent installs without the server's dependencies, and every pin agrees across the files that state it."""
 
 import re
 import subprocess
@@ -35,7 +35,7 @@ def test_the_agent_s_pins_are_the_ones_the_tests_install():
 def test_the_base_install_has_neither_flask_nor_the_kubernetes_client():
     base = pins(PYPROJECT["dependencies"])
     assert not {"flask", "werkzeug", "sqlalchemy", "waitress", "kubernetes"} & set(base)
-    assert PYPROJECT["scripts"] == {"kubewatch-agent": "kubewatch_agent.cli:main"}
+    assert PYPROJECT["scripts"] == {"kubewatch-agent": "kubewatch_agent.cli:main", "kubewatch": "kubewatch.console:main"}
 
 
 def test_no_agent_module_imports_the_server_or_flask():

@@ -1,4 +1,4 @@
-"""The flask commands: init-db, create-user and create-api-key."""
+"""The flask commands: init-db, create-user and create-api-key (the kubewatch command runs them too)."""
 
 import re
 
@@ -10,7 +10,7 @@ from conftest import bearer
 PASSWORD = "password123"
 COMMANDS = [
     ["init-db"],
-    ["create-user", "ann@acme.test", "--org", "acme", "--password-stdin"],
+    ["create-user", "ann@acme.test", "--org", "acme", "--create-org", "--password-stdin"],
     ["create-api-key", "--org", "acme"],
 ]
 
@@ -53,13 +53,13 @@ def test_init_db_succeeds_twice_and_says_the_database_is_ready(cli):
 
 
 def test_init_db_keeps_existing_users(cli, client):
-    create_user(cli, "ann@acme.test", "--org", "acme")
+    create_user(cli, "ann@acme.test", "--org", "acme", "--create-org")
     assert cli(["init-db"]).exit_code == 0
     assert login(client, "ann@acme.test").status_code == 200
 
 
 def test_create_user_creates_the_user_and_the_organization(cli, client, query):
-    result = create_user(cli, "ann@acme.test", "--org", "acme", "--role", "admin")
+    result = create_user(cli, "ann@acme.test", "--org", "acme", "--create-org", "--role", "admin")
     assert result.exit_code == 0, result.output
     assert "Created admin ann@acme.test in organization acme." in result.output
     assert [tuple(r) for r in query("SELECT name FROM organizations")] == [("acme",)]
@@ -70,21 +70,21 @@ def test_create_user_creates_the_user_and_the_organization(cli, client, query):
 
 
 def test_create_user_is_a_viewer_unless_told_otherwise(cli, client, query):
-    assert create_user(cli, "vic@acme.test", "--org", "acme").exit_code == 0
+    assert create_user(cli, "vic@acme.test", "--org", "acme", "--create-org").exit_code == 0
     assert [tuple(r) for r in query("SELECT role FROM users WHERE email = 'vic@acme.test'")] == [("viewer",)]
     token = login(client, "vic@acme.test").json["token"]
     assert client.delete("/api/v1/agents/agent_00000000", headers=bearer(token)).status_code == 403
 
 
 def test_create_user_in_an_existing_organization_joins_it(cli, query):
-    create_user(cli, "ann@acme.test", "--org", "acme", "--role", "admin")
-    create_user(cli, "bob@acme.test", "--org", "acme")
+    create_user(cli, "ann@acme.test", "--org", "acme", "--create-org", "--role", "admin")
+    create_user(cli, "bob@acme.test", "--org", "acme", "--create-org")
     assert query("SELECT COUNT(*) FROM organizations")[0][0] == 1
     assert query("SELECT COUNT(DISTINCT org_id) FROM users")[0][0] == 1
 
 
 def test_create_user_without_password_stdin_prompts_twice(cli, client):
-    result = cli(["create-user", "ann@acme.test", "--org", "acme"],
+    result = cli(["create-user", "ann@acme.test", "--org", "acme", "--create-org"],
              input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert "Password" in result.output
@@ -93,7 +93,7 @@ def test_create_user_without_password_stdin_prompts_twice(cli, client):
 
 
 def test_create_user_refuses_prompted_passwords_that_do_not_match(cli, query):
-    result = cli(["create-user", "ann@acme.test", "--org", "acme"],
+    result = cli(["create-user", "ann@acme.test", "--org", "acme", "--create-org"],
              input=f"{PASSWORD}\nsomething else\n")
     assert result.exit_code != 0
     assert "do not match" in result.output
@@ -104,7 +104,7 @@ def test_create_user_refuses_prompted_passwords_that_do_not_match(cli, query):
     ("", False), ("short", False), ("1234567", False), ("1234567", True),
 ])
 def test_create_user_refuses_a_password_shorter_than_8(cli, query, password, prompted):
-    args = ["create-user", "ann@acme.test", "--org", "acme"]
+    args = ["create-user", "ann@acme.test", "--org", "acme", "--create-org"]
     if prompted:
         result = cli(args, input=f"{password}\n{password}\n")
     else:
@@ -116,19 +116,19 @@ def test_create_user_refuses_a_password_shorter_than_8(cli, query, password, pro
 
 
 def test_create_user_accepts_a_password_of_exactly_8(cli, client):
-    assert create_user(cli, "ann@acme.test", "--org", "acme", password="12345678").exit_code == 0
+    assert create_user(cli, "ann@acme.test", "--org", "acme", "--create-org", password="12345678").exit_code == 0
     assert login(client, "ann@acme.test", "12345678").status_code == 200
 
 
 def test_create_user_keeps_spaces_inside_a_password_from_stdin(cli, client):
-    assert create_user(cli, "ann@acme.test", "--org", "acme", password="  spaced out  ").exit_code == 0
+    assert create_user(cli, "ann@acme.test", "--org", "acme", "--create-org", password="  spaced out  ").exit_code == 0
     assert login(client, "ann@acme.test", "  spaced out  ").status_code == 200
 
 
 @pytest.mark.parametrize("again", ["ann@acme.test", "ANN@Acme.Test", " ann@acme.test "])
 def test_create_user_refuses_an_email_in_use_with_a_clear_message(cli, client, query, again):
-    create_user(cli, "ann@acme.test", "--org", "acme")
-    result = create_user(cli, again, "--org", "acme", password="another password")
+    create_user(cli, "ann@acme.test", "--org", "acme", "--create-org")
+    result = create_user(cli, again, "--org", "acme", "--create-org", password="another password")
     assert result.exit_code != 0
     assert "already exists" in result.output
     assert query("SELECT COUNT(*) FROM users")[0][0] == 1
@@ -136,8 +136,8 @@ def test_create_user_refuses_an_email_in_use_with_a_clear_message(cli, client, q
 
 
 def test_create_user_refused_for_an_email_in_use_creates_no_organization(cli, query):
-    create_user(cli, "ann@acme.test", "--org", "acme")
-    result = create_user(cli, "ann@acme.test", "--org", "typo-org")
+    create_user(cli, "ann@acme.test", "--org", "acme", "--create-org")
+    result = create_user(cli, "ann@acme.test", "--org", "typo-org", "--create-org")
     assert result.exit_code != 0
     # Nobody can sign in to typo-org: it must not exist, nor take API keys for agents no one sees.
     assert cli(["create-api-key", "--org", "typo-org"]).exit_code != 0
@@ -145,15 +145,15 @@ def test_create_user_refused_for_an_email_in_use_creates_no_organization(cli, qu
 
 
 def test_create_user_stores_the_email_in_lowercase(cli, client, query):
-    assert create_user(cli, " Ann@ACME.Test ", "--org", "acme").exit_code == 0
+    assert create_user(cli, " Ann@ACME.Test ", "--org", "acme", "--create-org").exit_code == 0
     assert [tuple(r) for r in query("SELECT email FROM users")] == [("ann@acme.test",)]
     assert login(client, "ann@acme.test").status_code == 200
 
 
 @pytest.mark.parametrize("args, complaint", [
     (["create-user", "ann@acme.test", "--password-stdin"], "--org"),
-    (["create-user", "--org", "acme", "--password-stdin"], "EMAIL"),
-    (["create-user", "ann@acme.test", "--org", "acme", "--role", "owner", "--password-stdin"], "owner"),
+    (["create-user", "--org", "acme", "--create-org", "--password-stdin"], "EMAIL"),
+    (["create-user", "ann@acme.test", "--org", "acme", "--create-org", "--role", "owner", "--password-stdin"], "owner"),
 ])
 def test_create_user_with_bad_arguments_creates_nobody(cli, query, args, complaint):
     result = cli(args, input=PASSWORD + "\n")
@@ -163,7 +163,7 @@ def test_create_user_with_bad_arguments_creates_nobody(cli, query, args, complai
 
 
 def test_create_api_key_prints_a_key_that_registers_an_agent(cli, client, query):
-    create_user(cli, "ann@acme.test", "--org", "acme")
+    create_user(cli, "ann@acme.test", "--org", "acme", "--create-org")
     result = cli(["create-api-key", "--org", "acme", "--name", "laptop"])
     assert result.exit_code == 0, result.output
     key = result.output.strip()
@@ -182,6 +182,25 @@ def test_create_api_key_gives_a_new_working_key_each_time(cli, client, org):
 def test_create_api_key_for_an_unknown_organization_fails_clearly(cli, query):
     result = cli(["create-api-key", "--org", "nowhere", "--name", "x"])
     assert result.exit_code != 0
-    assert "There is no organization nowhere." in result.output
+    assert "There is no organization nowhere; the organizations are: none yet." in result.output
     assert query("SELECT COUNT(*) FROM api_keys")[0][0] == 0
     assert query("SELECT COUNT(*) FROM organizations")[0][0] == 0
+
+
+def test_create_user_in_an_unknown_organization_fails_and_lists_those_that_exist(cli, query):
+    create_user(cli, "ann@acme.test", "--org", "acme", "--create-org")
+    create_user(cli, "gus@globex.test", "--org", "globex", "--create-org")
+    result = create_user(cli, "dave@example.com", "--org", "nosuchorg")
+    assert result.exit_code == 1
+    assert ("There is no organization nosuchorg; the organizations are: acme, globex. Add --create-org to "
+            "create it.") in result.output
+    assert "Created" not in result.output
+    assert [tuple(r) for r in query("SELECT name FROM organizations ORDER BY name")] == [("acme",), ("globex",)]
+    assert query("SELECT COUNT(*) FROM users WHERE email = 'dave@example.com'")[0][0] == 0
+
+
+def test_create_user_with_create_org_creates_the_organization(cli, query):
+    result = create_user(cli, "dave@example.com", "--org", "newco", "--create-org")
+    assert result.exit_code == 0, result.output
+    assert "Created viewer dave@example.com in organization newco." in result.output
+    assert [tuple(r) for r in query("SELECT name FROM organizations")] == [("newco",)]

@@ -159,8 +159,9 @@ def test_an_empty_secret_key_file_is_never_used_as_the_key(tmp_path):
 
 @pytest.fixture
 def project_root(tmp_path, monkeypatch):
-    """Make create_app use tmp_path as the folder of app.py, and so tmp_path/instance as its instance folder."""
-    monkeypatch.setattr(kubewatch, "PROJECT_ROOT", tmp_path)
+    """Make create_app take tmp_path as the checkout (config.toml beside app.py) and tmp_path/instance as its instance folder."""
+    monkeypatch.setattr(kubewatch, "CHECKOUT", tmp_path)
+    monkeypatch.setenv("KUBEWATCH_INSTANCE_PATH", str(tmp_path / "instance"))
     return tmp_path
 
 

@@ -1,6 +1,5 @@
 """The first start: an organization, an admin and an API key, created and printed once."""
 
-import json
 import re
 import shlex
 from urllib.parse import urlsplit
@@ -18,10 +17,17 @@ def printed(out, label):
     return match.group(1)
 
 
-def curl_command(out):
-    """Return the printed curl command as argv, its continuation lines joined."""
-    start = out.index("curl ")
-    end = out.index("\n", out.index("-d ", start))
+def agent_command(out):
+    """Return the printed kubewatch-agent command as (environment, argv)."""
+    line = next(line for line in out.splitlines() if "kubewatch-agent --url" in line)
+    words = shlex.split(line)
+    return dict(word.split("=", 1) for word in words[:1]), words[1:]
+
+
+def docker_command(out):
+    """Return the printed docker run command as argv, its continuation lines joined."""
+    start = out.index("docker run ")
+    end = out.index("\n", out.index("KUBEWATCH_API_KEY=", start))
     return shlex.split(out[start:end].replace("\\\n", " "))
 
 
@@ -60,17 +66,24 @@ def test_the_printed_key_registers_an_agent(app, client, capsys):
     assert register(client, printed(capsys.readouterr().out, "API key")).status_code == 200
 
 
-def test_the_printed_curl_command_registers_an_agent(app, client, capsys):
+def test_the_next_step_is_the_agent_command_with_this_server_s_url_and_key(app, capsys):
     bootstrap(app)
-    argv = curl_command(capsys.readouterr().out)
-    assert argv[:3] == ["curl", "-X", "POST"]
-    url = urlsplit(argv[3])
-    assert (url.scheme, url.netloc, url.path) == ("http", "127.0.0.1:8080", "/api/v1/agents/register")
-    headers = dict(h.split(": ", 1) for flag, h in zip(argv, argv[1:]) if flag == "-H")
-    body = json.loads(argv[argv.index("-d") + 1])
-    response = client.post(url.path, data=json.dumps(body), headers=headers)
-    assert response.status_code == 200
-    assert response.json["agentId"].startswith("agent_")
+    out = capsys.readouterr().out
+    key = printed(out, "API key")
+    environment, argv = agent_command(out)
+    assert (environment, argv) == ({"KUBEWATCH_API_KEY": key}, ["kubewatch-agent", "--url", "http://127.0.0.1:8080"])
+    assert "curl" not in out and "my-host" not in out
+
+
+def test_the_next_step_gives_the_docker_run_form_with_the_socket_and_machine_id(app, capsys):
+    bootstrap(app)
+    out = capsys.readouterr().out
+    argv = docker_command(out)
+    assert argv[:4] == ["docker", "run", "-d", "--name"] and argv[-1] == "kubewatch-agent"
+    volumes = [argv[i + 1] for i, word in enumerate(argv) if word == "-v"]
+    assert volumes == ["/var/run/docker.sock:/var/run/docker.sock:ro", "/etc/machine-id:/etc/machine-id:ro"]
+    environment = dict(argv[i + 1].split("=", 1) for i, word in enumerate(argv) if word == "-e")
+    assert environment == {"KUBEWATCH_URL": "http://127.0.0.1:8080", "KUBEWATCH_API_KEY": printed(out, "API key")}
 
 
 # waitress listens on "::" for IPv6 only (it sets IPV6_V6ONLY): 127.0.0.1 is refused there.
@@ -82,12 +95,13 @@ def test_the_printed_curl_command_registers_an_agent(app, client, capsys):
     ("::", 8080, "[::1]:8080"),
     ("::1", 8080, "[::1]:8080"),
 ])
-def test_the_curl_command_points_at_an_address_the_server_answers_on(app, capsys, host, port, netloc):
+def test_the_agent_command_points_at_an_address_the_server_answers_on(app, capsys, host, port, netloc):
     app.config.update(HOST=host, PORT=port)
     bootstrap(app)
-    url = curl_command(capsys.readouterr().out)[3]
-    assert url == f"http://{netloc}/api/v1/agents/register"
-    assert urlsplit(url).port == port
+    out = capsys.readouterr().out
+    url = agent_command(out)[1][2]
+    assert url == f"http://{netloc}"
+    assert f"KUBEWATCH_URL={url}" in docker_command(out)
 
 
 def test_a_second_start_prints_nothing_and_creates_nothing(app, capsys, query):

@@ -44,7 +44,7 @@ def test_a_whole_session_logs_no_secret(tmp_path):
     for secret in secrets:
         assert secret not in logged
     # The first-start key is printed once, in the banner, and nowhere else.
-    assert logged.count(server.first_run_key()) == 2  # the key line and the curl line of the banner
+    assert logged.count(server.first_run_key()) == 3  # the key line and the banner's two agent commands
 
 
 def test_an_unknown_email_costs_a_password_hash_like_a_known_one(client, org, monkeypatch):

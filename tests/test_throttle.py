@@ -66,6 +66,9 @@ def test_registrations_with_wrong_keys_are_slowed_down_per_client(client, org, c
     response = register(client, "kw_live_wrong-again")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
+    # The agent shows this message: a wrong key must not hide behind "too many attempts".
+    assert response.json["message"] == ("Too many registrations with a missing, unknown or revoked API key from "
+                                        "this address: check the key, then wait before trying again.")
     assert register(client, "kw_live_wrong", client_ip="10.9.9.9").status_code == 401  # other clients are not slowed
 
 

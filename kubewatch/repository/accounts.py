@@ -16,6 +16,12 @@ def org_by_name(name):
     return row and row["id"]
 
 
+def org_names():
+    """Return the names of every organization, sorted."""
+    with read() as conn:
+        return list(conn.execute(text("SELECT name FROM organizations ORDER BY name")).scalars())
+
+
 def create_user(new_org_id, org_name, user_id, email, password_hash, role, now):
     """Store a user in the organization called org_name, creating it with new_org_id when new.
 
