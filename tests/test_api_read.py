@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Org, TEST_CONFIG, bearer, container
 from kubewatch import create_app
-from kubewatch.api.fields import EpochTime
+from kubewatch.api.fields import EpochTime, QueryTime
 from kubewatch.db import db
 
 HOUR, DAY = 3600, 86400
@@ -135,7 +135,7 @@ def test_containers_are_those_of_the_latest_push_as_pushed_with_rates_and_last_s
     assert sorted(listed) == ["c1", "c2"]  # "gone" was only in the push before
     assert listed["c1"] == {"id": "c1", "name": "web", "image": "nginx:1.26", "status": "running",
                             "cpuPercent": 20.5, "memoryMB": 48.0, "memoryLimitMB": 512.0,
-                            "networkRxBytes": 400, "networkRxBytesPerSec": pytest.approx(400 / 15),  # reset
+                            "networkRxBytes": 400, "networkRxBytesPerSec": 26.7,  # reset: 400 / 15, to 1 decimal
                             "networkTxBytes": 800, "networkTxBytesPerSec": 20.0, "restartCount": 0,
                             "lastSeen": EpochTime.format(latest)}
     assert list(listed["c1"]) == ["id", "name", "image", "status", "cpuPercent", "memoryMB", "memoryLimitMB",
@@ -148,7 +148,7 @@ def test_containers_are_those_of_the_latest_push_as_pushed_with_rates_and_last_s
 
 def test_a_counter_that_went_down_between_the_last_two_pushes_is_a_reset_not_a_negative_rate(org, agent):
     [c1] = [c for c in get(org, url(agent, "/containers")).json if c["id"] == "c1"]
-    assert c1["networkRxBytesPerSec"] == pytest.approx(400 / 15)
+    assert c1["networkRxBytesPerSec"] == 26.7  # 400 / 15, to 1 decimal
     assert c1["networkRxBytesPerSec"] >= 0
 
 
@@ -437,3 +437,34 @@ def test_without_step_a_range_of_almost_10000_minutes_is_answered_not_refused(ke
                    **{"from": EpochTime.format(start), "to": EpochTime.format(end)})
     assert response.status_code == 200, response.json
     assert len(response.json["points"]) <= 10_000
+
+
+@pytest.mark.parametrize("series", SERIES)
+def test_an_offset_typed_with_an_unencoded_plus_reads_as_the_plus_it_was(org, agent, latest, series):
+    start, end = EpochTime.format(latest - HOUR)[:-1], EpochTime.format(latest + 60)[:-1]
+    typed = org.client.get(f"{url(agent, series)}?from={start}+00:00&to={end}+00:00", headers=bearer(org.viewer))
+    encoded = get(org, url(agent, series), **{"from": f"{start}+00:00", "to": f"{end}+00:00"})
+    assert (typed.status_code, encoded.status_code) == (200, 200)
+    assert typed.json == encoded.json and typed.json["points"]
+
+
+@pytest.mark.parametrize("typed", ["2026-06-16T10:00:00+02:00", "2026-06-16T10:00:00.5+0200", "2026-06-16T10:00+02"])
+def test_a_space_where_the_offset_sign_belongs_is_a_plus(typed):
+    assert QueryTime(format="iso").deserialize(typed.replace("+", " ")) == QueryTime(format="iso").deserialize(typed)
+
+
+def test_derived_figures_come_rounded_percent_and_mib_to_2_decimals_rates_to_1(fresh):
+    org, _, latest = fresh
+    agent = org.register(name="noisy")
+    # Averages of these carry float noise: (50.1 + 50.1 + 50.1) / 3 is 50.099999999999994.
+    for index, offset in enumerate((-45, -30, -15)):
+        push(org, agent, latest + offset, [container("c1", "web", cpuPercent=50.1, memoryMB=100.1 + index / 3,
+                                                     networkRxBytes=1000 * index + index // 2)])
+    listed = get(org, url(agent, "/containers")).json[0]
+    assert (listed["cpuPercent"], listed["memoryMB"], listed["networkRxBytesPerSec"]) == (50.1, 100.77, 66.7)
+    bucket = get(org, url(agent, "/containers/c1/metrics"), step="1h",
+                 **{"from": EpochTime.format(latest - 2 * HOUR), "to": EpochTime.format(latest)}).json["points"]
+    figures = [value for point in bucket for name, value in point.items() if isinstance(value, float)]
+    assert figures and all(value == round(value, 1 if name.endswith("PerSec") else 2)
+                           for point in bucket for name, value in point.items() if isinstance(value, float))
+    assert [point["cpuPercent"] for point in bucket][-1] == 50.1

@@ -60,7 +60,7 @@ def test_containers_are_those_of_the_latest_push_as_pushed_with_rates(org, agent
     web, batch = response.json
     assert web == {"id": "c1", "name": "web", "image": "nginx:1.25", "status": "running", "cpuPercent": 12.4,
                    "memoryMB": 48.0, "memoryLimitMB": 512.0, "networkRxBytes": 400,
-                   "networkRxBytesPerSec": 400 / 15, "networkTxBytes": 800, "networkTxBytesPerSec": 20.0,
+                   "networkRxBytesPerSec": 26.7, "networkTxBytes": 800, "networkTxBytesPerSec": 20.0,
                    "restartCount": 0, "lastSeen": EpochTime.format(NOW)}
     assert (batch["id"], batch["status"], batch["networkRxBytesPerSec"]) == ("c2", "exited", None)  # new: no rate yet
 

@@ -259,7 +259,7 @@ def test_a_range_ending_inside_a_bucket_gets_that_bucket_whole(make_app, hour, s
     assert [p["t"] for p in answer["points"]] == [EpochTime.format(p["t"]) for p in expected]
     last, whole = answer["points"][-1], expected[-1]
     assert (last["cpuPercent"], last["networkRxBytesPerSec"]) == (
-        pytest.approx(whole["cpuPercent"]), pytest.approx(whole["networkRxBytesPerSec"]))
+        round(whole["cpuPercent"], 2), round(whole["networkRxBytesPerSec"], 1))
 
 
 def push_with_a_gap(org, agent, minute):

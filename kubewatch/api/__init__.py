@@ -1,12 +1,17 @@
-"""The HTTP API: one blueprint per resource, documented at /api/v1/openapi.json."""
+"""The HTTP API: one blueprint per resource, documented at /api/v1/openapi.json and browsable at /api/docs."""
 
 import json
+from pathlib import Path
 
+import flask
 import flask_smorest
 from flask_smorest.arguments import ArgumentsMixin
 
 from kubewatch import access, errors
 from kubewatch.api.fields import EpochTime
+
+
+SWAGGER_UI_ASSETS = Path(__file__).parent / "swagger_ui"
 
 
 class _Parser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
@@ -50,8 +55,15 @@ def init_app(app):
     """Register every resource's blueprint and serve the OpenAPI document."""
     from kubewatch.api import agents, auth, health, keys, metrics, prometheus
 
-    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
-    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
+    app.config.setdefault("OPENAPI_JSON_PATH", "v1/openapi.json")
+    # Swagger UI from the swagger-ui-dist release vendored beside this module: nothing is fetched
+    # from another host (its default validator badge would call validator.swagger.io).
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/api/docs/assets/")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_CONFIG", {"validatorUrl": None})
+    app.register_blueprint(flask.Blueprint("swagger_ui", __name__, static_folder=SWAGGER_UI_ASSETS,
+                                           static_url_path="/api/docs/assets"))
     api = _Api(app)
     api.register_field(EpochTime, "string", "date-time")
     for name, scheme in SECURITY_SCHEMES.items():

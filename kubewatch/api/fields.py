@@ -1,6 +1,7 @@
 """Fields shared by the API's schemas."""
 
 import functools
+import re
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError, fields, validate
@@ -72,3 +73,16 @@ class EpochTime(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         raise ValidationError("read-only field")
+
+
+# A "+" typed into a URL's query arrives as a space: "10:00:00+00:00" reads "10:00:00 00:00".
+_OFFSET_SIGN_AS_SPACE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
+class QueryTime(fields.AwareDateTime):
+    """An ISO 8601 time with an offset; a space where the offset's sign belongs is read as the "+" it was."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = _OFFSET_SIGN_AS_SPACE.sub(r"\1+\2", value.strip())
+        return super()._deserialize(value, attr, data, **kwargs)

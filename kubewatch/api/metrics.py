@@ -9,7 +9,8 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from kubewatch import access, history, series
 from kubewatch.api import Blueprint
-from kubewatch.api.fields import EpochTime
+from kubewatch.api.fields import EpochTime, QueryTime
+from kubewatch.api.precision import float_fields, rounded
 from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema
 from kubewatch.kinds import CONTAINERS, COUNTER, GAUGE, NODES, PODS, rate_field
 from kubewatch.repository import agents
@@ -33,8 +34,8 @@ class Step(fields.Field):
 
 
 class SeriesQuery(Schema):
-    start = fields.AwareDateTime(data_key="from", format="iso", metadata={"description": "Default: an hour before to."})
-    end = fields.AwareDateTime(data_key="to", format="iso", metadata={"description": "Default: now."})
+    start = QueryTime(data_key="from", format="iso", metadata={"description": "Default: an hour before to."})
+    end = QueryTime(data_key="to", format="iso", metadata={"description": "Default: now."})
     step = Step(metadata={"type": "string", "example": "1m",
                           "description": "Bucket size: seconds, or 30s, 1m, 1h, 1d. Without it, raw samples."})
 
@@ -90,6 +91,7 @@ def _api_names(pushed):
 
 _NAMES = {kind.name: _api_names(pushed) for kind, pushed in
           ((CONTAINERS, ContainerSchema), (NODES, NodeSchema), (PODS, PodSchema))}
+_FLOATS = {kind.name: float_fields(kind) for kind in (CONTAINERS, NODES, PODS)}
 
 
 def _object_json(kind, item):
@@ -105,7 +107,7 @@ def _object_json(kind, item):
             shown[rate_field(metric)] = previous and series.counter_rate(
                 previous[1][index], item["values"][index], item["ts"] - previous[0])
     shown["lastSeen"] = EpochTime.format(item["ts"])
-    return shown
+    return rounded(shown, _FLOATS[kind.name])
 
 
 def _agent_or_404(user, agent_id):
@@ -134,8 +136,10 @@ def _series(kind, agent_id, identity, what, query):
     except history.QueryError as error:
         abort(400, message=str(error))
     # Built by hand: a day of one-minute points through marshmallow's dump took longer than reading them.
+    floats = _FLOATS[kind.name]
     for point in found["points"]:
         point["t"] = EpochTime.format(point["t"])
+        rounded(point, floats)
     return jsonify(found)
 
 
