@@ -3,7 +3,8 @@
 ARG BASE=python:3.12-slim
 FROM ${BASE}
 
-ENV KUBEWATCH_INSTANCE_PATH=/data PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+ENV KUBEWATCH_INSTANCE_PATH=/data PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    PATH=/opt/kubewatch/bin:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # The project's files as .dockerignore lets them in; one layer for the pinned dependencies, the
 # server and the data folder its user owns, without pip or the build files.
@@ -15,9 +16,9 @@ RUN python3 -m venv /opt/kubewatch \
     && rm -rf /build \
     && mkdir -p /data && chown 10001:10001 /data
 
+# Few instructions: each one is a layer to copy whole on storage drivers like vfs. Port 8080.
 VOLUME /data
 USER 10001:10001
-EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["/opt/kubewatch/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('KUBEWATCH_PORT', '8080'), timeout=4)"]
-ENTRYPOINT ["/opt/kubewatch/bin/kubewatch"]
-CMD ["serve"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('KUBEWATCH_PORT', '8080'), timeout=4)"]
+# `docker compose exec server kubewatch create-api-key ...` runs the other commands.
+ENTRYPOINT ["kubewatch", "serve"]

@@ -1,8 +1,7 @@
-# Sourced by .ci/run: a Docker Engine of its own, and the two images the tests need, made offline
-# (no image registry can be reached from CI).
+# Sourced by .ci/run: a Docker Engine of its own, and the base image the tests build on, made
+# offline (no image registry can be reached from CI). The tests make their busybox image themselves.
 #   start_engine DIR    dockerd with its data, socket and pid under DIR; exports DOCKER_HOST
 #   stop_engine         stops it (and every container it ran)
-#   busybox_image TAG   an image of Debian's busybox-static, by docker import
 #   debian_image TAG    a Debian root filesystem made by debootstrap from the apt mirror this
 #                       machine is configured with, with Python 3 and its venv module
 
@@ -32,18 +31,6 @@ stop_engine() {
     kill "$ENGINE_PID" 2>/dev/null || true
     wait "$ENGINE_PID" 2>/dev/null || true
     ENGINE_PID=
-}
-
-busybox_image() {
-    local root
-    root=$(mktemp -d)
-    mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev"
-    cp /bin/busybox "$root/bin/busybox"
-    for applet in $("$root/bin/busybox" --list); do
-        [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
-    done
-    tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$1" >/dev/null
-    rm -rf "$root"
 }
 
 # The Debian mirror apt uses on this machine (deb822 URIs: or a one-line deb entry).

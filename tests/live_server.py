@@ -52,7 +52,9 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            # Bound before the first start's admin is made (so a taken port fails first): it may
+            # accept a connection and answer once that is done.
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.05)
         raise RuntimeError(f"server did not start: {self.log.read_text()}")
 
