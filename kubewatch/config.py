@@ -56,7 +56,7 @@ def instance_path(environ=os.environ) -> str | None:
 
 
 def config_file(folders) -> Path | None:
-    """Return the TOML file to read: KUBEWATCH_CONFIG, else the first folder's config.toml that exists, else None."""
+    """Return the TOML file to read: KUBEWATCH_CONFIG, else the first of folders' config.toml files, else None."""
     named = os.environ.get(ENV_PREFIX + "CONFIG")
     if named:
         return Path(named)
@@ -69,8 +69,9 @@ def config_file(folders) -> Path | None:
 def load_settings(folders, sources=None) -> dict:
     """Return every setting, each later source overriding the earlier ones.
 
-    folders (a Path or a list of them) are where to look for config.toml without KUBEWATCH_CONFIG. When sources is a dict, it
-    is filled with where each setting came from: "default", the file's path, or the variable's name.
+    folders (a Path or a list of them) are where to look for config.toml without KUBEWATCH_CONFIG.
+    When sources is a dict, it is filled with where each setting came from: "default", the file's
+    path, or the variable's name; and "_FILE" with the file read, or None.
     """
     sources = {} if sources is None else sources
     sources.update(dict.fromkeys(DEFAULTS, "default"))

@@ -11,7 +11,7 @@ def load_app():
     try:
         from kubewatch import create_app
     except ImportError as error:  # the agent's install brings the server's modules but not Flask's friends
-        sys.exit(f"kubewatch: the server needs {error.name!r}: pip install 'kubewatch[server]' (or -r requirements.txt)")
+        sys.exit(f"kubewatch: the server needs {error.name!r}: pip install '.[server]' (or -r requirements.txt)")
     from kubewatch.config import ConfigError
     from kubewatch.db import SchemaTooNew
     try:
