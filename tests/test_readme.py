@@ -123,3 +123,9 @@ def test_every_relative_link_resolves(document):
 def test_the_references_are_linked_from_the_readme():
     linked = {Path(link.partition("#")[0]).name for link in relative_links(README)}
     assert {"api.md", "push-payload.md", "configuration.md"} <= linked
+
+
+def test_every_setting_is_in_the_configuration_reference():
+    from kubewatch.config import DEFAULTS
+    reference = (ROOT / "docs" / "configuration.md").read_text()
+    assert [name for name in DEFAULTS if f"| `{name.lower()}` |" not in reference] == []
