@@ -35,15 +35,17 @@ stop_engine() {
 
 # The Debian mirror apt uses on this machine (deb822 URIs: or a one-line deb entry).
 apt_mirror() {
-    grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-        2>/dev/null | grep -E '/debian/?( |$)' | grep -v security | head -1 \
-        | sed -E 's/^URIs:[[:space:]]*//; s/^deb (\[[^]]*\] )?//; s/[[:space:]].*$//'
+    # Some of these files may not exist: read what there is (pipefail must not end the run here).
+    { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } \
+        | grep -E '^(URIs:|deb )' | grep -E '/debian/?( |$)' | grep -v security \
+        | sed -E 's/^URIs:[[:space:]]*//; s/^deb (\[[^]]*\] )?//; s/[[:space:]].*$//' | head -1 || true
 }
 
 debian_image() {
     local root mirror suite
     mirror=$(apt_mirror)
-    suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    echo ".ci/run: debootstrap $suite from $mirror" >&2
     if [ -z "$mirror" ] || [ -z "$suite" ]; then
         echo "no Debian mirror found in /etc/apt/sources.list*" >&2
         return 1
