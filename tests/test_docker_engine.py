@@ -17,6 +17,7 @@ pytestmark = pytest.mark.docker
 CPU_POINTS = 2.0
 MEMORY_MIB = 0.15
 PINGS = 10
+BACKGROUND_BYTES = 2 * 90
 
 
 def wait_until(check, what, timeout=60):
@@ -108,6 +109,12 @@ def docker_size(count):
     return f"{value:.3g}{units[0]}"
 
 
+def rounding(shown):
+    """Return the most a size printed with three significant digits can be off by, in bytes."""
+    unit = next(factor for factor in (1000 ** 3, 1000 ** 2, 1000, 1) if shown >= factor or factor == 1)
+    return 0 if unit == 1 else unit * 10 ** (len(str(int(shown // unit))) - 3) / 2
+
+
 def docker_binary_size(count):
     """Format a byte count as `docker stats` prints memory: four significant digits, binary units."""
     value, units = float(count), ["B", "KiB", "MiB", "GiB", "TiB"]
@@ -144,7 +151,11 @@ def test_network_counters_equal_docker_stats_within_its_rounding(scene, side_by_
     collected, stats, *_ = side_by_side
     ours, theirs = collected[short(scene[case])], stats[short(scene[case])]
     assert ours["networkRxBytes"] > 84 * PINGS and ours["networkTxBytes"] > 84 * PINGS  # the pings were counted
-    assert f"{docker_size(ours['networkRxBytes'])} / {docker_size(ours['networkTxBytes'])}" == theirs["NetIO"]
+    received, sent = (size(text) for text in theirs["NetIO"].split(" / "))
+    for counted, shown in ((ours["networkRxBytes"], received), (ours["networkTxBytes"], sent)):
+        # docker stats keeps three digits; a bridge also carries a little of its own (ARP, IPv6
+        # neighbour discovery) between the two readings: at most two small frames.
+        assert abs(counted - shown) <= rounding(shown) + BACKGROUND_BYTES, (ours, theirs)
 
 
 def test_a_host_networked_container_has_no_network_figures(scene, side_by_side):
