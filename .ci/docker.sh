@@ -2,6 +2,7 @@
 # offline (no image registry can be reached from CI). The tests make their busybox image themselves.
 #   start_engine DIR    dockerd with its data, socket and pid under DIR; exports DOCKER_HOST
 #   stop_engine         stops it (and every container it ran)
+#   remove_engine_files DIR   unmounts what the Engine left mounted under DIR, then removes DIR
 #   debian_image TAG    a Debian root filesystem made by debootstrap from the apt mirror this
 #                       machine is configured with, with Python 3 and its venv module
 
@@ -31,6 +32,16 @@ stop_engine() {
     kill "$ENGINE_PID" 2>/dev/null || true
     wait "$ENGINE_PID" 2>/dev/null || true
     ENGINE_PID=
+}
+
+remove_engine_files() {
+    # dockerd leaves its network namespace files mounted: unmount them, or DIR cannot be removed.
+    local mounted
+    for mounted in "$1"/engine/exec/netns/*; do
+        [ -e "$mounted" ] && umount -l "$mounted" 2>/dev/null
+    done
+    rm -rf "$1" 2>/dev/null || echo ".ci/run: could not remove $1" >&2
+    return 0
 }
 
 # The Debian mirror apt uses on this machine (deb822 URIs: or a one-line deb entry).
