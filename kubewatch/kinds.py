@@ -41,7 +41,7 @@ _WORKLOAD_METRICS = (
 )
 
 CONTAINERS = _kind("containers", "containers", "container_rollups", ("runtime_id",),
-                   ("name", "image", "status"), _WORKLOAD_METRICS)
+                   ("name", "image", "status", "health", "exit_code", "oom_killed"), _WORKLOAD_METRICS)
 NODES = _kind("nodes", "nodes", "node_rollups", ("name",),
               ("status", "kubelet_version", "cpu_cores", "memory_capacity_mb", "pod_capacity"), (
                   Metric("cpu_percent", "cpuPercent", GAUGE, False),

@@ -1,6 +1,6 @@
 """Moving a live database from one schema version to the next, in the transaction that opens it."""
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from kubewatch import packing
 from kubewatch.kinds import KINDS
@@ -62,5 +62,13 @@ def to_version_4(conn):
                       "CHECK (scope IN ('ingest', 'read'))"))
 
 
+def to_version_5(conn):
+    """Add the container's health, exit code and OOM kill; schema.sql then adds alerting's tables."""
+    have = {column["name"] for column in inspect(conn).get_columns("containers")}
+    for column, type_ in (("health", "TEXT"), ("exit_code", "BIGINT"), ("oom_killed", "BIGINT")):
+        if column not in have:  # a database set back to an older version number may have them
+            conn.execute(text(f"ALTER TABLE containers ADD COLUMN {column} {type_}"))
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4}
+MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5}

@@ -76,6 +76,9 @@ CREATE TABLE IF NOT EXISTS containers (
     name         TEXT NOT NULL,
     image        TEXT,
     status       TEXT,
+    health       TEXT,
+    exit_code    BIGINT,
+    oom_killed   BIGINT,
     first_seen   BIGINT NOT NULL,
     described_at BIGINT NOT NULL,
     PRIMARY KEY (agent_id, key),
@@ -187,10 +190,115 @@ CREATE TABLE IF NOT EXISTS pod_rollups (
     PRIMARY KEY (agent_id, key, step, bucket)
 ) WITHOUT ROWID;
 
+-- Alerting (kubewatch/alerting/): where to send, what to watch, what fired, what is owed to whom.
+-- url is an Apprise URL with its secrets: the API shows only its scheme and host.
+CREATE TABLE IF NOT EXISTS notification_channels (
+    id                 TEXT PRIMARY KEY,
+    org_id             TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    name               TEXT NOT NULL,
+    url                TEXT NOT NULL,
+    created_at         BIGINT NOT NULL,
+    last_delivered_at  BIGINT,
+    last_error         TEXT,
+    last_error_at      BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS alert_rules (
+    id              TEXT PRIMARY KEY,
+    org_id          TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    name            TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    agent_id        TEXT REFERENCES agents (id) ON DELETE CASCADE,
+    match           TEXT,
+    threshold       DOUBLE PRECISION,
+    for_seconds     BIGINT NOT NULL,
+    repeat_seconds  BIGINT,
+    enabled         BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS alert_rule_channels (
+    rule_id     TEXT NOT NULL REFERENCES alert_rules (id) ON DELETE CASCADE,
+    channel_id  TEXT NOT NULL REFERENCES notification_channels (id) ON DELETE CASCADE,
+    PRIMARY KEY (rule_id, channel_id)
+);
+
+-- One row per alert of a rule on one object: pending while fired_at is NULL (its condition has
+-- not held forSeconds yet), firing until resolved_at. notified_at is when its fire (or last
+-- reminder) was queued for the channels; NULL while silenced, so it is sent once the silence ends.
+CREATE TABLE IF NOT EXISTS alerts (
+    id           TEXT PRIMARY KEY,
+    org_id       TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    rule_id      TEXT REFERENCES alert_rules (id) ON DELETE SET NULL,
+    rule_name    TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    agent_id     TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    object_type  TEXT NOT NULL,
+    object_name  TEXT NOT NULL,
+    value        DOUBLE PRECISION,
+    threshold    DOUBLE PRECISION,
+    summary      TEXT NOT NULL,
+    started_at   BIGINT NOT NULL,
+    fired_at     BIGINT,
+    resolved_at  BIGINT,
+    notified_at  BIGINT
+);
+
+-- The messages owed to channels, written in the transaction that fires or resolves an alert, and
+-- marked delivered once a channel took them: each is sent once (twice only after a crash in between).
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    id               TEXT PRIMARY KEY,
+    alert_id         TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    channel_id       TEXT NOT NULL REFERENCES notification_channels (id) ON DELETE CASCADE,
+    event            TEXT NOT NULL,
+    title            TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    notify_type      TEXT NOT NULL,
+    queued_ns        BIGINT NOT NULL,
+    attempts         BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at  BIGINT NOT NULL,
+    delivered_at     BIGINT,
+    given_up_at      BIGINT,
+    last_error       TEXT
+);
+
+-- What the evaluator remembers of each container name between runs: whether it was ever seen
+-- running (a container first seen stopped does not fire), its id and restart count.
+CREATE TABLE IF NOT EXISTS watched_containers (
+    agent_id       TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,
+    runtime_id     TEXT NOT NULL,
+    running        BIGINT NOT NULL,
+    seen_running   BIGINT NOT NULL,
+    restart_count  BIGINT,
+    restarted_at   BIGINT,
+    PRIMARY KEY (agent_id, name)
+);
+
+CREATE TABLE IF NOT EXISTS silences (
+    id          TEXT PRIMARY KEY,
+    org_id      TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    agent_id    TEXT REFERENCES agents (id) ON DELETE CASCADE,
+    rule_id     TEXT REFERENCES alert_rules (id) ON DELETE CASCADE,
+    until       BIGINT NOT NULL,
+    comment     TEXT,
+    created_at  BIGINT NOT NULL
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts (rule_id, agent_id, object_type, object_name)
+    WHERE resolved_at IS NULL;
+CREATE INDEX IF NOT EXISTS alerts_org_started ON alerts (org_id, started_at);
+CREATE INDEX IF NOT EXISTS alerts_resolved ON alerts (resolved_at);
+CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (next_attempt_at)
+    WHERE delivered_at IS NULL AND given_up_at IS NULL;
+CREATE INDEX IF NOT EXISTS alert_deliveries_alert ON alert_deliveries (alert_id);
+CREATE INDEX IF NOT EXISTS alert_rules_org ON alert_rules (org_id);
+CREATE INDEX IF NOT EXISTS notification_channels_org ON notification_channels (org_id);
+
 -- Finds the pushes not yet rolled up without reading the ones that are.
 CREATE INDEX IF NOT EXISTS pushes_to_roll_up ON pushes (agent_id, ts) WHERE rolled_up = 0;
 CREATE INDEX IF NOT EXISTS users_org ON users (org_id);
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
 
 -- Later versions migrate a live database from the version recorded here (see kubewatch/db.py).
-INSERT INTO schema_version (version) SELECT 4 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+INSERT INTO schema_version (version) SELECT 5 WHERE NOT EXISTS (SELECT 1 FROM schema_version);

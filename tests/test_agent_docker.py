@@ -52,7 +52,7 @@ def by_id(collected):
 def test_figures_match_docker_stats_on_cgroup_v2(engine, collector):
     web = by_id(collector.collect())[WEB]
     # 200 ms of CPU in 2 s of system time on 4 CPUs; 100 MiB used less 20 MiB inactive_file; eth0 + eth1
-    assert web == {"id": WEB, "name": "web", "image": "nginx:1.25", "status": "running", "restartCount": 0,
+    assert web == {"id": WEB, "name": "web", "image": "nginx:1.25", "status": "running", "restartCount": 0, "oomKilled": False,
                    "cpuPercent": 40.0, "memoryMB": 80.0, "memoryLimitMB": 512.0,
                    "networkRxBytes": 10240 + 1000, "networkTxBytes": 8192 + 24}
 
@@ -62,7 +62,7 @@ def test_figures_match_docker_stats_on_cgroup_v1_without_online_cpus(engine, col
     # 500 ms in 4 s times 2 per-CPU counters; 200 MiB less total_inactive_file (50 MiB), not inactive_file;
     # no memory limit: the Engine reports the host's memory, 8232894464 bytes
     assert db == {"id": DB, "name": "db", "image": "postgres:16", "status": "running", "restartCount": 2,
-                  "cpuPercent": 25.0, "memoryMB": 150.0, "memoryLimitMB": 7851.5,
+                  "oomKilled": False, "cpuPercent": 25.0, "memoryMB": 150.0, "memoryLimitMB": 7851.5,
                   "networkRxBytes": 2000000, "networkTxBytes": 3000000}
 
 
@@ -74,7 +74,8 @@ def test_host_networking_omits_network_fields(engine, collector):
 
 def test_container_that_stopped_after_the_list_is_reported_with_status_and_no_figures(engine, collector):
     assert by_id(collector.collect())[WORKER] == {"id": WORKER, "name": "worker", "image": "shop/worker:2.3.0",
-                                                  "status": "exited", "restartCount": 3}
+                                                  "status": "exited", "restartCount": 3,
+                                                  "exitCode": 137, "oomKilled": False}
 
 
 def test_container_removed_after_the_list_is_left_out(engine, collector):
@@ -83,9 +84,18 @@ def test_container_removed_after_the_list_is_left_out(engine, collector):
 
 def test_stopped_containers_are_reported_without_asking_for_their_stats(engine, collector):
     assert by_id(collector.collect())[CRON] == {"id": CRON, "name": "cron", "image": "alpine:3.20",
-                                                "status": "exited", "restartCount": 0}
+                                                "status": "exited", "restartCount": 0,
+                                                "exitCode": 0, "oomKilled": False}
     assert not any(path.startswith(f"/containers/{CRON}") and path.endswith("/stats")
                    for path in engine.requests)
+
+
+def test_health_and_an_oom_kill_come_from_the_engines_inspect_state(engine, collector):
+    engine.inspected["web"]["State"]["Health"] = {"Status": "unhealthy", "FailingStreak": 3, "Log": []}
+    engine.inspected["worker"]["State"]["OOMKilled"] = True
+    found = by_id(collector.collect())
+    assert (found[WEB]["health"], found[WEB]["oomKilled"], "exitCode" in found[WEB]) == ("unhealthy", False, False)
+    assert (found[WORKER]["exitCode"], found[WORKER]["oomKilled"], "health" in found[WORKER]) == (137, True, False)
 
 
 def test_every_container_is_listed_running_or_not(engine, collector):

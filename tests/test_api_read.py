@@ -134,12 +134,13 @@ def test_containers_are_those_of_the_latest_push_as_pushed_with_rates_and_last_s
     listed = {c["id"]: c for c in response.json}
     assert sorted(listed) == ["c1", "c2"]  # "gone" was only in the push before
     assert listed["c1"] == {"id": "c1", "name": "web", "image": "nginx:1.26", "status": "running",
+                            "health": None, "exitCode": None, "oomKilled": None,
                             "cpuPercent": 20.5, "memoryMB": 48.0, "memoryLimitMB": 512.0,
                             "networkRxBytes": 400, "networkRxBytesPerSec": 26.7,  # reset: 400 / 15, to 1 decimal
                             "networkTxBytes": 800, "networkTxBytesPerSec": 20.0, "restartCount": 0,
                             "lastSeen": EpochTime.format(latest)}
-    assert list(listed["c1"]) == ["id", "name", "image", "status", "cpuPercent", "memoryMB", "memoryLimitMB",
-                                  "networkRxBytes", "networkRxBytesPerSec", "networkTxBytes",
+    assert list(listed["c1"]) == ["id", "name", "image", "status", "health", "exitCode", "oomKilled", "cpuPercent",
+                                  "memoryMB", "memoryLimitMB", "networkRxBytes", "networkRxBytesPerSec", "networkTxBytes",
                                   "networkTxBytesPerSec", "restartCount", "lastSeen"]
     # New in the latest push: no rate yet; a counter not measured stays null.
     assert (listed["c2"]["status"], listed["c2"]["networkRxBytes"], listed["c2"]["networkRxBytesPerSec"],

@@ -117,9 +117,33 @@ def test_a_version_2_or_3_database_opens_migrated_with_its_samples_and_its_keys_
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_each_earlier_schema_fixture_is_the_schema_sql_its_version_wrote(version):
     """The fixtures are schema.sql as released; a later edit to them would test a schema no one ran."""
     written = (FIXTURES / f"schema_v{version}.sql").read_text()
     assert f"SELECT {version} WHERE NOT EXISTS" in written
     assert "CREATE TABLE IF NOT EXISTS pushes" in written
+
+
+def test_a_version_4_database_gains_container_health_and_the_alerting_tables(tmp_path):
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path)
+    conn.executescript((FIXTURES / "schema_v4.sql").read_text())
+    conn.executescript("""
+        INSERT INTO organizations VALUES ('org_1', 'acme', 0);
+        INSERT INTO agents (id, org_id, name, hostname, created_at) VALUES ('agent_1', 'org_1', 'web', 'web-01', 0);
+        INSERT INTO containers (agent_id, key, runtime_id, name, image, status, first_seen, described_at)
+            VALUES ('agent_1', 1, 'c1', 'nginx', 'nginx:1', 'running', 1000, 1000);
+    """)
+    conn.commit()
+    conn.close()
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{path}"))
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT version FROM schema_version")).all() == [(5,)]
+            assert conn.execute(text("SELECT name, status, health, exit_code, oom_killed FROM containers")).all() == [
+                ("nginx", "running", None, None, None)]
+            tables = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+        db.engine.dispose()
+    assert {"alert_rules", "alerts", "alert_deliveries", "notification_channels", "silences",
+            "watched_containers", "alert_rule_channels"} <= tables

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from conftest import bearer, container
+from conftest import bearer, container, sample_push
 from kubewatch.api.fields import EpochTime
 
 NOW = int(time.time()) - 600
@@ -58,7 +58,8 @@ def test_containers_are_those_of_the_latest_push_as_pushed_with_rates(org, agent
     response = _get(org, f"/api/v1/agents/{agent['agentId']}/containers")
     assert response.status_code == 200
     web, batch = response.json
-    assert web == {"id": "c1", "name": "web", "image": "nginx:1.25", "status": "running", "cpuPercent": 12.4,
+    assert web == {"id": "c1", "name": "web", "image": "nginx:1.25", "status": "running", "health": None,
+                   "exitCode": None, "oomKilled": None, "cpuPercent": 12.4,
                    "memoryMB": 48.0, "memoryLimitMB": 512.0, "networkRxBytes": 400,
                    "networkRxBytesPerSec": 26.7, "networkTxBytes": 800, "networkTxBytesPerSec": 20.0,
                    "restartCount": 0, "lastSeen": EpochTime.format(NOW)}
@@ -161,3 +162,25 @@ def test_a_step_finer_than_what_is_kept_that_far_back_is_400(app, client):
     without_step = _get(org, url, **{"from": three_days}).json
     assert (without_step["resolution"], without_step["step"]) == ("1m", 60)
     assert _get(org, url, **{"from": thirty_days}).json["step"] == 3600
+
+
+def test_health_exit_code_and_oom_kill_are_stored_and_listed_as_pushed(org):
+    agent = org.register(name="stateful")
+    body = sample_push(containers=[
+        container("c1", "web", health="unhealthy"),
+        container("c2", "postgres-main", status="exited", exitCode=137, oomKilled=True, cpuPercent=None),
+    ])
+    assert org.push(agent, body).status_code == 200
+    listed = {c["id"]: c for c in _get(org, f"/api/v1/agents/{agent['agentId']}/containers").json}
+    assert (listed["c1"]["health"], listed["c1"]["exitCode"], listed["c1"]["oomKilled"]) == ("unhealthy", None, None)
+    assert (listed["c2"]["health"], listed["c2"]["exitCode"], listed["c2"]["oomKilled"]) == (None, 137, True)
+
+
+@pytest.mark.parametrize("field, value", [("health", "sick"), ("exitCode", "137"), ("exitCode", 2**40),
+                                          ("oomKilled", "yes")])
+def test_a_bad_health_exit_code_or_oom_kill_is_a_400_that_stores_nothing(org, field, value):
+    agent = org.register(name="strict")
+    response = org.push(agent, sample_push(containers=[container("c1", "web", **{field: value})]))
+    assert response.status_code == 400
+    assert field in response.json["errors"]["json"]["containers"]["0"]
+    assert _get(org, f"/api/v1/agents/{agent['agentId']}/containers").json == []

@@ -98,8 +98,9 @@ def _object_json(kind, item):
     """Return an object of the latest push as the API lists it."""
     names = _NAMES[kind.name]
     shown = {names[column]: item[column] for column in kind.identity + kind.described}
-    if "ready" in shown and shown["ready"] is not None:
-        shown["ready"] = bool(shown["ready"])
+    for flag in ("ready", "oomKilled"):  # stored as 0 or 1
+        if shown.get(flag) is not None:
+            shown[flag] = bool(shown[flag])
     previous = item["previous"]
     for index, metric in enumerate(kind.metrics):
         shown[metric.field] = item["values"][index]

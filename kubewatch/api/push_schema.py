@@ -22,6 +22,11 @@ class ContainerSchema(_Lenient):
     network_rx_bytes = non_negative_integer(data_key="networkRxBytes")
     network_tx_bytes = non_negative_integer(data_key="networkTxBytes")
     restart_count = non_negative_integer(data_key="restartCount")
+    # From the Engine's inspect State; older agents do not send them.
+    health = fields.String(allow_none=True, validate=validate.OneOf(["healthy", "unhealthy", "starting"]))
+    exit_code = fields.Integer(strict=True, allow_none=True, data_key="exitCode",
+                               validate=validate.Range(min=-(2**31), max=2**31 - 1))
+    oom_killed = fields.Boolean(allow_none=True, truthy={True}, falsy={False}, data_key="oomKilled")
 
 
 class NodeSchema(_Lenient):

@@ -71,15 +71,28 @@ def describe(api, summary):
         inspected = api.inspect_container(container_id)
     except NotFound:
         return None
-    status = (inspected.get("State") or {}).get("Status") or summary.get("State")
+    state = inspected.get("State") or {}
+    status = state.get("Status") or summary.get("State")
     name = (summary.get("Names") or [inspected.get("Name") or container_id[:12]])[0].lstrip("/")
     image = summary.get("Image") or (inspected.get("Config") or {}).get("Image")
     # Cut to the payload's lengths: one odd name must not get the whole push refused.
     container = {"id": container_id[:12], "name": name[:255], "image": image[:512] if image else None,
                  "status": status, "restartCount": inspected.get("RestartCount", 0)}
+    container.update(exit_state(state, status))
     if stats and status in MEASURED_STATES:
         container.update(figures(stats))
     return {key: value for key, value in container.items() if value is not None}
+
+
+def exit_state(state, status):
+    """Return health (when the container has a health check), exitCode (when not running) and oomKilled."""
+    found = {"oomKilled": state.get("OOMKilled")}
+    health = (state.get("Health") or {}).get("Status")
+    if health in ("healthy", "unhealthy", "starting"):
+        found["health"] = health
+    if status not in ("running", "paused", "restarting") and isinstance(state.get("ExitCode"), int):
+        found["exitCode"] = state["ExitCode"]
+    return found
 
 
 def figures(stats):
