@@ -1,6 +1,7 @@
 """Settings: defaults, then a TOML file, then KUBEWATCH_* environment variables."""
 
 import os
+import re
 import secrets
 import tomllib
 from pathlib import Path
@@ -36,6 +37,9 @@ DEFAULTS = {
     "ROLLUP_INTERVAL": 60,
     "BACKUP_INTERVAL": 0,
     "BACKUP_KEEP": 7,
+    "ALERT_INTERVAL": 15,
+    "ALERT_DELIVERY_TIMEOUT": 10,
+    "EXTERNAL_URL": "",
 }
 
 ENV_PREFIX = "KUBEWATCH_"
@@ -131,6 +135,12 @@ def check(settings):
         raise ConfigError("BACKUP_INTERVAL must be 0 (no scheduled backups) or a number of seconds")
     if settings["BACKUP_KEEP"] < 1:
         raise ConfigError("BACKUP_KEEP must keep at least 1 backup")
+    if settings["ALERT_INTERVAL"] < 0:
+        raise ConfigError("ALERT_INTERVAL must be 0 (no alerts) or a number of seconds")
+    if settings["ALERT_DELIVERY_TIMEOUT"] < 1:
+        raise ConfigError("ALERT_DELIVERY_TIMEOUT must be at least 1 second")
+    if settings["EXTERNAL_URL"] and not re.match(r"https?://[^/\s]+", settings["EXTERNAL_URL"]):
+        raise ConfigError("EXTERNAL_URL must start with http:// or https:// and a host, like https://monitor.example.com")
     return settings
 
 

@@ -13,7 +13,8 @@ from flask.cli import with_appcontext
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from kubewatch.repository import rollups
+from kubewatch import alerting
+from kubewatch.repository import alert_state, rollups
 
 log = logging.getLogger("kubewatch.rollups")
 # Between two agents the timer's job rests twice as long as it worked: it takes at most a third of
@@ -47,6 +48,7 @@ def run(config, now, pause=lambda: None):
         pruned += rollups.prune_agent(agent_id, raw_before, *((minutes_before, hours_before) if hourly else ()))
         pause()
     pruned_through["hours"] = (minutes_before, hours_before)
+    pruned += alert_state.prune_alerts(now - alerting.HISTORY_RETENTION)
     return Done(rolled_up, pruned)
 
 

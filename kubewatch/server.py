@@ -11,7 +11,7 @@ from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge
 
-from kubewatch import backup, rollups
+from kubewatch import alerting, backup, rollups
 from kubewatch.config import ConfigError
 from kubewatch.first_run import bootstrap
 from kubewatch.logsafe import OneLineFormatter
@@ -25,7 +25,7 @@ _LISTEN_ERRORS = {errno.EADDRINUSE: "the address is already in use (another serv
 
 
 def serve(app):
-    """Create the first admin when needed, start the rollup and backup timers, then serve app on the configured host and port.
+    """Create the first admin when needed, start the rollup, backup and alerting timers, then serve app.
 
     Raises ConfigError, naming the address and where it was set, when the port cannot be listened on.
     """
@@ -38,6 +38,7 @@ def serve(app):
     bootstrap(app)
     rollups.start_timer(app)
     backup.start_timer(app)
+    alerting.start(app)
     server.print_listen("Serving on http://{}:{}")
     server.run()
 
