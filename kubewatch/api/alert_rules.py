@@ -50,9 +50,9 @@ class RuleSchema(Schema):
 def _check_threshold(rule):
     """Raise ValidationError when the rule's kind needs a threshold it lacks, or has none and one is given."""
     if rule["kind"] in THRESHOLD_KINDS and rule.get("threshold") is None:
-        raise ValidationError(f"{rule['kind']} needs a threshold (percent).", "threshold")
+        raise ValidationError({"threshold": [f"{rule['kind']} needs a threshold (percent)."]})
     if rule["kind"] not in THRESHOLD_KINDS and rule.get("threshold") is not None:
-        raise ValidationError(f"{rule['kind']} has no threshold.", "threshold")
+        raise ValidationError({"threshold": [f"{rule['kind']} has no threshold."]})
 
 
 class RuleChangeSchema(RuleSchema):

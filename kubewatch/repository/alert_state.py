@@ -13,7 +13,7 @@ _UPDATE_ALERT = text("UPDATE alerts SET value = :value, summary = :summary, fire
                      "resolved_at = :resolved_at, notified_at = :notified_at WHERE id = :id")
 _INSERT_DELIVERY = text(
     "INSERT INTO alert_deliveries (id, alert_id, channel_id, event, title, body, notify_type, queued_ns, "
-    "next_attempt_at) VALUES (:id, :alert_id, :channel_id, :event, :title, :body, :notify_type, :queued_ns, :now)")
+    "next_attempt_at) VALUES (:id, :alert_id, :channel_id, :event, :title, :body, :notify_type, :queued_ns, 0)")
 _UPSERT_WATCHED = text(
     "INSERT INTO watched_containers (agent_id, name, runtime_id, running, seen_running, restart_count, restarted_at) "
     "VALUES (:agent_id, :name, :runtime_id, :running, :seen_running, :restart_count, :restarted_at) "
@@ -66,7 +66,7 @@ def apply(new_alerts, changed_alerts, deliveries, watched, now):
         for alert_id in pending_gone:
             conn.execute(text("DELETE FROM alerts WHERE id = :id AND fired_at IS NULL"), {"id": alert_id})
         if deliveries:
-            conn.execute(_INSERT_DELIVERY, [{**d, "now": now} for d in deliveries])
+            conn.execute(_INSERT_DELIVERY, deliveries)  # due at once
         if watched:
             conn.execute(_UPSERT_WATCHED, [
                 {"agent_id": agent_id, "name": name, "runtime_id": w.runtime_id, "running": int(w.running),
