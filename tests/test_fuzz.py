@@ -43,7 +43,12 @@ def operations():
             "GET /api/v1/agents/{agent_id}", "GET /api/v1/agents/{agent_id}/containers",
             "GET /api/v1/agents/{agent_id}/nodes", "GET /api/v1/agents/{agent_id}/pods",
             "GET /api/v1/agents/{agent_id}/nodes/{name}/metrics",
-            "GET /api/v1/agents/{agent_id}/pods/{namespace}/{name}/metrics"]
+            "GET /api/v1/agents/{agent_id}/pods/{namespace}/{name}/metrics",
+            "POST /api/v1/notification-channels", "GET /api/v1/notification-channels",
+            "DELETE /api/v1/notification-channels/{channel_id}", "POST /api/v1/notification-channels/{channel_id}/test",
+            "POST /api/v1/alert-rules", "GET /api/v1/alert-rules", "PATCH /api/v1/alert-rules/{rule_id}",
+            "DELETE /api/v1/alert-rules/{rule_id}", "GET /api/v1/alerts", "POST /api/v1/silences",
+            "GET /api/v1/silences", "DELETE /api/v1/silences/{silence_id}"]
 
 
 def credentials_for(case, live):

@@ -55,11 +55,10 @@ def _stop_reason(description):
 
 
 def _container_stopped(rule, agent, watched, now, interval):
-    found, present = {}, {}
-    for description, values, _ in agent.objects("containers"):
-        present[description["name"]] = description
+    found = {}
+    present = {name: description for _, name, description in agent.present["containers"]}
     for name, memory in watched.items():
-        if not memory.seen_running or not _matches(rule, name):
+        if memory.running or not memory.seen_running or not _matches(rule, name):
             continue
         description = present.get(name)
         if description is None:
@@ -77,53 +76,62 @@ def _container_restarted(rule, agent, watched, now, interval):
 
 
 def _container_unhealthy(rule, agent, watched, now, interval):
-    return {("container", d["name"]): Finding(None, f"{d['name']} is unhealthy")
-            for d, _, _ in agent.objects("containers")
-            if d["health"] == "unhealthy" and d["status"] == "running" and _matches(rule, d["name"])}
-
-
-def _object_name(kind, description):
-    return f"{description['namespace']}/{description['name']}" if kind == "pods" else description["name"]
+    return {("container", name): Finding(None, f"{name} is unhealthy")
+            for _, name, d in agent.present["containers"]
+            if d["health"] == "unhealthy" and d["status"] == "running" and _matches(rule, name)}
 
 
 _OBJECT_TYPE = {"containers": "container", "pods": "pod", "nodes": "node"}
 
 
-def _averages(rule, agent, percent):
-    """Yield (object type, name, average) of percent(kind, description, values) over the rule's window, per object."""
-    window = rule["for_seconds"]
+def _averages_above(rule, agent, metric):
+    """Yield (object type, name, average) of each object whose metric ("cpu" or "memory") averages above
+    the rule's threshold over its window.
+
+    An object counts once it was in the push at or before the window's start: watched the whole window.
+    """
+    window, threshold = rule["for_seconds"], rule["threshold"]
     since = agent.last_push_ts - window
     for kind in ("containers", "pods", "nodes"):
-        for description, values, samples in agent.objects(kind):
-            name = _object_name(kind, description)
-            if not samples or samples[0][0] > since or not _matches(rule, name):
-                continue  # not watched for the whole window yet
-            recent = [sampled for t, sampled in samples if t > since] if window else [values]
-            measured = [p for p in (percent(kind, description, v) for v in recent) if p is not None]
-            if measured:
-                yield _OBJECT_TYPE[kind], name, sum(measured) / len(measured)
+        pushes = agent.pushes[kind]
+        if not pushes or pushes[0].ts > since or not agent.present[kind]:
+            continue
+        recent = [p for p in pushes if p.ts > since] if window else [pushes[-1]]
+        keys = recent[-1].keys
+        if all(p.keys == keys for p in recent):  # the usual case: the same objects in the same order
+            averages = dict(zip(keys, [sum(column) / len(column) for column in zip(*[getattr(p, metric)
+                                                                                    for p in recent])]))
+            if any(average != average for average in averages.values()):  # NaN: a push did not measure one
+                averages = _averages_by_key(recent, metric)
+        else:
+            averages = _averages_by_key(recent, metric)
+        hot = [(key, average) for key, average in averages.items() if average > threshold]
+        if not hot:
+            continue
+        anchor = set([p for p in pushes if p.ts <= since][-1].keys)
+        names = agent.names[kind]
+        for key, average in hot:
+            name = names.get(key)
+            if name is not None and (key in anchor or not window) and _matches(rule, name):
+                yield _OBJECT_TYPE[kind], name, average
 
 
-_CPU = {kind: metric_index(kind, "cpu_percent") for kind in ("containers", "pods", "nodes")}
-_MEMORY = {kind: metric_index(kind, "memory_mb") for kind in ("containers", "pods", "nodes")}
-_LIMIT = {kind: metric_index(kind, "memory_limit_mb") for kind in ("containers", "pods")}
+def _averages_by_key(recent, metric):
+    """Return {key: average} over pushes whose objects differ, leaving out what a push did not measure."""
+    sums, counts = {}, {}
+    for pushed in recent:
+        for key, value in zip(pushed.keys, getattr(pushed, metric)):
+            if value == value:
+                sums[key] = sums.get(key, 0.0) + value
+                counts[key] = counts.get(key, 0) + 1
+    return {key: sums[key] / counts[key] for key in sums}
 
 
-def _cpu(kind, description, values):
-    return values[_CPU[kind]]
-
-
-def _memory(kind, description, values):
-    used = values[_MEMORY[kind]]
-    limit = description["memory_capacity_mb"] if kind == "nodes" else values[_LIMIT[kind]]
-    return used / limit * 100 if used is not None and limit else None
-
-
-def _above(what, percent):
+def _above(what, metric):
     def check(rule, agent, watched, now, interval):
         threshold = rule["threshold"]
         return {(object_type, name): Finding(round(average, 2), f"{name}: {what} {average:.1f} % above {threshold:g} %")
-                for object_type, name, average in _averages(rule, agent, percent) if average > threshold}
+                for object_type, name, average in _averages_above(rule, agent, metric)}
     return check
 
 
@@ -132,32 +140,31 @@ _FS_USED, _FS_CAPACITY = metric_index("nodes", "fs_used_bytes"), metric_index("n
 
 def _disk_above(rule, agent, watched, now, interval):
     found = {}
-    for description, values, _ in agent.objects("nodes"):
-        used, capacity = values[_FS_USED], values[_FS_CAPACITY]
-        if used is not None and capacity and _matches(rule, description["name"]):
+    latest = agent.latest["nodes"]
+    for key, name, _ in agent.present["nodes"]:
+        values = latest[key]
+        used, capacity = values[_FS_USED], values[_FS_CAPACITY]  # -1: not measured, as packed
+        if used >= 0 and capacity > 0 and _matches(rule, name):
             percent = used / capacity * 100
             if percent > rule["threshold"]:
-                found[("node", description["name"])] = Finding(
-                    round(percent, 2), f"{description['name']}: disk {percent:.1f} % used, above {rule['threshold']:g} %")
+                found[("node", name)] = Finding(
+                    round(percent, 2), f"{name}: disk {percent:.1f} % used, above {rule['threshold']:g} %")
     return found
 
 
 def _pod_not_ready(rule, agent, watched, now, interval):
-    found = {}
-    for description, _, _ in agent.objects("pods"):
-        name = _object_name("pods", description)
-        if description["ready"] == 0 and description["phase"] != "Succeeded" and _matches(rule, name):
-            found[("pod", name)] = Finding(None, f"pod {name} is not ready (phase {description['phase']})")
-    return found
+    return {("pod", name): Finding(None, f"pod {name} is not ready (phase {d['phase']})")
+            for _, name, d in agent.present["pods"]
+            if d["ready"] == 0 and d["phase"] != "Succeeded" and _matches(rule, name)}
 
 
 def _node_not_ready(rule, agent, watched, now, interval):
-    return {("node", d["name"]): Finding(None, f"node {d['name']} is {d['status']}")
-            for d, _, _ in agent.objects("nodes")
-            if d["status"] not in (None, "Ready") and _matches(rule, d["name"])}
+    return {("node", name): Finding(None, f"node {name} is {d['status']}")
+            for _, name, d in agent.present["nodes"]
+            if d["status"] not in (None, "Ready") and _matches(rule, name)}
 
 
 _CHECKS = {"agent_down": _agent_down, "container_stopped": _container_stopped,
            "container_restarted": _container_restarted, "container_unhealthy": _container_unhealthy,
-           "cpu_above": _above("CPU", _cpu), "memory_above": _above("memory", _memory), "disk_above": _disk_above,
+           "cpu_above": _above("CPU", "cpu"), "memory_above": _above("memory", "memory"), "disk_above": _disk_above,
            "pod_not_ready": _pod_not_ready, "node_not_ready": _node_not_ready}

@@ -22,6 +22,10 @@ _RESTARTS = CONTAINERS.measured.index("restart_count")
 _order = itertools.count()
 
 
+def _measured(count):
+    return None if count == -1 else count  # -1: not measured, as packed
+
+
 class Outcome(NamedTuple):
     fired: int
     resolved: int
@@ -72,7 +76,9 @@ class Evaluator:
             if agent.read_through is None or self.followed.get(agent.id) == agent.read_through:
                 continue
             known = self.watched.get(agent.id, {})
-            now_known = follow(known, [(d, values[_RESTARTS]) for d, values, _ in agent.objects("containers")], now)
+            latest = agent.latest["containers"]
+            pushed = [(d, _measured(latest[key][_RESTARTS])) for key, _, d in agent.present["containers"]]
+            now_known = follow(known, pushed, now)
             changed += [(agent.id, name, w) for name, w in now_known.items() if known.get(name) != w]
             self.watched[agent.id] = now_known
             self.followed[agent.id] = agent.read_through

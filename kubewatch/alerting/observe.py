@@ -1,11 +1,13 @@
-"""What the evaluator knows of each agent: its latest objects and a short window of their samples.
+"""What the evaluator knows of each agent: its latest objects and a short window of their pushes.
 
 Kept in memory between runs and brought up to date from the pushes each agent made since the
 last run, so a run reads the new pushes and nothing older. A fresh process (or a new leader)
-reads each agent's last `window` seconds once.
+reads each agent's last `window` seconds once. Per push it keeps what the rules average
+(CPU %, memory %) by object, computed once when read.
 """
 
 from collections import deque
+from typing import NamedTuple
 
 from kubewatch import packing
 from kubewatch.db import driver_sql
@@ -20,33 +22,41 @@ _COLUMNS = {name: kind.identity + kind.described for name, kind in KINDS.items()
 _INDEX = {name: {metric.column: i for i, metric in enumerate(kind.metrics)} for name, kind in KINDS.items()}
 
 
+def metric_index(kind, column):
+    """Return where a metric's value sits in a sample's values."""
+    return _INDEX[kind][column]
+
+
+class Pushed(NamedTuple):
+    """One push of one kind, as the rules read it: a column per metric, in the order of keys."""
+
+    ts: int
+    keys: tuple
+    cpu: list  # CPU %, NaN when not measured
+    memory: list  # memory % of the limit (a node's: of its capacity), NaN when not known
+
+
+def object_name(kind, description):
+    """Return the name rules match and alerts show: a pod's is namespace/name."""
+    return f"{description['namespace']}/{description['name']}" if kind == "pods" else description["name"]
+
+
 class Agent:
-    """One agent as last read: its row, and per kind its objects' descriptions, latest values and samples."""
+    """One agent as last read: its row, and per kind its objects' descriptions, latest values and pushes."""
 
     __slots__ = ("id", "org_id", "name", "last_seen", "last_push_ts", "read_through", "described", "latest",
-                 "samples", "described_through", "max_key")
+                 "pushes", "described_through", "max_key", "present", "names")
 
     def __init__(self, row):
         self.id, self.org_id, self.name, self.last_seen, self.last_push_ts = row
         self.read_through = None  # ts of the newest push read
         self.described = {name: {} for name in KINDS}  # {key: {column: value}}
         self.latest = {name: {} for name in KINDS}  # {key: values of the latest push, in kind.metrics' order}
-        self.samples = {name: {} for name in KINDS}  # {key: deque of (ts, values)}, oldest first
+        self.pushes = {name: deque() for name in KINDS}  # Pushed, oldest first
+        self.present = {name: [] for name in KINDS}  # (key, name, description) of the latest push's objects
+        self.names = {name: {} for name in KINDS}  # {key: name} of the same
         self.described_through = {name: -1 for name in KINDS}
         self.max_key = {name: 0 for name in KINDS}
-
-    def objects(self, kind):
-        """Yield (description, latest values, samples) of each object of the latest push of kind."""
-        described, samples = self.described[kind], self.samples[kind]
-        for key, values in self.latest[kind].items():
-            description = described.get(key)
-            if description is not None:
-                yield description, values, samples.get(key, ())
-
-
-def metric_index(kind, column):
-    """Return where a metric's value sits in a sample's values."""
-    return _INDEX[kind][column]
 
 
 class Observer:
@@ -58,10 +68,12 @@ class Observer:
     def refresh(self, conn, window):
         """Read what changed since the last refresh; return {agent_id: Agent}.
 
-        window: seconds of samples to keep before each agent's latest push (the longest average of a rule).
+        window: seconds of pushes to keep before each agent's latest (the longest average of a rule).
         """
         seen = {}
-        for row in conn.exec_driver_sql(_AGENTS).all():
+        # The driver's own cursor: a thousand agents' statements through SQLAlchemy cost more than SQLite's work.
+        cursor = conn.connection.dbapi_connection.cursor()
+        for row in cursor.execute(_AGENTS).fetchall():
             agent = self.agents.get(row[0])
             if agent is None:
                 agent = Agent(row)
@@ -70,47 +82,65 @@ class Observer:
             seen[agent.id] = agent
             if agent.last_push_ts is not None and (agent.read_through is None
                                                    or agent.last_push_ts > agent.read_through):
-                _read_new_pushes(conn, agent, window)
+                _read_new_pushes(cursor, agent, window)
+        cursor.close()
         self.agents = seen  # deleted agents are forgotten
         return seen
 
 
-def _read_new_pushes(conn, agent, window):
+_CPU = {name: _INDEX[name]["cpu_percent"] for name in KINDS}
+_MEMORY = {name: _INDEX[name]["memory_mb"] for name in KINDS}
+_LIMIT = {name: _INDEX[name].get("memory_limit_mb") for name in KINDS}
+
+
+_NAN = float("nan")
+
+
+def _read_new_pushes(cursor, agent, window):
     start = agent.last_push_ts - window - 1
     if agent.read_through is not None:
         start = max(start, agent.read_through)
-    rows = conn.exec_driver_sql(driver_sql(_PUSHES), (agent.id, start)).all()
+    rows = cursor.execute(driver_sql(_PUSHES), (agent.id, start)).fetchall()
     if not rows:
         return
     for position, name in enumerate(KINDS, start=1):
-        kind = KINDS[name]
-        samples = agent.samples[name]
+        if not agent.pushes[name] and all(row[position] is None for row in rows):
+            continue  # a kind this agent does not push
+        changed = rows[-1][position] is not None and _read_descriptions(cursor, agent, name)
+        described, kept = agent.described[name], agent.pushes[name]
+        cpu_at, memory_at, limit_at = _CPU[name], _MEMORY[name], _LIMIT[name]
         latest = {}
         for row in rows:
-            blob = row[position]
-            latest = packing.unpack(kind.metrics, blob) if blob is not None else {}
-            for key, values in latest.items():
-                found = samples.get(key)
-                if found is None:
-                    found = samples[key] = deque()
-                found.append((row[0], values))
-        agent.latest[name] = latest
+            if row[position] is None:
+                keys, columns = (), [()] * len(KINDS[name].metrics)
+            else:
+                keys, columns = packing.unpack_columns(KINDS[name].metrics, row[position])
+            if limit_at is None:  # nodes: memory against the capacity they describe
+                limits = [(described.get(key) or {}).get("memory_capacity_mb") or _NAN for key in keys]
+            else:
+                limits = columns[limit_at]
+            kept.append(Pushed(row[0], tuple(keys), columns[cpu_at],
+                               [used / limit * 100 if limit > 0 else _NAN
+                                for used, limit in zip(columns[memory_at], limits)]))
+        latest = dict(zip(keys, zip(*columns)))  # as stored: NaN or -1 where not measured
         oldest = rows[-1][0] - window
-        for key in list(samples):
-            found = samples[key]
-            while found and found[0][0] < oldest:
-                found.popleft()
-            if not found:
-                del samples[key]
-        if latest:
-            _read_descriptions(conn, agent, name)
+        while len(kept) > 1 and kept[1].ts <= oldest:
+            kept.popleft()  # the oldest kept is at or before the window's start: it anchors it
+        if changed or kept[-1].keys != tuple(agent.latest[name]):
+            agent.present[name] = [(key, object_name(name, described[key]), described[key])
+                                   for key in latest if key in described]
+            agent.names[name] = {key: found for key, found, _ in agent.present[name]}
+        agent.latest[name] = latest
     agent.read_through = rows[-1][0]
 
 
-def _read_descriptions(conn, agent, name):
+def _read_descriptions(cursor, agent, name):
+    """Read the descriptions new or changed since the last read; return True when there were any."""
     columns = _COLUMNS[name]
-    for key, *values in conn.exec_driver_sql(
-            driver_sql(_DESCRIBED[name]), (agent.id, agent.described_through[name], agent.max_key[name])).all():
+    rows = cursor.execute(driver_sql(_DESCRIBED[name]),
+                          (agent.id, agent.described_through[name], agent.max_key[name])).fetchall()
+    for key, *values in rows:
         agent.described[name][key] = dict(zip(columns, values[:-1]))
         agent.described_through[name] = max(agent.described_through[name], values[-1])
         agent.max_key[name] = max(agent.max_key[name], key)
+    return bool(rows)

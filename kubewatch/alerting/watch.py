@@ -30,6 +30,9 @@ def follow(known, containers, now):
         present.add(name)
         running = description["status"] == "running"
         before = known.get(name)
+        if before is not None and before.running == running and before.runtime_id == description["runtime_id"] \
+                and before.restart_count == restart_count:
+            continue  # as it was: the usual case
         restarted_at = before.restarted_at if before else None
         if before is not None and _restarted(before, description["runtime_id"], restart_count, running):
             restarted_at = now
