@@ -64,8 +64,8 @@ class Plausibility:
 
 def _impossible(key, value, bounds):
     """Return why value cannot be true for key, or None when it can."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or key == "exitCode":
+        return None  # an exit code is the process's own number, negative ones included
     if not math.isfinite(value):
         return "not a number"
     if value < 0 or math.copysign(1, value) < 0:  # -0.0 is what rounding a small negative reading leaves
