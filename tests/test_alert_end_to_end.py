@@ -63,6 +63,10 @@ def test_a_stop_fires_once_and_resolves_once_across_a_server_restart(tmp_path, r
         assert fired[0]["title"] == "[kubewatch] FIRING: container_stopped: postgres-main on prod-web"
         assert fired[0]["message"].startswith("postgres-main exited with code 137 (killed: out of memory)")
 
+        # Killed once the delivery is recorded: killed between sending and recording, it would be sent
+        # again after the restart (at least once, never zero times), which another test covers.
+        wait_for(lambda: requests.get(server.url + "/api/v1/notification-channels",
+                                      headers=user).json()[0]["lastDeliveredAt"])
         server.stop(signal.SIGKILL)  # mid-alert, without warning
         server.start()
         push("exited", exitCode=137, oomKilled=True)
