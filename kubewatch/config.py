@@ -40,6 +40,8 @@ DEFAULTS = {
     "ALERT_INTERVAL": 15,
     "ALERT_DELIVERY_TIMEOUT": 10,
     "EXTERNAL_URL": "",
+    "TRUSTED_PROXY_HOPS": 0,
+    "PUBLIC_URL": "",
 }
 
 ENV_PREFIX = "KUBEWATCH_"
@@ -129,6 +131,11 @@ def check(settings):
             raise ConfigError(f"{name} must be at least 1")
     if settings["DATABASE_SIZE_LIMIT_MB"] < 0:
         raise ConfigError("DATABASE_SIZE_LIMIT_MB must be 0 (no limit) or a number of megabytes")
+    if settings["TRUSTED_PROXY_HOPS"] < 0:
+        raise ConfigError("TRUSTED_PROXY_HOPS must be 0 (no proxy believed) or the number of proxies in front")
+    public = settings["PUBLIC_URL"]
+    if public and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", public):
+        raise ConfigError(f"PUBLIC_URL must be an http:// or https:// URL, not {public!r}")
     if settings["ROLLUP_INTERVAL"] < 0:
         raise ConfigError("ROLLUP_INTERVAL must be 0 (no timer) or a number of seconds")
     if settings["BACKUP_INTERVAL"] < 0:

@@ -115,6 +115,9 @@ def waitress_options(config):
         # stops a chunked one there: left at its 1 GiB, a body over max_content_length was spooled
         # to a temporary file first, only for Flask to answer 413.
         "max_request_body_size": config["MAX_CONTENT_LENGTH"] + 1,
+        # waitress drops X-Forwarded-For, -Host and -Proto itself unless told to trust a proxy: with
+        # trusted proxies, leave them to ProxyFix (kubewatch/proxy.py), which counts the hops.
+        "clear_untrusted_proxy_headers": not config["TRUSTED_PROXY_HOPS"],
     }
 
 

@@ -1,0 +1,160 @@
+"""Behind a reverse proxy: the real client for the throttle, the public prefix, and a forged header ignored."""
+
+import json
+import time
+
+import pytest
+import requests
+from werkzeug.test import Client
+from werkzeug.wrappers import Response
+
+from conftest import PASSWORD, TEST_CONFIG, Org, bearer, sample_push
+from kubewatch import create_app, throttle
+from kubewatch.api import push_shortcut
+from kubewatch.config import ConfigError, check, DEFAULTS
+from live_server import LiveServer
+
+PROXY = "10.9.9.9"  # every request reaches the server from the proxy's address
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: now[0])
+    return now
+
+
+def proxied(hops):
+    app = create_app({**TEST_CONFIG, "TRUSTED_PROXY_HOPS": hops})
+    return app, Org(app, app.test_client(), "acme")
+
+
+def login_as(client, email, password, forwarded_for):
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password},
+                       headers={"X-Forwarded-For": forwarded_for}, environ_base={"REMOTE_ADDR": PROXY})
+
+
+def test_behind_one_trusted_proxy_one_guessing_client_does_not_lock_out_the_others(clock):
+    app, org = proxied(1)
+    client = app.test_client()
+    for attempt in range(10):
+        assert login_as(client, f"nobody{attempt}@acme.test", "wrong", "203.0.113.7").status_code == 401
+    assert login_as(client, "admin@acme.test", PASSWORD, "203.0.113.7").status_code == 429
+    assert login_as(client, "admin@acme.test", PASSWORD, "198.51.100.2").status_code == 200
+
+
+def test_without_trusted_proxies_a_forged_forwarded_for_does_not_dodge_the_throttle(clock):
+    app, org = proxied(0)
+    client = app.test_client()
+    for attempt in range(10):
+        assert login_as(client, f"nobody{attempt}@acme.test", "wrong", f"192.0.2.{attempt}").status_code == 401
+    assert login_as(client, "admin@acme.test", PASSWORD, "192.0.2.200").status_code == 429
+
+
+def test_with_one_trusted_proxy_only_the_address_it_adds_counts(clock):
+    # The client forges a first X-Forwarded-For entry; the proxy appends the address it saw.
+    app, org = proxied(1)
+    client = app.test_client()
+    for attempt in range(10):
+        forged = f"192.0.2.{attempt}, 203.0.113.7"
+        assert login_as(client, f"nobody{attempt}@acme.test", "wrong", forged).status_code == 401
+    assert login_as(client, "admin@acme.test", PASSWORD, "192.0.2.99, 203.0.113.7").status_code == 429
+
+
+def test_two_trusted_proxies_take_the_address_the_outer_one_saw(clock):
+    app, org = proxied(2)
+    client = app.test_client()
+    for attempt in range(10):
+        chain = f"203.0.113.7, 10.0.0.{attempt}"  # the outer proxy saw the client, the inner one the outer
+        assert login_as(client, f"nobody{attempt}@acme.test", "wrong", chain).status_code == 401
+    assert login_as(client, "admin@acme.test", PASSWORD, "203.0.113.7, 10.0.0.50").status_code == 429
+    assert login_as(client, "admin@acme.test", PASSWORD, "198.51.100.2, 10.0.0.1").status_code == 200
+
+
+def _shortcut(app):
+    """Return the push shortcut inside the proxy middleware, counting what it hands to Flask."""
+    layer = app.wsgi_app
+    while not isinstance(layer, push_shortcut.PushShortcut):
+        layer = getattr(layer, "app", None) or layer.wsgi_app
+    handed = []
+    flask_wsgi_app = layer.flask_wsgi_app
+
+    def counted(environ, start_response):
+        handed.append(environ["PATH_INFO"])
+        return flask_wsgi_app(environ, start_response)
+    layer.flask_wsgi_app = counted
+    return handed
+
+
+@pytest.mark.parametrize("path_prefix", ["", "/kubewatch"], ids=["proxy strips the prefix", "proxy passes it on"])
+def test_under_a_prefix_pushes_take_the_shortcut_and_reads_answer(path_prefix):
+    app, org = proxied(1)
+    agent = org.register()
+    handed = _shortcut(app)
+    client = Client(app.wsgi_app, Response)
+    headers = {**bearer(agent["token"]), "X-Forwarded-Prefix": "/kubewatch", "X-Forwarded-For": "203.0.113.7",
+               "X-Forwarded-Proto": "https", "X-Forwarded-Host": "monitor.example.org"}
+    pushed = client.post(f"{path_prefix}/api/v1/agents/{agent['agentId']}/push", data=json.dumps(sample_push()),
+                         content_type="application/json", headers=headers)
+    assert (pushed.status_code, pushed.get_json()) == (200, {"ok": True})
+    assert handed == []  # stored by the shortcut, Flask never saw it
+    listed = client.get(f"{path_prefix}/api/v1/agents/{agent['agentId']}/containers",
+                        headers={**headers, **bearer(org.viewer)})
+    assert listed.status_code == 200
+    assert [c["name"] for c in listed.get_json()] == ["nginx-prod"]
+
+
+def test_under_a_prefix_urls_flask_builds_carry_the_public_scheme_host_and_prefix():
+    app, org = proxied(1)
+    seen = {}
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request, url_for
+        seen.update(url=url_for("whoami", _external=True), remote=request.remote_addr)
+        return {}
+    client = Client(app.wsgi_app, Response)
+    client.get("/kubewatch/whoami", headers={"X-Forwarded-Prefix": "/kubewatch", "X-Forwarded-For": "203.0.113.7",
+                                             "X-Forwarded-Proto": "https", "X-Forwarded-Host": "monitor.example.org"})
+    assert seen == {"url": "https://monitor.example.org/kubewatch/whoami", "remote": "203.0.113.7"}
+
+
+@pytest.mark.parametrize("settings", [{"TRUSTED_PROXY_HOPS": -1}, {"PUBLIC_URL": "monitor.example.org"},
+                                      {"PUBLIC_URL": "ftp://monitor.example.org/"}])
+def test_a_negative_hop_count_or_a_public_url_that_is_not_http_is_a_config_error(settings):
+    with pytest.raises(ConfigError):
+        check({**DEFAULTS, **settings})
+
+
+def test_the_real_server_behind_a_prefixing_proxy(tmp_path):
+    """Over HTTP: the banner shows the public URL; pushes and logins go through /kubewatch/ with the real client."""
+    server = LiveServer(tmp_path, TRUSTED_PROXY_HOPS=1, PUBLIC_URL="https://monitor.example.org/kubewatch/",
+                        ADMIN_EMAIL="ops@example.com", ADMIN_PASSWORD="a long admin password").start()
+    try:
+        assert "curl -X POST https://monitor.example.org/kubewatch/api/v1/agents/register" in server.output()
+        base = server.url + "/kubewatch"
+        proxy = {"X-Forwarded-Prefix": "/kubewatch", "X-Forwarded-Proto": "https",
+                 "X-Forwarded-Host": "monitor.example.org"}
+        agent = requests.post(base + "/api/v1/agents/register", json={"name": "web", "hostname": "web-1"},
+                              headers={**proxy, "X-API-Key": server.first_run_key()}).json()
+        now = int(time.time())
+        body = sample_push(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)))
+        pushed = requests.post(f"{base}/api/v1/agents/{agent['agentId']}/push", json=body,
+                               headers={**proxy, **bearer(agent["token"])})
+        assert (pushed.status_code, pushed.json()) == (200, {"ok": True})
+        for attempt in range(10):
+            wrong = requests.post(base + "/api/v1/auth/login", json={"email": f"x{attempt}@example.com", "password": "no"},
+                                  headers={**proxy, "X-Forwarded-For": "203.0.113.7"})
+            assert wrong.status_code == 401
+        right = {"email": "ops@example.com", "password": "a long admin password"}
+        assert requests.post(base + "/api/v1/auth/login", json=right,
+                             headers={**proxy, "X-Forwarded-For": "203.0.113.7"}).status_code == 429
+        signed_in = requests.post(base + "/api/v1/auth/login", json=right,
+                                  headers={**proxy, "X-Forwarded-For": "198.51.100.2"})
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()["token"]
+        [listed] = requests.get(base + "/api/v1/agents", headers={**proxy, **bearer(token)}).json()
+        assert (listed["status"], listed["containerCount"]) == ("connected", 1)
+        assert "login failed for x0@example.com from 203.0.113.7" in server.output()
+    finally:
+        server.stop()
