@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from kubewatch.migrations import MIGRATIONS
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.sql"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 db = SQLAlchemy()
 
@@ -69,8 +69,8 @@ def init_db():
 
     Raises SchemaTooNew when the database comes from a newer kubewatch.
     """
-    statements = [s for s in re.split(r";\s*$", SCHEMA_PATH.read_text(), flags=re.M) if s.strip()]
-    with write() as conn:
+    statements = schema_statements()
+    with _migrating() as conn:
         version = None
         if inspect(conn).has_table("schema_version"):
             version = conn.execute(text("SELECT version FROM schema_version")).scalar()
@@ -87,6 +87,36 @@ def init_db():
             if conn.dialect.name != "sqlite":
                 statement = statement.replace(") WITHOUT ROWID", ")")  # SQLite's alone
             conn.execute(text(statement))
+
+
+def schema_statements():
+    """Return the statements of schema.sql, in order."""
+    return [s for s in re.split(r";\s*$", SCHEMA_PATH.read_text(), flags=re.M) if s.strip()]
+
+
+@contextmanager
+def _migrating():
+    """Yield a connection in a write transaction; on SQLite, with foreign keys off until it commits.
+
+    Off, so that a migration can rebuild a table others refer to (SQLite cannot drop a constraint)
+    without its DROP TABLE deleting their rows; the keys are checked before the commit.
+    """
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys = OFF")  # outside a transaction, or it does nothing
+            conn.commit()
+        try:
+            with _one_writer(()), conn.begin():
+                if sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("the migration left rows whose foreign keys point nowhere")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+                conn.commit()
 
 
 @contextmanager

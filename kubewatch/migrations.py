@@ -70,5 +70,29 @@ def to_version_5(conn):
             conn.execute(text(f"ALTER TABLE containers ADD COLUMN {column} {type_}"))
 
 
+def to_version_6(conn):
+    """Know agents by instanceId when they send one: new columns, and the name rule only for the others.
+
+    SQLite cannot drop the old UNIQUE (org_id, name, hostname): the table is rebuilt from
+    schema.sql's definition, its rows copied whole (db.init_db runs this with foreign keys off).
+    """
+    columns = ("id, org_id, name, hostname, version, platform, created_at, last_seen, last_push_ts, "
+               "container_count, node_count, pod_count")
+    if conn.dialect.name == "sqlite":
+        from kubewatch.db import schema_statements
+        [create] = [s for s in schema_statements() if "CREATE TABLE IF NOT EXISTS agents (" in s]
+        conn.execute(text(create.replace("CREATE TABLE IF NOT EXISTS agents (", "CREATE TABLE agents_v6 (")))
+        conn.execute(text(f"INSERT INTO agents_v6 ({columns}, state_at) SELECT {columns}, last_push_ts FROM agents"))
+        conn.execute(text("DROP TABLE agents"))
+        conn.execute(text("ALTER TABLE agents_v6 RENAME TO agents"))
+        return
+    for statement in ("ALTER TABLE agents DROP CONSTRAINT IF EXISTS agents_org_id_name_hostname_key",
+                      "ALTER TABLE agents ADD COLUMN instance_id TEXT",
+                      "ALTER TABLE agents ADD COLUMN state_at BIGINT",
+                      "ALTER TABLE agents ADD COLUMN clock_skew BIGINT",
+                      "UPDATE agents SET state_at = last_push_ts"):
+        conn.execute(text(statement))
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5}
+MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6}

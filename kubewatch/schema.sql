@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS api_keys (
     scope       TEXT NOT NULL DEFAULT 'ingest' CHECK (scope IN ('ingest', 'read'))
 );
 
+-- An agent is known by (org_id, instance_id) when it sent an instanceId, else by (org_id, name,
+-- hostname): see the two unique indexes below. last_push_ts is the timestamp of the push whose
+-- objects the lists show, state_at when that push happened on the server's clock (its timestamp,
+-- or its receive time when stamped later): a push taken before it never replaces it.
+-- clock_skew is the agent's clock against the server's, in seconds, from its latest push.
 CREATE TABLE IF NOT EXISTS agents (
     id               TEXT PRIMARY KEY,
     org_id           TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -49,7 +54,9 @@ CREATE TABLE IF NOT EXISTS agents (
     container_count  BIGINT NOT NULL DEFAULT 0,
     node_count       BIGINT NOT NULL DEFAULT 0,
     pod_count        BIGINT NOT NULL DEFAULT 0,
-    UNIQUE (org_id, name, hostname)
+    instance_id      TEXT,
+    state_at         BIGINT,
+    clock_skew       BIGINT
 );
 
 -- The raw tier: one row per push received, its samples packed per kind (kubewatch/packing.py),
@@ -297,8 +304,10 @@ CREATE INDEX IF NOT EXISTS notification_channels_org ON notification_channels (o
 
 -- Finds the pushes not yet rolled up without reading the ones that are.
 CREATE INDEX IF NOT EXISTS pushes_to_roll_up ON pushes (agent_id, ts) WHERE rolled_up = 0;
+CREATE UNIQUE INDEX IF NOT EXISTS agents_by_name ON agents (org_id, name, hostname) WHERE instance_id IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS agents_by_instance ON agents (org_id, instance_id) WHERE instance_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS users_org ON users (org_id);
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
 
 -- Later versions migrate a live database from the version recorded here (see kubewatch/db.py).
-INSERT INTO schema_version (version) SELECT 5 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+INSERT INTO schema_version (version) SELECT 6 WHERE NOT EXISTS (SELECT 1 FROM schema_version);

@@ -8,7 +8,7 @@ import time
 
 from flask import current_app, jsonify, request
 from flask_smorest import abort
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from kubewatch import access, push_limits, tokens
 from kubewatch.api import Blueprint
@@ -48,6 +48,10 @@ class RegisterSchema(Schema):
     hostname = text(255, required=True)
     version = text(64)
     platform = text(32)
+    instanceId = fields.String(
+        attribute="instance_id", load_default=None, allow_none=True, validate=validate.Length(min=8, max=128),
+        metadata={"description": "A stable id of the installation: with it, the agent is known by it "
+                                 "rather than by name and hostname, and keeps its id when renamed."})
 
 
 class RegisteredSchema(Schema):
@@ -111,7 +115,7 @@ def agent_status(agent, now, interval):
 def register(body, org_id):
     """Register an agent and hand it a short-lived token."""
     agent_id = agents.register_agent(org_id, body["name"], body["hostname"], body.get("version"),
-                                     body.get("platform"), int(time.time()), new_agent_id)
+                                     body.get("platform"), int(time.time()), new_agent_id, body["instance_id"])
     log.info("agent %s registered: %s on %s, version %s", agent_id, shown(body["name"]), shown(body["hostname"]),
              shown(body.get("version")))
     config = current_app.config

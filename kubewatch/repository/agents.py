@@ -12,27 +12,41 @@ _AGENT_COLUMNS = ("id, name, platform, hostname, version, last_seen, last_push_t
 _ID_ATTEMPTS = 5
 
 
-def register_agent(org_id, name, hostname, version, platform, now, new_agent_id):
-    """Return the id of the org's agent with this name and hostname, creating it when new.
+def register_agent(org_id, name, hostname, version, platform, now, new_agent_id, instance_id=None):
+    """Return the id of the org's agent registering with this identity, creating it when new.
 
-    An existing agent keeps its id (and history) and takes the new version and platform.
+    With instance_id, the agent is the org's one with that instance_id: a new name or hostname is
+    a rename, and it keeps its id. One registered before instance ids, with this name and hostname
+    and none, takes the instance_id (and keeps its history). Without instance_id, the agent is the
+    one of this name and hostname that has none. An existing agent takes the new version and platform.
     new_agent_id() supplies candidate ids; one that collides is replaced by another.
     """
+    values = {"org_id": org_id, "name": name, "hostname": hostname, "version": version, "platform": platform,
+              "now": now, "instance_id": instance_id}
     for _ in range(_ID_ATTEMPTS):
         try:
             with write() as conn:
-                return conn.execute(
-                    text("INSERT INTO agents (id, org_id, name, hostname, version, platform, created_at) "
-                         "VALUES (:id, :org_id, :name, :hostname, :version, :platform, :now) "
-                         "ON CONFLICT (org_id, name, hostname) DO UPDATE "
-                         "SET version = excluded.version, platform = excluded.platform "
-                         "RETURNING id"),
-                    {"id": new_agent_id(), "org_id": org_id, "name": name, "hostname": hostname,
-                     "version": version, "platform": platform, "now": now},
-                ).scalar_one()
+                if instance_id is not None:
+                    conn.execute(text(_CLAIM), values)  # a no-op when the instance is known or nothing matches
+                return conn.execute(text(_REGISTER_INSTANCE if instance_id else _REGISTER_NAME),
+                                    {**values, "id": new_agent_id()}).scalar_one()
         except IntegrityError:
             continue
     raise RuntimeError("could not find a free agent id")
+
+
+_INSERT = ("INSERT INTO agents (id, org_id, name, hostname, version, platform, created_at, instance_id) "
+           "VALUES (:id, :org_id, :name, :hostname, :version, :platform, :now, :instance_id) ")
+_REGISTER_NAME = _INSERT + (
+    "ON CONFLICT (org_id, name, hostname) WHERE instance_id IS NULL DO UPDATE "
+    "SET version = excluded.version, platform = excluded.platform RETURNING id")
+_REGISTER_INSTANCE = _INSERT + (
+    "ON CONFLICT (org_id, instance_id) WHERE instance_id IS NOT NULL DO UPDATE "
+    "SET name = excluded.name, hostname = excluded.hostname, version = excluded.version, "
+    "platform = excluded.platform RETURNING id")
+_CLAIM = ("UPDATE agents SET instance_id = :instance_id WHERE org_id = :org_id AND name = :name "
+          "AND hostname = :hostname AND instance_id IS NULL AND NOT EXISTS "
+          "(SELECT 1 FROM agents known WHERE known.org_id = :org_id AND known.instance_id = :instance_id)")
 
 
 def agents_for_org(org_id):
