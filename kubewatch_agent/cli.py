@@ -14,6 +14,7 @@ from kubewatch_agent.backlog import DEFAULT_SECONDS
 from kubewatch_agent.client import ServerClient, ServerError
 from kubewatch_agent import identity
 from kubewatch_agent.collectors import PLATFORMS, CollectorUnavailable, MissingLibrary, detect_platform, make_collector
+from kubewatch_agent.instance import MACHINE_ID, default_state_dir, instance_id
 from kubewatch_agent.loop import Agent
 from kubewatch_agent.sample import Sampler
 from kubewatch_agent.urls import BadURL, server_url
@@ -48,6 +49,9 @@ def parser(environ):
                        default=interface_names(environ.get("KUBEWATCH_INTERFACES")),
                        help="the network interfaces to count the machine's traffic on, e.g. eth0,eth1 "
                             "(env KUBEWATCH_INTERFACES; default: every one the kernel does not list as virtual)")
+    found.add_argument("--state-dir", default=environ.get("KUBEWATCH_STATE_DIR"),
+                       help="where the agent keeps its instance id when the machine has none "
+                            "(env KUBEWATCH_STATE_DIR; default: ~/.local/state/kubewatch-agent)")
     found.add_argument("--once", action="store_true",
                        help="collect and push one sample, then exit: 0 when the server took it")
     found.add_argument("--dry-run", action="store_true",
@@ -111,6 +115,11 @@ def main(argv=None, environ=None):
     except BadURL as error:
         return fail(error, USAGE)
     who = {"name": args.name, "hostname": identity.hostname(environ), "version": __version__, "platform": platform}
+    found = instance_id(platform, args.state_dir or default_state_dir(environ),
+                        machine_id=environ.get("KUBEWATCH_MACHINE_ID_FILE") or MACHINE_ID,
+                        cluster_uid=getattr(collector, "namespace_uid", None))
+    if found:
+        who["instanceId"] = found
     client = ServerClient(url, key)
     agent = Agent(client, collector, who, backlog_seconds=args.backlog_seconds)
     try:

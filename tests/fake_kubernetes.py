@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kubernetes"
 TOKEN = "fake-service-account-token"
 _SUMMARY = re.compile(r"^/api/v1/nodes/([^/]+)/proxy/stats/summary$")
+_NAMESPACE = re.compile(r"^/api/v1/namespaces/([^/]+)$")
 
 
 def status(code, reason, message):
@@ -27,6 +28,7 @@ class FakeApiServer:
     def __init__(self, fixtures=FIXTURES):
         self.fixtures = fixtures
         self.requests = []
+        self.forbidden_namespaces = False
         self._server = None
 
     def start(self):
@@ -72,6 +74,13 @@ class FakeApiServer:
             return 200, self._load("nodes.json")
         if path == "/api/v1/pods":
             return 200, self._load("pods.json")
+        namespace = _NAMESPACE.match(path)
+        if namespace and (self.fixtures / f"namespace-{namespace.group(1)}.json").exists():
+            if self.forbidden_namespaces:  # a role without get on namespaces
+                return 403, status(403, "Forbidden", f'namespaces "{namespace.group(1)}" is forbidden: User '
+                                                     '"system:serviceaccount:kubewatch:kubewatch-agent" cannot '
+                                                     'get resource "namespaces" in API group "" at the cluster scope')
+            return 200, self._load(f"namespace-{namespace.group(1)}.json")
         found = _SUMMARY.match(path)
         if found:
             summary = self.fixtures / f"summary-{found.group(1)}.json"

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -30,10 +31,15 @@ def server(tmp_path_factory):
 
 
 def agent_env(**settings):
-    """Return this environment without any kubewatch, Docker or cluster setting, plus settings."""
+    """Return this environment without any kubewatch, Docker or cluster setting, plus settings.
+
+    Each run is an installation of its own (its own state folder, no machine id) unless settings say otherwise.
+    """
     kept = {k: v for k, v in os.environ.items()
             if not k.startswith(("KUBEWATCH_", "DOCKER_", "KUBERNETES_")) and k != "KUBECONFIG"}
-    return {**kept, **settings}
+    state = tempfile.mkdtemp(prefix="kubewatch-agent-state-")
+    return {**kept, "KUBEWATCH_STATE_DIR": state, "KUBEWATCH_MACHINE_ID_FILE": os.path.join(state, "no-machine-id"),
+            **settings}
 
 
 def agent(*args, env=None, timeout=30):

@@ -55,6 +55,14 @@ class KubernetesCollector:
             self._api.api_client.close()
             self._api = None
 
+    def namespace_uid(self, name="kube-system"):
+        """Return the UID of namespace name, or None when the cluster cannot be read or does not allow it."""
+        try:
+            found = _json(self._connect().read_namespace(name, _preload_content=False, _request_timeout=TIMEOUT))
+        except (CollectorUnavailable, *_CLUSTER_ERRORS, ValueError):
+            return None
+        return _dig(found, "metadata", "uid")
+
     def _connect(self):
         if self._api is None:
             configuration = client.Configuration()
