@@ -23,6 +23,7 @@ DEFAULTS = {
     "MAX_DESCRIBED_OBJECTS": 200_000,
     "PUSHES_PER_INTERVAL": 30,
     "DATABASE_SIZE_LIMIT_MB": 0,
+    "MAX_DECOMPRESSED_LENGTH": 16 * 1024 * 1024,
     "SQLITE_SYNCHRONOUS": "NORMAL",
     "SQLITE_MAX_PAGE_COUNT": 0,
     "ADMIN_EMAIL": "admin@kubewatch.local",
@@ -131,6 +132,8 @@ def check(settings):
             raise ConfigError(f"{name} must be at least 1")
     if settings["DATABASE_SIZE_LIMIT_MB"] < 0:
         raise ConfigError("DATABASE_SIZE_LIMIT_MB must be 0 (no limit) or a number of megabytes")
+    if settings["MAX_DECOMPRESSED_LENGTH"] < 1:
+        raise ConfigError("MAX_DECOMPRESSED_LENGTH must be a number of bytes")
     if settings["TRUSTED_PROXY_HOPS"] < 0:
         raise ConfigError("TRUSTED_PROXY_HOPS must be 0 (no proxy believed) or the number of proxies in front")
     public = settings["PUBLIC_URL"]

@@ -1,6 +1,8 @@
 """Talking to the kubewatch server: register with the API key, push with the agent token."""
 
+import gzip
 import json
+import logging
 import socket
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -11,8 +13,13 @@ from kubewatch_agent import __version__
 from kubewatch_agent.outages import one_line
 from kubewatch_agent.urls import plain_http, root_of
 
+log = logging.getLogger("kubewatch_agent")
+
 # Connect fast, but give a busy server time to answer a large push.
 TIMEOUT = (5, 30)
+# Pushes are sent gzip-compressed: a push's JSON repeats its field names, and shrinks about tenfold.
+# Level 5 is nearly level 9's size at a third of its time (a 10,000-pod push: about 40 ms).
+GZIP_LEVEL = 5
 
 
 class ServerError(Exception):
@@ -32,9 +39,10 @@ class Unreachable(ServerError):
 class Refused(ServerError):
     """The server answered 4xx: the request as sent will not be taken."""
 
-    def __init__(self, what, status, message):
+    def __init__(self, what, status, message, unreadable=False):
         super().__init__(f"{what} refused ({status}): {message}")
         self.status = status
+        self.unreadable = unreadable  # the server could not read the body as JSON at all
 
 
 class WrongURL(Refused):
@@ -65,13 +73,14 @@ class ServerClient:
         self.url = url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
+        self.compress = True
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": f"kubewatch-agent/{__version__}",
                                      "Content-Type": "application/json"})
 
     def register(self, identity):
         """Register identity (name, hostname, version, platform); return a Registration or raise ServerError."""
-        answer = self._post("registration", "/api/v1/agents/register", identity, {"X-API-Key": self.api_key})
+        answer = self._post("registration", "/api/v1/agents/register", _json(identity), {"X-API-Key": self.api_key})
         try:
             return Registration(answer["agentId"], answer["token"], int(answer["tokenExpiresIn"]),
                                 max(1, int(answer["pushIntervalSeconds"])))
@@ -79,15 +88,31 @@ class ServerClient:
             raise Unreachable(f"the answer to the registration is not one: is {self.url} a kubewatch server?") from None
 
     def push(self, registration, body):
-        """Send one push body; raise ServerError unless the server stored it (or already had it)."""
-        self._post("push", f"/api/v1/agents/{registration.agent_id}/push", body,
-                   {"Authorization": f"Bearer {registration.token}"})
+        """Send one push body, gzip-compressed; raise ServerError unless the server stored it (or already had it).
+
+        A server that does not take compressed pushes (an older one) gets this push, and the
+        following ones, as they are.
+        """
+        path, data = f"/api/v1/agents/{registration.agent_id}/push", _json(body)
+        headers = {"Authorization": f"Bearer {registration.token}"}
+        if self.compress:
+            try:
+                return self._post("push", path, gzip.compress(data, GZIP_LEVEL, mtime=0),
+                                  {**headers, "Content-Encoding": "gzip"}, len(data))
+            except Refused as error:
+                if error.status != 415 and not (error.status == 400 and error.unreadable):
+                    raise
+            self._post("push", path, data, headers)  # raises when the body itself is refused
+            self.compress = False
+            log.warning("the server does not take gzip-compressed pushes (an older kubewatch?): sending them "
+                        "uncompressed from now on")
+            return None
+        return self._post("push", path, data, headers)
 
     def close(self):
         self.session.close()
 
-    def _post(self, what, path, body, headers):
-        data = json.dumps(body, separators=(",", ":"), allow_nan=False)
+    def _post(self, what, path, data, headers, uncompressed=None):
         try:
             response = self.session.post(self.url + path, data=data, headers=headers, timeout=self.timeout)
         except requests.RequestException as error:
@@ -101,8 +126,12 @@ class ServerClient:
         if response.status_code >= 500 or response.status_code == 429:
             raise Unreachable(f"the server answered {response.status_code} to the {what}: {_message(response)}",
                               _retry_after(response))
+        if response.status_code == 413:
+            raise Refused(what, 413, f"{_message(response)} (this {what} is {uncompressed or len(data)} bytes"
+                                     f"{f', {len(data)} compressed' if uncompressed else ''}: raise the server's "
+                                     f"{_setting_to_raise(response)})")
         if response.status_code >= 400:
-            raise Refused(what, response.status_code, _message(response))
+            raise Refused(what, response.status_code, _message(response), _unreadable(response))
         try:
             return response.json()
         except ValueError:
@@ -138,3 +167,22 @@ def speaks_plain_http(url, timeout=2):
             return sock.recv(5) == b"HTTP/"
     except (OSError, UnicodeError):
         return False
+def _json(body):
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _setting_to_raise(response):
+    """Return the server setting a 413 asks to raise: the one its message names, else max_content_length."""
+    message = _message(response).lower()
+    if "max_decompressed_length" in message:
+        return "max_decompressed_length (KUBEWATCH_MAX_DECOMPRESSED_LENGTH)"
+    return "max_content_length (KUBEWATCH_MAX_CONTENT_LENGTH)"
+
+
+def _unreadable(response):
+    """Return True when a 400 says the body was not JSON at all (an older server given gzip), not which field."""
+    try:
+        errors = response.json().get("errors") or {}
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(errors, dict) and isinstance(errors.get("json"), list)

@@ -14,6 +14,8 @@ import re
 import secrets
 from pathlib import Path
 
+from kubewatch_agent.collectors import CollectorUnavailable
+
 log = logging.getLogger("kubewatch_agent")
 
 MACHINE_ID = Path("/etc/machine-id")
@@ -30,10 +32,15 @@ def default_state_dir(environ):
 def instance_id(platform, state_dir, machine_id=MACHINE_ID, cluster_uid=None):
     """Return the installation's id (32 hex characters), or None when nothing stable can be found or kept.
 
-    cluster_uid() returns the kube-system namespace's UID, or None; it is asked on the kubernetes platform.
+    cluster_uid() returns the kube-system namespace's UID, or None when not allowed; it is asked on the
+    kubernetes platform. A cluster that cannot be reached (CollectorUnavailable) gives None: a kept id
+    would then differ in every new pod, and the collector says what is wrong.
     """
     if platform == "kubernetes" and cluster_uid is not None:
-        uid = cluster_uid()
+        try:
+            uid = cluster_uid()
+        except CollectorUnavailable:
+            return None
         if uid:
             return _derived(platform, uid)
         log.warning("cannot read the kube-system namespace's UID (the agent's role needs get on namespaces): "

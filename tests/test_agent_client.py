@@ -1,6 +1,8 @@
 """The agent's HTTP client: what each kind of answer becomes, on one keep-alive connection."""
 
+import gzip
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,6 +28,8 @@ class ScriptedServer:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
                 scripted.requests.append((self.path, dict(self.headers), json.loads(body)))
                 scripted.connections.add(self.client_address)
                 status, headers, data = scripted.answers.pop(0)
@@ -126,3 +130,58 @@ def test_no_server_listening_is_unreachable_in_one_line():
         client.register({"name": "n", "hostname": "h"})
     client.close()
     assert str(unreachable.value) == f"cannot reach the server at {url}: Connection refused"
+
+
+PUSH = {"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": f"c{i}", "name": f"web-{i}"} for i in range(200)]}
+
+
+def test_pushes_are_sent_gzip_compressed_and_registrations_as_they_are(scripted):
+    server, client = scripted((200, {}, REGISTERED), (200, {}, {"ok": True}))
+    client.push(client.register({"name": "n", "hostname": "h"}), PUSH)
+    (_, register_headers, _), (_, push_headers, pushed) = server.requests
+    assert "Content-Encoding" not in register_headers
+    assert push_headers["Content-Encoding"] == "gzip"
+    assert pushed == PUSH
+    assert int(push_headers["Content-Length"]) * 5 < len(json.dumps(PUSH))  # far smaller than the JSON
+
+
+def test_an_older_server_that_cannot_read_gzip_gets_the_push_again_and_later_ones_plain(scripted, caplog):
+    # What a server from before compressed pushes answers: the compressed bytes are not JSON.
+    refused = {"code": 400, "message": "The request is not valid: see errors for each field.",
+               "errors": {"json": ["Invalid JSON body."]}}
+    server, client = scripted((200, {}, REGISTERED), (400, {}, refused), (200, {}, {"ok": True}),
+                              (200, {}, {"ok": True}))
+    registration = client.register({"name": "n", "hostname": "h"})
+    with caplog.at_level(logging.WARNING, "kubewatch_agent"):
+        client.push(registration, PUSH)
+        client.push(registration, PUSH)
+    encodings = [headers.get("Content-Encoding") for _, headers, _ in server.requests[1:]]
+    assert encodings == ["gzip", None, None]
+    assert [body for _, _, body in server.requests[1:]] == [PUSH] * 3
+    assert caplog.text.count("uncompressed from now on") == 1
+
+
+def test_a_body_refused_field_by_field_is_refused_once_and_compression_stays_on(scripted):
+    refused = {"code": 400, "message": "The request is not valid.", "errors": {"json": {"timestamp": ["bad"]}}}
+    server, client = scripted((200, {}, REGISTERED), (400, {}, refused), (200, {}, {"ok": True}))
+    registration = client.register({"name": "n", "hostname": "h"})
+    with pytest.raises(Refused) as raised:
+        client.push(registration, PUSH)
+    assert raised.value.status == 400
+    client.push(registration, PUSH)
+    assert server.requests[-1][1]["Content-Encoding"] == "gzip"
+
+
+@pytest.mark.parametrize("message, setting", [
+    ("The request body is larger than the 1048576 bytes this server takes (max_content_length).",
+     "max_content_length (KUBEWATCH_MAX_CONTENT_LENGTH)"),
+    ("The push decompresses to more than the 67108864 bytes this server takes (max_decompressed_length).",
+     "max_decompressed_length (KUBEWATCH_MAX_DECOMPRESSED_LENGTH)"),
+])
+def test_a_push_refused_as_too_large_names_the_server_setting_to_raise(scripted, message, setting):
+    server, client = scripted((200, {}, REGISTERED), (413, {}, {"code": 413, "message": message}))
+    with pytest.raises(Refused) as raised:
+        client.push(client.register({"name": "n", "hostname": "h"}), PUSH)
+    assert raised.value.status == 413
+    assert f"raise the server's {setting}" in str(raised.value)
+    assert f"this push is {len(json.dumps(PUSH, separators=(',', ':')))} bytes" in str(raised.value)

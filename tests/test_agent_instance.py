@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from fake_kubernetes import FakeApiServer
+from kubewatch_agent.collectors import CollectorUnavailable
 from kubewatch_agent.collectors.kubernetes import KubernetesCollector
 from kubewatch_agent.instance import default_state_dir, instance_id
 from live_server import ROOT, LiveServer
@@ -98,11 +99,16 @@ def test_in_a_cluster_without_access_to_namespaces_the_id_is_kept_in_the_state_f
     assert "get on namespaces" in caplog.text
 
 
-def test_an_unreachable_cluster_has_no_namespace_uid(tmp_path):
+def test_an_unreachable_cluster_gives_no_id_and_keeps_nothing(tmp_path, caplog):
     from live_server import free_port
     fake = FakeApiServer()
     path = fake.kubeconfig(tmp_path / "k", server=f"http://127.0.0.1:{free_port()}")
-    assert KubernetesCollector(environ={"KUBECONFIG": str(path)}).namespace_uid() is None
+    collector = KubernetesCollector(environ={"KUBECONFIG": str(path)})
+    with pytest.raises(CollectorUnavailable):
+        collector.namespace_uid()
+    with caplog.at_level(logging.WARNING, "kubewatch_agent"):
+        assert instance_id("kubernetes", tmp_path / "state", cluster_uid=collector.namespace_uid) is None
+    assert not (tmp_path / "state").exists() and caplog.text == ""
 
 
 @pytest.fixture(scope="module")

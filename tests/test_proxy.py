@@ -73,9 +73,7 @@ def test_two_trusted_proxies_take_the_address_the_outer_one_saw(clock):
 
 def _shortcut(app):
     """Return the push shortcut inside the proxy middleware, counting what it hands to Flask."""
-    layer = app.wsgi_app
-    while not isinstance(layer, push_shortcut.PushShortcut):
-        layer = getattr(layer, "app", None) or layer.wsgi_app
+    layer = push_shortcut.installed(app)
     handed = []
     flask_wsgi_app = layer.flask_wsgi_app
 

@@ -23,10 +23,10 @@ class Twin:
     def __init__(self, shortcut, **config):
         self.app = create_app({**TEST_CONFIG, **config})
         assert isinstance(self.app.wsgi_app, PushMeter)  # outermost, counting and timing pushes for /metrics
-        assert isinstance(self.app.wsgi_app.wsgi_app, push_shortcut.PushShortcut)
+        shortcut_app = push_shortcut.installed(self.app)
+        assert shortcut_app is not None
         self.org = Org(self.app, self.app.test_client(), "acme")
         self.agent, self.other, self.admin = self.org.register(), self.org.register(name="other"), self.org.admin
-        shortcut_app = self.app.wsgi_app.wsgi_app
         self.client = Client(shortcut_app if shortcut else shortcut_app.flask_wsgi_app, Response)
         self.to_flask = []  # the paths of the requests the shortcut handed to Flask
         flask_wsgi_app = shortcut_app.flask_wsgi_app
@@ -169,5 +169,5 @@ def test_the_shortcut_stands_aside_and_says_so_when_flask_has_per_request_work_i
     assert push_shortcut.work_the_shortcut_would_skip(create_app(dict(TEST_CONFIG))) == []
     app = create_app({**TEST_CONFIG, "TRUSTED_HOSTS": ["kubewatch.lan"]})
     assert push_shortcut.work_the_shortcut_would_skip(app) == ["TRUSTED_HOSTS"]
-    assert not isinstance(app.wsgi_app.wsgi_app, push_shortcut.PushShortcut)
+    assert push_shortcut.installed(app) is None
     assert "push shortcut off" in caplog.text and "TRUSTED_HOSTS" in caplog.text

@@ -19,6 +19,7 @@ from werkzeug.wsgi import get_content_length
 from kubewatch import access, push_limits
 from kubewatch.api import agents
 from kubewatch.api.push_validation import fast_load
+from kubewatch.decompression import DECOMPRESSED
 
 log = logging.getLogger("kubewatch.push_shortcut")
 
@@ -37,6 +38,14 @@ def init_app(app):
                     "Flask's whole request cycle", ", ".join(skipped))
         return
     app.wsgi_app = PushShortcut(app, app.wsgi_app)
+
+
+def installed(app):
+    """Return the PushShortcut among app's WSGI middleware, or None when it stood aside."""
+    layer = app.wsgi_app
+    while layer is not None and not isinstance(layer, PushShortcut):
+        layer = getattr(layer, "wsgi_app", None) or getattr(layer, "app", None)  # ours, then werkzeug's
+    return layer
 
 
 def work_the_shortcut_would_skip(app):
@@ -87,7 +96,8 @@ class PushShortcut:
             return None
         match = PUSH_PATH.fullmatch(environ.get("PATH_INFO", ""))
         length = get_content_length(environ)  # as Flask reads it: None when chunked or absent
-        limit = self.app.config["MAX_CONTENT_LENGTH"]
+        # A body sent compressed was bounded as sent and is bounded decompressed (kubewatch/decompression.py).
+        limit = environ.get(DECOMPRESSED + ".limit") or self.app.config["MAX_CONTENT_LENGTH"]
         if match is None or not length or limit is not None and length > limit:
             return None
         if parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower() != "application/json":

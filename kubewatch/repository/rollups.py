@@ -10,6 +10,8 @@ from sqlalchemy import text
 from kubewatch import packing, series
 from kubewatch.db import driver_sql, read, write
 from kubewatch.kinds import COUNTER, GAUGE, KINDS
+from kubewatch.repository.descriptions import prune_descriptions
+from kubewatch.repository.pushes import forget_agent
 from kubewatch.repository.series import first_not_rolled_up
 
 MINUTE, HOUR = 60, 3600
@@ -151,12 +153,14 @@ def _roll_up_hour(conn, agent_id, hour):
 
 def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None):
     """Delete the agent's rolled-up pushes before raw_before and, when given, its minute and hour
-    rollups before minutes_before and hours_before; return how many rows were deleted.
+    rollups before minutes_before and hours_before, and then the objects with no sample left;
+    return how many rows were deleted.
 
     A minute that still holds a push not rolled up keeps all its pushes: its rollup will be
     recomputed from them.
     """
-    with write() as conn:
+    on_commit = []
+    with write(on_commit) as conn:
         pending = first_not_rolled_up(conn, agent_id)
         if pending is not None:
             raw_before = min(raw_before, pending - pending % MINUTE)
@@ -170,6 +174,11 @@ def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None):
                 if keys and before is not None:
                     deleted += conn.exec_driver_sql(driver_sql(_PRUNE_ROLLUPS[name]),
                                                     [(agent_id, key, step, before) for key in keys]).rowcount
+        if minutes_before is not None or hours_before is not None:
+            described = prune_descriptions(conn, agent_id)
+            if described:  # the push path remembers the agent's objects by key: it must look them up again
+                on_commit.append(lambda: forget_agent(agent_id))
+            deleted += described
     return deleted
 
 

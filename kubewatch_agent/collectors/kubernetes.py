@@ -56,11 +56,20 @@ class KubernetesCollector:
             self._api = None
 
     def namespace_uid(self, name="kube-system"):
-        """Return the UID of namespace name, or None when the cluster cannot be read or does not allow it."""
+        """Return the UID of namespace name, or None when the cluster does not allow reading it.
+
+        Raises CollectorUnavailable when the cluster cannot be reached.
+        """
+        api = self._connect()
         try:
-            found = _json(self._connect().read_namespace(name, _preload_content=False, _request_timeout=TIMEOUT))
-        except (CollectorUnavailable, *_CLUSTER_ERRORS, ValueError):
-            return None
+            found = _json(api.read_namespace(name, _preload_content=False, _request_timeout=TIMEOUT))
+        except ApiException as error:
+            if error.status in (401, 403, 404):
+                return None
+            raise CollectorUnavailable(f"cannot read namespace {name}: {_reason(error)}") from None
+        except (*_CLUSTER_ERRORS, ValueError) as error:
+            self.close()
+            raise CollectorUnavailable(f"cannot read namespace {name}: {_reason(error)}") from None
         return _dig(found, "metadata", "uid")
 
     def _connect(self):

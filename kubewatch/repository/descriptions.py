@@ -1,0 +1,36 @@
+"""Pruning what describes containers, nodes and pods once no tier holds a sample of them."""
+
+from kubewatch import packing
+from kubewatch.db import driver_sql
+from kubewatch.kinds import KINDS
+
+# An object with a rolled-up sample has a minute or an hour row, which outlive the raw tier (the
+# settings make each tier longer than the one before): one without any, and in no push still to
+# roll up, has no sample left anywhere.
+_UNSAMPLED = {name: f"SELECT key FROM {kind.table} o WHERE o.agent_id = {{0}} AND NOT EXISTS "
+                    f"(SELECT 1 FROM {kind.rollups} r WHERE r.agent_id = {{0}} AND r.key = o.key)"
+              for name, kind in KINDS.items()}
+_DELETE = {name: f"DELETE FROM {kind.table} WHERE agent_id = {{0}} AND key = {{0}}" for name, kind in KINDS.items()}
+_PENDING = "SELECT containers, nodes, pods FROM pushes WHERE agent_id = {0} AND rolled_up = 0"
+
+
+def prune_descriptions(conn, agent_id):
+    """Delete the agent's objects with no sample left in any tier; return how many were deleted.
+
+    Call it in the transaction that pruned the tiers, after them.
+    """
+    pending = None
+    deleted = 0
+    for position, (name, kind) in enumerate(KINDS.items()):
+        unsampled = {row[0] for row in conn.exec_driver_sql(driver_sql(_UNSAMPLED[name]), (agent_id, agent_id))}
+        if not unsampled:
+            continue
+        if pending is None:  # the pushes of the last minutes, not rolled up yet: read only when needed
+            pending = conn.exec_driver_sql(driver_sql(_PENDING), (agent_id,)).all()
+        for row in pending:
+            if row[position] is not None:
+                unsampled.difference_update(packing.unpack(kind.metrics, row[position]))
+        if unsampled:
+            conn.exec_driver_sql(driver_sql(_DELETE[name]), [(agent_id, key) for key in sorted(unsampled)])
+            deleted += len(unsampled)
+    return deleted
