@@ -70,7 +70,7 @@ class KubernetesCollector:
         except (*_CLUSTER_ERRORS, ValueError) as error:
             self.close()
             raise CollectorUnavailable(f"cannot read namespace {name}: {_reason(error)}") from None
-        return _dig(found, "metadata", "uid")
+        return dig(found, "metadata", "uid")
 
     def _connect(self):
         if self._api is None:
