@@ -129,7 +129,7 @@ def test_the_real_server_behind_a_prefixing_proxy(tmp_path):
     server = LiveServer(tmp_path, TRUSTED_PROXY_HOPS=1, PUBLIC_URL="https://monitor.example.org/kubewatch/",
                         ADMIN_EMAIL="ops@example.com", ADMIN_PASSWORD="a long admin password").start()
     try:
-        assert "curl -X POST https://monitor.example.org/kubewatch/api/v1/agents/register" in server.output()
+        assert "kubewatch-agent --url https://monitor.example.org/kubewatch\n" in server.output()
         base = server.url + "/kubewatch"
         proxy = {"X-Forwarded-Prefix": "/kubewatch", "X-Forwarded-Proto": "https",
                  "X-Forwarded-Host": "monitor.example.org"}
