@@ -98,7 +98,8 @@ def _version_5_database(path):
         INSERT INTO agents (id, org_id, name, hostname, created_at, last_seen, last_push_ts, container_count)
             VALUES ('agent_1', 'org_1', 'debian', 'debian', 0, 1015, 1015, 1);
         INSERT INTO pushes (agent_id, ts, received_at) VALUES ('agent_1', 1000, 1000), ('agent_1', 1015, 1015);
-        INSERT INTO containers VALUES ('agent_1', 1, 'c1', 'nginx', 'nginx:1', 'running', 1000, 1015);
+        INSERT INTO containers (agent_id, key, runtime_id, name, image, status, first_seen, described_at)
+            VALUES ('agent_1', 1, 'c1', 'nginx', 'nginx:1', 'running', 1000, 1015);
     """)
     conn.commit()
     conn.close()
