@@ -140,7 +140,7 @@ def test_a_version_4_database_gains_container_health_and_the_alerting_tables(tmp
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{path}"))
     with app.app_context():
         with db.engine.connect() as conn:
-            assert conn.execute(text("SELECT version FROM schema_version")).all() == [(5,)]
+            assert conn.execute(text("SELECT version FROM schema_version")).all() == [(SCHEMA_VERSION,)]
             assert conn.execute(text("SELECT name, status, health, exit_code, oom_killed FROM containers")).all() == [
                 ("nginx", "running", None, None, None)]
             tables = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
