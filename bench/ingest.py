@@ -51,6 +51,9 @@ class Server:
                     "KUBEWATCH_PORT": str(self.port), "KUBEWATCH_THREADS": str(threads),
                     "KUBEWATCH_DATABASE_URL": f"sqlite:///{self.db}", "KUBEWATCH_SECRET_KEY": "bench",
                     "KUBEWATCH_LOG_LEVEL": "WARNING",
+                    # The closed loops push each agent as fast as the server answers, which the
+                    # per-agent rate limit (a real agent pushes once an interval) would refuse.
+                    "KUBEWATCH_PUSHES_PER_INTERVAL": str(10 ** 9),
                     **{f"KUBEWATCH_{k}": str(v) for k, v in settings.items()}})
         self.log = open(Path(workdir) / f"{Path(script).stem}-{self.port}.log", "w+")
         self.process = subprocess.Popen([sys.executable, script], cwd=ROOT, env=env, stdout=self.log,

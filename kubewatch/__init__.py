@@ -6,8 +6,8 @@ from pathlib import Path
 from flask import Flask
 from flask.sessions import SessionInterface
 
-from kubewatch import (api, backup, cli, db, decompression, errors, proxy, push_limits, rollups, server_metrics,
-                       throttle)
+from kubewatch import (alerting, api, backup, cli, db, decompression, errors, proxy, push_limits, rollups,
+                       server_metrics, throttle)
 from kubewatch.api import push_shortcut
 from kubewatch.config import DEFAULTS, instance_path, load_settings, secret_key
 from kubewatch.fast_json import FastJSON
@@ -63,6 +63,7 @@ def create_app(test_config=None):
     cli.init_app(app)
     rollups.init_app(app)
     backup.init_app(app)
+    alerting.init_app(app)
     push_shortcut.init_app(app)  # after the hooks: it checks the ones registered before it
     decompression.init_app(app)  # in front of the shortcut: compressed pushes take it too
     server_metrics.init_app(app)  # outside the shortcut, to count and time every push

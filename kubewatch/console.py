@@ -20,8 +20,23 @@ def load_app():
         sys.exit(f"kubewatch: {error}")
 
 
+def print_version(ctx, _param, value):
+    """Print the release and the schema version it writes, without building the app (no database needed)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from kubewatch import __version__
+    from kubewatch.db import SCHEMA_VERSION
+    click.echo(f"kubewatch {__version__}, schema version {SCHEMA_VERSION}")
+    ctx.exit()
+
+
+VERSION_OPTION = click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                              callback=print_version, help="Show kubewatch's version and schema version.")
+
 # The commands are the app's own (app.cli): one a colleague adds to the flask CLI is here too.
+# Flask's own --version would print Python's, Flask's and Werkzeug's versions instead of ours.
 main = FlaskGroup(name="kubewatch", create_app=load_app, load_dotenv=False, set_debug_flag=False,
+                  add_version_option=False, params=[VERSION_OPTION],
                   help="The kubewatch server. Settings: KUBEWATCH_CONFIG, KUBEWATCH_INSTANCE_PATH and "
                        "KUBEWATCH_<NAME> variables (see config.example.toml).")
 

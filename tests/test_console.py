@@ -96,3 +96,13 @@ def test_python_app_py_on_a_taken_port_exits_1_with_one_line_naming_the_environm
         f"kubewatch: cannot listen on 127.0.0.1:{port}: the address is already in use (another server, or an "
         "earlier kubewatch?); host set by KUBEWATCH_HOST in the environment, port set by KUBEWATCH_PORT in the "
         "environment")
+
+
+def test_version_names_the_release_and_the_schema_version_without_a_database(elsewhere):
+    from kubewatch import __version__
+    from kubewatch.db import SCHEMA_VERSION
+
+    run, instance = elsewhere
+    shown = run("--version")
+    assert (shown.returncode, shown.stdout.strip()) == (0, f"kubewatch {__version__}, schema version {SCHEMA_VERSION}")
+    assert not instance.exists()  # nothing was created to answer it

@@ -12,6 +12,7 @@ from sqlalchemy import text as sql_text
 
 from kubewatch import db, exporter
 from kubewatch.server_metrics import ALERTS_FIRING
+from alerting_world import Receiver, World
 from conftest import bearer, container, sample_push
 
 MIB = 1024 * 1024
@@ -133,10 +134,33 @@ def test_pushes_are_counted_by_status_and_timed(client, org, read_key):
     assert 0 < found[("kubewatch_push_duration_seconds_sum", ())] < 30
     assert found[("kubewatch_database_size_bytes", ())] > 0
     assert 0 <= found[("kubewatch_rollup_backlog_seconds", ())] < 60
-    assert not any(name == "kubewatch_alerts_firing" for name, _ in found)  # no alerting module has plugged in
+    assert found[("kubewatch_alerts_firing", ())] == 0
 
 
-def test_alerts_firing_are_exported_once_an_alerting_module_provides_them(app, client, org, read_key):
+def test_alerts_firing_counts_the_organization_s_fired_unresolved_alerts(app, client, org, other_org, read_key):
+    receiver = Receiver()
+    try:
+        world, elsewhere = World(app, org, receiver), World(app, other_org, receiver)
+        for each in (world, elsewhere):
+            each.rule(kind="container_stopped", name="stopped", channels=[each.channel()])
+        then = int(time.time()) - 600
+        world.push(then, [container("c1", "db"), container("c2", "web")])
+        elsewhere.push(then, [container("c9", "theirs")])
+        world.evaluate(then)
+        elsewhere.evaluate(then)
+        world.push(then + 15, [container("c1", "db", status="exited"), container("c2", "web", status="exited")])
+        elsewhere.push(then + 15, [container("c9", "theirs", status="exited")])
+        world.evaluate(then + 15)
+        elsewhere.evaluate(then + 15)
+        assert samples(scrape(client, read_key["key"]))[("kubewatch_alerts_firing", ())] == 2
+        world.push(then + 30, [container("c1", "db"), container("c2", "web", status="exited")])
+        world.evaluate(then + 30)
+        assert samples(scrape(client, read_key["key"]))[("kubewatch_alerts_firing", ())] == 1
+    finally:
+        receiver.stop()
+
+
+def test_alerts_firing_are_exported_as_an_alerting_module_provides_them(app, client, org, read_key):
     app.extensions[ALERTS_FIRING] = lambda org_id: {org.id: 2}.get(org_id, 0)
     assert samples(scrape(client, read_key["key"]))[("kubewatch_alerts_firing", ())] == 2
 
@@ -174,7 +198,6 @@ def dashboard_queries():
 
 
 def test_the_grafana_dashboard_charts_only_exported_series(app, client, org, read_key):
-    app.extensions[ALERTS_FIRING] = lambda org_id: 0  # charted for when an alerting module provides it
     org.push(org.register(), now_push(nodes=[NODE], pods=[POD]))
     exported = {s.name for family in text_string_to_metric_families(scrape(client, read_key["key"]))
                 for s in family.samples}

@@ -27,6 +27,14 @@ class SingleProcess:
         return True
 
 
+def init_app(app):
+    """Let the /metrics scrape count the organization's firing alerts (kubewatch_alerts_firing)."""
+    from kubewatch.repository.alert_state import firing_count
+    from kubewatch.server_metrics import ALERTS_FIRING
+
+    app.extensions[ALERTS_FIRING] = firing_count
+
+
 def leadership(engine):
     """Return the hook that says whether this process evaluates, for the database behind engine.
 

@@ -85,6 +85,13 @@ def alerts_for_org(org_id, state=None, limit=500):
         return [dict(row) for row in rows]
 
 
+def firing_count(org_id):
+    """Return how many of the organization's alerts have fired and not resolved."""
+    with read() as conn:
+        return conn.execute(text("SELECT COUNT(*) FROM alerts WHERE org_id = :org_id AND fired_at IS NOT NULL "
+                                 "AND resolved_at IS NULL"), {"org_id": org_id}).scalar_one()
+
+
 def prune_alerts(before):
     """Delete alerts resolved before `before` (epoch seconds), with their messages; return how many."""
     with write() as conn:
