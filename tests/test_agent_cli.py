@@ -1,8 +1,10 @@
 """The kubewatch-agent command, run as a user runs it: settings, --dry-run, --once and its exit codes, SIGTERM."""
 
+import atexit
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,6 +40,7 @@ def agent_env(**settings):
     kept = {k: v for k, v in os.environ.items()
             if not k.startswith(("KUBEWATCH_", "DOCKER_", "KUBERNETES_")) and k != "KUBECONFIG"}
     state = tempfile.mkdtemp(prefix="kubewatch-agent-state-")
+    atexit.register(shutil.rmtree, state, ignore_errors=True)  # callers outlive a fixture's tmp_path
     return {**kept, "KUBEWATCH_STATE_DIR": state, "KUBEWATCH_MACHINE_ID_FILE": os.path.join(state, "no-machine-id"),
             **settings}
 
