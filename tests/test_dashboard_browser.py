@@ -113,6 +113,11 @@ def test_a_container_that_stopped_after_running_is_highlighted(admin, server):
     assert once.locator("td.attention").count() == 0  # never seen running: not a surprise
     admin.get_by_role("button", name="Status").click()
     expect(admin.locator("#containers th[data-key=status]")).to_have_attribute("aria-sort", "ascending")
+    admin.goto(f"{server.url}/")
+    cell = row_of(admin, "stops").locator("td.containers")
+    expect(cell).to_have_text("0 / 2")
+    expect(cell).to_have_class(re.compile("attention"))
+    expect(cell).to_have_attribute("title", "1 stopped after running")
 
 
 def test_a_kubernetes_agent_shows_nodes_and_pods_filtered_by_namespace(admin, server):

@@ -20,7 +20,7 @@ def summary(listed):
     for agent in listed:
         counts[agent["status"]] += 1
         counts["containers"] += agent["containerCount"]
-        counts["running"] += agent.get("runningCount", agent["containerCount"])
+        counts["running"] += agent["runningCount"]
     counts["stopped"] = counts["containers"] - counts["running"]
     return counts
 

@@ -5,8 +5,18 @@
   const table = document.getElementById("agents");
   const interval = Number(table.dataset.interval) * 1000;
 
+  // Why the containers cell is highlighted, as the server says it on the first load ("" when it is not).
+  function attention(agent) {
+    const reasons = [];
+    if (agent.stoppedCount) reasons.push(`${agent.stoppedCount} stopped after running`);
+    if (agent.restartedAt && Date.now() - Date.parse(agent.restartedAt) <= 3600 * 1000) {
+      reasons.push("restarted within the hour");
+    }
+    return reasons.join(", ");
+  }
+
   function row(agent) {
-    const running = agent.runningCount ?? agent.containerCount;
+    const why = attention(agent);
     return kw.el("tr", {"data-id": agent.id},
       kw.el("td", {}, kw.el("span", {class: "dot " + agent.status, "aria-hidden": "true"}),
         kw.el("span", {class: "status-text"}, agent.status)),
@@ -14,8 +24,8 @@
       kw.el("td", {class: "hide-narrow"}, agent.hostname),
       kw.el("td", {class: "hide-narrow"}, agent.platform || ""),
       kw.el("td", {class: "hide-narrow"}, agent.version || ""),
-      kw.el("td", {class: "containers" + (agent.containersNeedAttention ? " attention" : "")},
-        `${running} / ${agent.containerCount}`),
+      kw.el("td", {class: "containers" + (why ? " attention" : ""), title: why || null},
+        `${agent.runningCount} / ${agent.containerCount}`),
       kw.el("td", {}, kw.time(agent.lastSeen)));
   }
 
@@ -23,9 +33,8 @@
     const counts = {connected: 0, disconnected: 0, pending: 0, running: 0, stopped: 0};
     for (const agent of agents) {
       counts[agent.status] += 1;
-      const running = agent.runningCount ?? agent.containerCount;
-      counts.running += running;
-      counts.stopped += agent.containerCount - running;
+      counts.running += agent.runningCount;
+      counts.stopped += agent.containerCount - agent.runningCount;
     }
     for (const [name, count] of Object.entries(counts)) {
       document.querySelector(`[data-count="${name}"]`).textContent = count;
@@ -43,6 +52,7 @@
     }
   }
 
+  show(JSON.parse(document.getElementById("agents-data").textContent));
   setInterval(refresh, interval);
   setInterval(() => kw.refreshTimes(table), 1000);
 
