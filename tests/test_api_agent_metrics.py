@@ -39,6 +39,15 @@ def test_the_agents_series_adds_up_its_containers(org, now):
     assert (point["cpuPercent"], point["cpuPercentMax"], point["memoryMBMax"]) == (30.0, 45.0, 150.0)
 
 
+def test_the_agents_series_is_rounded_as_a_containers_is(org, now):
+    agent = org.register()
+    push(org, agent, now, [container("a", "web", cpuPercent=0.1, memoryMB=0.1),
+                           container("b", "db", cpuPercent=0.2, memoryMB=0.2)])
+    raw = series(org, agent, **{"from": EpochTime.format(now - 60), "to": EpochTime.format(now + 60)})
+    [point] = raw.json["points"]
+    assert (point["cpuPercent"], point["memoryMB"]) == (0.3, 0.3)  # 0.1 + 0.2 is 0.30000000000000004
+
+
 def test_a_kubernetes_agent_adds_up_its_nodes_and_averages_their_cpu(org, now):
     agent = org.register(platform="kubernetes")
     nodes = [{"name": "n1", "cpuPercent": 20.0, "memoryMB": 1000}, {"name": "n2", "cpuPercent": 40.0, "memoryMB": 500}]

@@ -10,9 +10,14 @@ from kubewatch import access, history, totals
 from kubewatch.api import Blueprint
 from kubewatch.api.fields import EpochTime
 from kubewatch.api.metrics import SeriesQuery, agent_or_404, query_range
+from kubewatch.api.precision import PLACES, RATE_PLACES, rounded
 
 blp = Blueprint("agent_metrics", __name__, url_prefix="/api/v1/agents",
                 description="An agent's metrics as a whole: its containers' (or nodes') added up.")
+
+# Sums of floats carry float noise: rounded as the objects' own series are.
+_FLOATS = (("cpuPercent", PLACES), ("cpuPercentMax", PLACES), ("memoryMB", PLACES), ("memoryMBMax", PLACES),
+           ("networkRxBytesPerSec", RATE_PLACES), ("networkTxBytesPerSec", RATE_PLACES))
 
 
 class TotalPoint(Schema):
@@ -47,4 +52,5 @@ def agent_metrics(query, agent_id, user):
         abort(400, message=str(error))
     for point in found["points"]:
         point["t"] = EpochTime.format(point["t"])
+        rounded(point, _FLOATS)
     return jsonify(found)
