@@ -56,7 +56,14 @@ CREATE TABLE IF NOT EXISTS agents (
     pod_count        BIGINT NOT NULL DEFAULT 0,
     instance_id      TEXT,
     state_at         BIGINT,
-    clock_skew       BIGINT
+    clock_skew       BIGINT,
+    -- Of the newest push's containers: how many run, how many stopped after running (see
+    -- kubewatch/repository/pushes.py), the sum of their restart counts, and the newest push in
+    -- which that sum rose.
+    running_count    BIGINT NOT NULL DEFAULT 0,
+    stopped_count    BIGINT NOT NULL DEFAULT 0,
+    restart_total    BIGINT NOT NULL DEFAULT 0,
+    restarted_at     BIGINT
 );
 
 -- The raw tier: one row per push received, its samples packed per kind (kubewatch/packing.py),
@@ -310,4 +317,4 @@ CREATE INDEX IF NOT EXISTS users_org ON users (org_id);
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
 
 -- Later versions migrate a live database from the version recorded here (see kubewatch/db.py).
-INSERT INTO schema_version (version) SELECT 6 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+INSERT INTO schema_version (version) SELECT 7 WHERE NOT EXISTS (SELECT 1 FROM schema_version);

@@ -4,10 +4,9 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from flask.sessions import SessionInterface
 
 from kubewatch import (alerting, api, backup, cli, db, decompression, errors, proxy, push_limits, rollups,
-                       server_metrics, throttle)
+                       server_metrics, throttle, web)
 from kubewatch.api import push_shortcut
 from kubewatch.config import DEFAULTS, instance_path, load_settings, secret_key
 from kubewatch.fast_json import FastJSON
@@ -20,25 +19,16 @@ CHECKOUT = PROJECT_ROOT if (PROJECT_ROOT / "app.py").exists() else None
 API_SETTINGS = {"API_TITLE": "kubewatch", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3"}
 
 
-class _NoSessions(SessionInterface):
-    """The API is stateless (signed tokens, never cookies): no session is read or written."""
-
-    def open_session(self, app, request):
-        return None  # Flask stands a NullSession in, without building a cookie signer per request
-
-    def save_session(self, app, session, response):
-        pass
-
-
 def create_app(test_config=None):
-    """Build the application: settings, database, API blueprints and CLI commands.
+    """Build the application: settings, database, API blueprints, the dashboard and CLI commands.
 
     Without test_config, settings come from defaults, the TOML file and KUBEWATCH_* variables;
     with it, from defaults and test_config alone. The instance folder (secret key, a relative
     SQLite path, config.toml) is KUBEWATCH_INSTANCE_PATH, else instance/ of the checkout, else
     <prefix>/var/kubewatch-instance for a pip-installed server: never the working directory.
     """
-    app = Flask(__name__, instance_path=instance_path())
+    # The dashboard blueprint serves /static; the package has no app-wide static folder.
+    app = Flask(__name__, instance_path=instance_path(), static_folder=None)
     app.config.from_mapping(DEFAULTS, **API_SETTINGS)
     sources = app.extensions["kubewatch.sources"] = {}
     if test_config is None:
@@ -52,7 +42,6 @@ def create_app(test_config=None):
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.json = FastJSON(app)
     app.json.sort_keys = False  # keep the documented field order
-    app.session_interface = _NoSessions()
     logging.getLogger("kubewatch").setLevel(app.config["LOG_LEVEL"])
 
     db.init_app(app)
@@ -60,6 +49,7 @@ def create_app(test_config=None):
     throttle.init_app(app)
     push_limits.init_app(app)
     api.init_app(app)
+    web.init_app(app)
     cli.init_app(app)
     rollups.init_app(app)
     backup.init_app(app)

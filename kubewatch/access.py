@@ -5,8 +5,8 @@ from functools import wraps
 from flask import request
 from flask_smorest import abort
 
-from kubewatch import credentials, throttle, tokens
-from kubewatch.repository import accounts
+from kubewatch import credentials, sessions, throttle, tokens
+from kubewatch.repository import accounts, users
 
 REGISTER_AGAIN = "Agent token is missing, invalid or expired: register again at POST /api/v1/agents/register."
 SIGN_IN = "A valid user token is required: sign in at POST /api/v1/auth/login."
@@ -72,25 +72,55 @@ def read_key_reader(token):
     return {"id": found["id"], "org_id": found["org_id"], "email": f"read key {found['prefix']}...", "role": "reader"}
 
 
-def signed_in_user(role=None):
-    """Return the user of the request's user token, or the reader of a read-only key on a GET.
+def session_user():
+    """Return the user of the request's session cookie, or None when it has none or the password changed since."""
+    signed = sessions.session_user_id()
+    user = signed and users.user_with_password(signed[0])
+    if not user or sessions.password_mark(user.pop("password_hash")) != signed[1]:
+        return None
+    return user
 
-    Aborts 401 without either, 403 without the role (a reader has none) or for a reader's change.
+
+def signed_in_user(role=None):
+    """Return the user of the request's user token or session cookie, or the reader of a read-only key on a GET.
+
+    Aborts 401 without any, 403 without the role (a reader has none) or for a reader's change.
+    A cookie-authenticated request that changes state must carry the CSRF token: 400 without it.
     """
-    token = _bearer_token()
-    reader = read_key_reader(token)
-    if reader is not None:
-        if request.method not in READ_ONLY_METHODS or role is not None:
-            abort(403, message=READ_ONLY)
-        return reader
-    try:
-        user = accounts.user_by_id(tokens.verify_user_token(token))
-    except tokens.InvalidToken:
-        user = None
+    if sessions.uses_session():
+        user = session_user()
+        if user is not None:
+            sessions.protect()
+    else:
+        token = _bearer_token()
+        reader = read_key_reader(token)
+        if reader is not None:
+            if request.method not in READ_ONLY_METHODS or role is not None:
+                abort(403, message=READ_ONLY)
+            return reader
+        try:
+            user = accounts.user_by_id(tokens.verify_user_token(token))
+        except tokens.InvalidToken:
+            user = None
     if user is None:
         abort(401, message=SIGN_IN, headers=_BEARER_CHALLENGE)
     if role is not None and user["role"] != role:
         abort(403, message=f"Only an {role} may do this.")
+    return user
+
+
+def user_signing_in(email, password):
+    """Return the user (with password_hash) whose email and password these are, or None, counting failures.
+
+    Aborts 429 while this client or account failed too often lately: the API and the sign-in page share this.
+    """
+    email = credentials.normalize_email(email)
+    throttle.guard("login", email)
+    user = accounts.user_by_email(email)
+    if not credentials.password_matches(user and user["password_hash"], password):
+        throttle.failed("login", email)
+        return None
+    throttle.succeeded("login", email)
     return user
 
 

@@ -94,5 +94,29 @@ def to_version_6(conn):
         conn.execute(text(statement))
 
 
+def to_version_7(conn):
+    """Count the running, stopped and restarted containers of each agent's newest push."""
+    have = {column["name"] for column in inspect(conn).get_columns("agents")}
+    for column in ("running_count BIGINT NOT NULL DEFAULT 0", "stopped_count BIGINT NOT NULL DEFAULT 0",
+                   "restart_total BIGINT NOT NULL DEFAULT 0", "restarted_at BIGINT"):
+        if column.split()[0] not in have:  # on SQLite, version 6 rebuilt agents with them
+            conn.execute(text(f"ALTER TABLE agents ADD COLUMN {column}"))
+    kind = KINDS["containers"]
+    restarts = kind.measured.index("restart_count")
+    for agent_id, blob in conn.execute(text(
+            "SELECT p.agent_id, p.containers FROM pushes p JOIN agents a "
+            "ON a.id = p.agent_id AND a.last_push_ts = p.ts WHERE p.containers IS NOT NULL")).all():
+        latest = packing.unpack(kind.metrics, blob)
+        described = {row[0]: row[1:] for row in conn.execute(text(
+            "SELECT key, status, first_seen, described_at FROM containers WHERE agent_id = :id"), {"id": agent_id})}
+        found = [described[key] for key in latest if key in described]
+        conn.execute(text("UPDATE agents SET running_count = :running, stopped_count = :stopped, "
+                          "restart_total = :restarts WHERE id = :id"), {
+            "running": sum(1 for status, _, _ in found if status == "running"),
+            "stopped": sum(1 for status, first, last in found
+                           if status not in (None, "running", "paused") and last > first),
+            "restarts": sum(values[restarts] or 0 for values in latest.values()), "id": agent_id})
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6}
+MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7}

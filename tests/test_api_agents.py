@@ -279,7 +279,7 @@ def test_list_is_a_bare_array_of_the_documented_fields(org):
     listed = org.agents().json
     assert isinstance(listed, list)
     assert list(listed[0]) == ["id", "name", "platform", "hostname", "version", "lastSeen", "status",
-                               "containerCount"]
+                               "containerCount", "runningCount", "stoppedCount", "restartedAt"]
     assert listed[0]["name"] == "prod-web" and listed[0]["hostname"] == "prod-web-01"
 
 

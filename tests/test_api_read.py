@@ -138,10 +138,10 @@ def test_containers_are_those_of_the_latest_push_as_pushed_with_rates_and_last_s
                             "cpuPercent": 20.5, "memoryMB": 48.0, "memoryLimitMB": 512.0,
                             "networkRxBytes": 400, "networkRxBytesPerSec": 26.7,  # reset: 400 / 15, to 1 decimal
                             "networkTxBytes": 800, "networkTxBytesPerSec": 20.0, "restartCount": 0,
-                            "lastSeen": EpochTime.format(latest)}
+                            "lastSeen": EpochTime.format(latest), "recentRestarts": 0, "stoppedAt": None}
     assert list(listed["c1"]) == ["id", "name", "image", "status", "health", "exitCode", "oomKilled", "cpuPercent",
                                   "memoryMB", "memoryLimitMB", "networkRxBytes", "networkRxBytesPerSec", "networkTxBytes",
-                                  "networkTxBytesPerSec", "restartCount", "lastSeen"]
+                                  "networkTxBytesPerSec", "restartCount", "lastSeen", "recentRestarts", "stoppedAt"]
     # New in the latest push: no rate yet; a counter not measured stays null.
     assert (listed["c2"]["status"], listed["c2"]["networkRxBytes"], listed["c2"]["networkRxBytesPerSec"],
             listed["c2"]["networkTxBytesPerSec"]) == ("exited", None, None, None)
@@ -191,7 +191,7 @@ def test_pods_are_listed_as_last_pushed_and_the_namespace_parameter_filters(org,
     assert sorted((p["namespace"], p["name"]) for p in pods) == [("jobs", "worker"), ("shop", "api-7d9f")]
     [shop] = get(org, url(agent, "/pods"), namespace="shop").json
     assert shop == {**POD, "networkRxBytes": 450, "networkRxBytesPerSec": 10.0, "networkTxBytesPerSec": 0.0,
-                    "restartCount": 2, "lastSeen": EpochTime.format(latest)}
+                    "restartCount": 2, "lastSeen": EpochTime.format(latest), "recentRestarts": 1}
     [jobs] = get(org, url(agent, "/pods"), namespace="jobs").json
     assert jobs["ready"] is False and jobs["readyContainers"] == 1
     assert get(org, url(agent, "/pods"), namespace="kube-system").json == []

@@ -48,7 +48,10 @@ def operations():
             "DELETE /api/v1/notification-channels/{channel_id}", "POST /api/v1/notification-channels/{channel_id}/test",
             "POST /api/v1/alert-rules", "GET /api/v1/alert-rules", "PATCH /api/v1/alert-rules/{rule_id}",
             "DELETE /api/v1/alert-rules/{rule_id}", "GET /api/v1/alerts", "POST /api/v1/silences",
-            "GET /api/v1/silences", "DELETE /api/v1/silences/{silence_id}"]
+            "GET /api/v1/silences", "DELETE /api/v1/silences/{silence_id}",
+            "GET /api/v1/agents/{agent_id}/metrics", "GET /api/v1/users", "POST /api/v1/users",
+            "PATCH /api/v1/users/{user_id}", "POST /api/v1/users/{user_id}/password", "DELETE /api/v1/users/{user_id}",
+            "PUT /api/v1/users/me/password"]
 
 
 def credentials_for(case, live):

@@ -1,4 +1,4 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers)."""
 
 import sqlite3
 from pathlib import Path
@@ -77,18 +77,20 @@ def test_a_migrated_database_opens_again_unchanged(tmp_path):
 
 
 def _packed_database(path, version):
-    """Write a database as schema version 2 or 3 made it (from its schema.sql), with an ingest key and a push."""
+    """Write a database as schema version 2 to 6 made it (from its schema.sql), with an ingest key and a push."""
     blob = packing.pack(KINDS["containers"].metrics, [1, 2], [(12.4, 48.0, 512.0, 10240, 8192, 0),
                                                               (None, None, None, None, None, None)])
     conn = sqlite3.connect(path)
     conn.executescript((FIXTURES / f"schema_v{version}.sql").read_text())
     conn.executescript(f"""
         INSERT INTO organizations VALUES ('org_1', 'acme', 0);
-        INSERT INTO api_keys VALUES ('key_1', 'org_1', 'old', 'kw_live_abcd', '{credentials.hash_api_key(OLD_KEY)}', 0, NULL);
+        INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at, revoked_at)
+            VALUES ('key_1', 'org_1', 'old', 'kw_live_abcd', '{credentials.hash_api_key(OLD_KEY)}', 0, NULL);
         INSERT INTO agents (id, org_id, name, hostname, created_at, last_seen, last_push_ts, container_count)
             VALUES ('agent_1', 'org_1', 'web', 'web-01', 0, 1015, 1015, 2);
-        INSERT INTO containers VALUES ('agent_1', 1, 'c1', 'nginx', 'nginx:1', 'running', 1000, 1000),
-                                      ('agent_1', 2, 'c2', 'db', NULL, NULL, 1000, 1000);
+        INSERT INTO containers (agent_id, key, runtime_id, name, image, status, first_seen, described_at)
+            VALUES ('agent_1', 1, 'c1', 'nginx', 'nginx:1', 'running', 1000, 1000),
+                   ('agent_1', 2, 'c2', 'db', NULL, NULL, 1000, 1000);
     """)
     conn.execute("INSERT INTO pushes (agent_id, ts, received_at, containers) VALUES ('agent_1', 1015, 1015, ?)",
                  (deflated(blob) if version == 2 else blob,))
@@ -97,8 +99,8 @@ def _packed_database(path, version):
     conn.close()
 
 
-@pytest.mark.parametrize("version", [2, 3])
-def test_a_version_2_or_3_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
+@pytest.mark.parametrize("version", [2, 3, 4, 5, 6])
+def test_a_version_2_to_6_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
     url = f"sqlite:///{tmp_path / f'v{version}.db'}"
     _packed_database(tmp_path / f"v{version}.db", version)
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))
@@ -110,6 +112,9 @@ def test_a_version_2_or_3_database_opens_migrated_with_its_samples_and_its_keys_
         assert samples(query) == [(1015, 1, (12.4, 48.0, 512.0, 10240, 8192, 0)),
                                   (1015, 2, (None, None, None, None, None, None))]
         assert query("SELECT id, scope FROM api_keys") == [("key_1", "ingest")]
+        # Counted from the newest push: c1 runs, c2 has no status; neither stopped after running.
+        assert query("SELECT running_count, stopped_count, restart_total, restarted_at FROM agents") == [
+            (1, 0, 0, None)]
     response = app.test_client().post("/api/v1/agents/register", json={"name": "n", "hostname": "h"},
                                       headers={"X-API-Key": OLD_KEY})
     assert response.status_code == 200
@@ -117,7 +122,7 @@ def test_a_version_2_or_3_database_opens_migrated_with_its_samples_and_its_keys_
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
 def test_each_earlier_schema_fixture_is_the_schema_sql_its_version_wrote(version):
     """The fixtures are schema.sql as released; a later edit to them would test a schema no one ran."""
     written = (FIXTURES / f"schema_v{version}.sql").read_text()

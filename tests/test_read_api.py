@@ -62,7 +62,7 @@ def test_containers_are_those_of_the_latest_push_as_pushed_with_rates(org, agent
                    "exitCode": None, "oomKilled": None, "cpuPercent": 12.4,
                    "memoryMB": 48.0, "memoryLimitMB": 512.0, "networkRxBytes": 400,
                    "networkRxBytesPerSec": 26.7, "networkTxBytes": 800, "networkTxBytesPerSec": 20.0,
-                   "restartCount": 0, "lastSeen": EpochTime.format(NOW)}
+                   "restartCount": 0, "lastSeen": EpochTime.format(NOW), "recentRestarts": 0, "stoppedAt": None}
     assert (batch["id"], batch["status"], batch["networkRxBytesPerSec"]) == ("c2", "exited", None)  # new: no rate yet
 
 
@@ -81,7 +81,7 @@ def test_nodes_and_pods_are_listed_with_the_push_payload_fields(org, agent):
     assert sorted((p["namespace"], p["name"]) for p in pods) == [("jobs", "worker"), ("shop", "api-7d9f")]
     [shop] = _get(org, f"/api/v1/agents/{agent['agentId']}/pods", namespace="shop").json
     assert shop == {**POD, "networkRxBytes": 450, "networkRxBytesPerSec": 10.0, "networkTxBytesPerSec": 0.0,
-                    "lastSeen": EpochTime.format(NOW)}
+                    "lastSeen": EpochTime.format(NOW), "recentRestarts": 0}
     assert shop["ready"] is True
 
 

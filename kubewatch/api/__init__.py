@@ -53,7 +53,8 @@ SECURITY_SCHEMES = {
 
 def init_app(app):
     """Register every resource's blueprint and serve the OpenAPI document."""
-    from kubewatch.api import agents, alert_rules, alerts, auth, channels, health, keys, metrics, prometheus
+    from kubewatch.api import (agent_metrics, agents, alert_rules, alerts, auth, channels, health, keys, metrics,
+                               prometheus, users)
 
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "v1/openapi.json")
@@ -68,7 +69,8 @@ def init_app(app):
     api.register_field(EpochTime, "string", "date-time")
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    for module in (agents, metrics, auth, keys, channels, alert_rules, alerts, health, prometheus):
+    for module in (agents, metrics, agent_metrics, auth, keys, users, channels, alert_rules, alerts, health,
+                   prometheus):
         api.register_blueprint(module.blp)
     app.after_request(_security_headers)
 

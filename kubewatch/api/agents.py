@@ -77,6 +77,12 @@ class AgentSchema(Schema):
     lastSeen = EpochTime(attribute="last_seen", allow_none=True)
     status = fields.String(metadata={"enum": ["connected", "disconnected", "pending"]})
     containerCount = fields.Integer(attribute="container_count")
+    runningCount = fields.Integer(attribute="running_count", metadata={
+        "description": "How many of the newest push's containers are running."})
+    stoppedCount = fields.Integer(attribute="stopped_count", metadata={
+        "description": "How many of the newest push's containers stopped after they had been running."})
+    restartedAt = EpochTime(attribute="restarted_at", allow_none=True, metadata={
+        "description": "The newest push in which the containers' restart counts, added up, rose; null if never."})
 
 
 class AgentDetailSchema(AgentSchema):
@@ -97,6 +103,8 @@ def agent_json(agent, now, interval):
         "id": agent["id"], "name": agent["name"], "platform": agent["platform"], "hostname": agent["hostname"],
         "version": agent["version"], "lastSeen": EpochTime.format(agent["last_seen"]),
         "status": agent_status(agent, now, interval), "containerCount": agent["container_count"],
+        "runningCount": agent["running_count"], "stoppedCount": agent["stopped_count"],
+        "restartedAt": EpochTime.format(agent["restarted_at"]),
     }
 
 

@@ -4,10 +4,9 @@ from flask import current_app
 from flask_smorest import abort
 from marshmallow import Schema, fields
 
-from kubewatch import credentials, throttle, tokens
+from kubewatch import access, tokens
 from kubewatch.api import Blueprint
 from kubewatch.api.fields import text
-from kubewatch.repository import accounts
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Signing in.")
 
@@ -27,12 +26,8 @@ class SessionSchema(Schema):
 @blp.response(200, SessionSchema)
 def login(body):
     """Trade a user's email and password for a signed user token."""
-    email = credentials.normalize_email(body["email"])
-    throttle.guard("login", email)
-    user = accounts.user_by_email(email)
-    if not credentials.password_matches(user and user["password_hash"], body["password"]):
-        throttle.failed("login", email)
+    user = access.user_signing_in(body["email"], body["password"])
+    if user is None:
         abort(401, message="Email or password is wrong.")
-    throttle.succeeded("login", email)
     return {"token": tokens.sign_user_token(user["id"]),
             "expiresIn": current_app.config["USER_TOKEN_TTL"]}

@@ -82,6 +82,13 @@ def _object_schema(kind, pushed, name):
         if metric.how == COUNTER:
             listed[rate_field(metric)] = fields.Float(allow_none=True)
     listed["lastSeen"] = EpochTime()
+    if "restart_count" in kind.measured:
+        listed["recentRestarts"] = fields.Integer(metadata={
+            "description": "How much restartCount rose in the last hour, by its lowest value in that hour."})
+    if kind is CONTAINERS:
+        listed["stoppedAt"] = EpochTime(allow_none=True, metadata={
+            "description": "When a container that ran before was first reported in its present, stopped state; "
+                           "null while running, or when it was never seen running."})
     return Schema.from_dict(listed, name=name)
 
 
@@ -111,15 +118,51 @@ def _object_json(kind, item):
     return rounded(shown, _FLOATS[kind.name])
 
 
-def _agent_or_404(user, agent_id):
+def agent_or_404(user, agent_id):
+    """Return the user's organization's agent, or abort 404."""
     agent = agents.agent_for_org(user["org_id"], agent_id)
     if agent is None:
         abort(404, message=f"Agent {agent_id} doesn't exist.")
     return agent
 
 
+# Restarts within this many seconds are recent; the dashboard highlights them.
+RECENT = 3600
+
+
 def _listed(kind, agent_id, keep=lambda item: True):
-    return jsonify([_object_json(kind, item) for item in stored.latest(kind, agent_id) if keep(item)])
+    """Answer the objects of the latest push as listed, with what they did lately where the kind has it."""
+    items = [item for item in stored.latest(kind, agent_id) if keep(item)]
+    listed = [_object_json(kind, item) for item in items]
+    restarts = _RESTART_INDEX.get(kind.name)
+    if restarts is not None and items:
+        # The rollups hold the hour but its last minute or two; the push before the latest one holds those.
+        lowest = stored.lowest_restarts_since(kind, agent_id, int(time.time()) - RECENT)
+        for shown, item in zip(listed, items):
+            earlier = [lowest.get(item["key"]), item["previous"] and item["previous"][1][restarts]]
+            earlier = [value for value in earlier if value is not None]
+            now = item["values"][restarts]
+            shown["recentRestarts"] = max(0, now - min(earlier)) if now is not None and earlier else 0
+    if kind is CONTAINERS:
+        for shown, item in zip(listed, items):
+            # Its description changed to a state other than running: it ran before (first seen stopped, it did not).
+            stopped = item["status"] not in ("running", "paused") and item["described_at"] > item["first_seen"]
+            shown["stoppedAt"] = EpochTime.format(item["described_at"]) if stopped else None
+    return jsonify(listed)
+
+
+_RESTART_INDEX = {kind.name: [metric.column for metric in kind.metrics].index("restart_count")
+                  for kind in (CONTAINERS, PODS)}
+
+
+def query_range(query):
+    """Return (start, end, now) in epoch seconds of a SeriesQuery: by default the hour before now."""
+    now = int(time.time())
+    end = int(query["end"].timestamp()) if "end" in query else now
+    start = int(query["start"].timestamp()) if "start" in query else end - 3600
+    if start > end:
+        abort(400, errors={"query": {"from": ["from must not be after to."]}})
+    return start, end, now
 
 
 def _series(kind, agent_id, identity, what, query):
@@ -127,11 +170,7 @@ def _series(kind, agent_id, identity, what, query):
     key = stored.object_key(kind, agent_id, identity)
     if key is None:
         abort(404, message=f"Agent {agent_id} has no {what}.")
-    now = int(time.time())
-    end = int(query["end"].timestamp()) if "end" in query else now
-    start = int(query["start"].timestamp()) if "start" in query else end - 3600
-    if start > end:
-        abort(400, errors={"query": {"from": ["from must not be after to."]}})
+    start, end, now = query_range(query)
     try:
         found = history.read_series(kind, agent_id, key, start, end, query.get("step"), now, current_app.config)
     except history.QueryError as error:
@@ -155,7 +194,7 @@ ContainerPoint, NodePoint, PodPoint = (_point_schema(kind, f"{kind.name[:-1].tit
 @blp.doc(security=_USER)
 def list_containers(query, agent_id, user):
     """List the containers of the agent's latest push, as pushed, with network rates; `status` filters."""
-    _agent_or_404(user, agent_id)
+    agent_or_404(user, agent_id)
     status = query.get("status")
     return _listed(CONTAINERS, agent_id, lambda item: status is None or item["status"] == status)
 
@@ -167,7 +206,7 @@ def list_containers(query, agent_id, user):
 @blp.doc(security=_USER)
 def container_metrics(query, agent_id, container_id, user):
     """Return a container's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
-    _agent_or_404(user, agent_id)
+    agent_or_404(user, agent_id)
     return _series(CONTAINERS, agent_id, (container_id,), f"container {container_id}", query)
 
 
@@ -177,7 +216,7 @@ def container_metrics(query, agent_id, container_id, user):
 @blp.doc(security=_USER)
 def list_nodes(agent_id, user):
     """List the Kubernetes nodes of the agent's latest push, as pushed, with network rates."""
-    _agent_or_404(user, agent_id)
+    agent_or_404(user, agent_id)
     return _listed(NODES, agent_id)
 
 
@@ -188,7 +227,7 @@ def list_nodes(agent_id, user):
 @blp.doc(security=_USER)
 def node_metrics(query, agent_id, name, user):
     """Return a node's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
-    _agent_or_404(user, agent_id)
+    agent_or_404(user, agent_id)
     return _series(NODES, agent_id, (name,), f"node {name}", query)
 
 
@@ -199,7 +238,7 @@ def node_metrics(query, agent_id, name, user):
 @blp.doc(security=_USER)
 def list_pods(query, agent_id, user):
     """List the Kubernetes pods of the agent's latest push, as pushed, with network rates; `namespace` filters."""
-    _agent_or_404(user, agent_id)
+    agent_or_404(user, agent_id)
     namespace = query.get("namespace")
     return _listed(PODS, agent_id, lambda item: namespace is None or item["namespace"] == namespace)
 
@@ -211,5 +250,5 @@ def list_pods(query, agent_id, user):
 @blp.doc(security=_USER)
 def pod_metrics(query, agent_id, namespace, name, user):
     """Return a pod's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
-    _agent_or_404(user, agent_id)
+    agent_or_404(user, agent_id)
     return _series(PODS, agent_id, (namespace, name), f"pod {namespace}/{name}", query)

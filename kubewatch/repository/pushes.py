@@ -87,6 +87,11 @@ _MARK_SEEN = (
     "container_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE container_count END, "
     "node_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE node_count END, "
     "pod_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE pod_count END, "
+    "running_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE running_count END, "
+    # Every right-hand side reads the row as it was: restart_total is still the previous push's.
+    "restarted_at = CASE WHEN last_push_ts IS NOT NULL AND {0} >= last_push_ts AND {0} > restart_total THEN {0} "
+    "ELSE restarted_at END, "
+    "restart_total = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE restart_total END, "
     "last_push_ts = CASE WHEN last_push_ts IS NULL OR {0} > last_push_ts THEN {0} ELSE last_push_ts END "
     "WHERE id = {0}"
 )
@@ -96,6 +101,14 @@ _SET_COUNTS = "UPDATE agents SET container_count = {0}, node_count = {0}, pod_co
 # Objects an agent has described, of every kind: keys are never reused, so each kind's highest key counts them.
 _DESCRIBED = "SELECT " + " + ".join(f"COALESCE((SELECT MAX(key) FROM {kind.table} WHERE agent_id = {{0}}), 0)"
                         for kind in KINDS.values())
+# A container stopped after running: its kept description changed since it was first seen, and it
+# is not running now. Counted only when the newest push's containers or their descriptions changed.
+_COUNT_STOPPED = (
+    "SELECT COUNT(*) FROM containers WHERE agent_id = {{0}} AND key IN ({keys}) "
+    "AND status NOT IN ('running', 'paused') AND described_at > first_seen"
+)
+_SET_STOPPED = "UPDATE agents SET stopped_count = {0} WHERE id = {0} AND last_push_ts = {0}"
+_NONE_STOPPED = "UPDATE agents SET stopped_count = 0 WHERE id = {0} AND last_push_ts = {0} AND stopped_count != 0"
 _RECORD_PUSH = (
     "INSERT INTO pushes (agent_id, ts, received_at, containers, nodes, pods) VALUES ({0}, {0}, {0}, {0}, {0}, {0})"
 )
@@ -120,6 +133,17 @@ class TooManyDescribed(Exception):
                          f"{limit} are kept per agent (max_described_objects). Delete the agent to start afresh.")
 
 
+def _stopped_among(writing, agent_id, keys):
+    """Count the containers of these keys that stopped after running, a slice of keys per statement."""
+    keys = list(keys)
+    stopped = 0
+    for start in range(0, len(keys), _LOOKUP_SLICE):
+        wanted = keys[start:start + _LOOKUP_SLICE]
+        stopped += writing.execute(_COUNT_STOPPED.format(keys=", ".join(["{0}"] * len(wanted))),
+                                   (agent_id, *wanted)).fetchone()[0]
+    return stopped
+
+
 def store_push(agent_id, ts, received_at, objects, max_described=None, describe_new=True):
     """Store one push in one transaction and return its Outcome.
 
@@ -136,8 +160,12 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
             found = writing.execute(_MARK_SEEN_ONLY, (received_at, agent_id)).rowcount
             return Outcome(True, {}, not _same_samples(writing, agent_id, objects, before)) if found else GONE
         counts = [len(objects[name]) for name in KINDS]
+        containers = objects["containers"]
+        running = sum(1 for item in containers if item.status == "running")
+        restarts = sum(item.restart_count or 0 for item in containers)
         if not writing.execute(_MARK_SEEN, (
-                received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, ts, agent_id)).rowcount:
+                received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, running, ts, restarts, ts, ts,
+                restarts, ts, ts, agent_id)).rowcount:
             return GONE
         cache = _described.setdefault(writing.engine, {})
         budget = _Budget(writing, agent_id, max_described, describe_new)
@@ -145,11 +173,18 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
         for name, kind in KINDS.items():
             items = objects[name]
             if not items:
+                if name == "containers":
+                    writing.execute(_NONE_STOPPED, (agent_id, ts))
                 blobs.append(None)
                 continue
             reader = _READERS[name]
-            remembered, items = _describe(writing, kind, _STATEMENTS[name], reader, agent_id, ts, items,
-                                          cache.get((name, agent_id), _NOTHING), budget)
+            kept = cache.get((name, agent_id), _NOTHING)
+            remembered, items = _describe(writing, kind, _STATEMENTS[name], reader, agent_id, ts, items, kept, budget)
+            if name == "containers" and remembered is not kept:
+                if remembered.keys:
+                    writing.execute(_SET_STOPPED, (_stopped_among(writing, agent_id, remembered.keys), agent_id, ts))
+                else:
+                    writing.execute(_NONE_STOPPED, (agent_id, ts))
             on_commit.append(lambda entry=(name, agent_id), now=remembered: cache.__setitem__(entry, now))
             blobs.append(packing.pack(kind.metrics, remembered.keys, list(map(reader.measured, items)))
                          if items else None)

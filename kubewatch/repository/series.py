@@ -79,8 +79,9 @@ _KEY_SLICE = 500  # keys asked for in one statement: SQLite takes at most 32,766
 def latest(kind, agent_id):
     """Return the objects of the agent's latest push that had any of this kind.
 
-    Each is a dict of the kind's identity and described columns, plus "ts", "values" (in the
-    order of kind.metrics) and "previous": (ts, values) from the push before, or None.
+    Each is a dict of the kind's identity and described columns, plus "key", "first_seen",
+    "described_at" (when its description last changed), "ts", "values" (in the order of
+    kind.metrics) and "previous": (ts, values) from the push before, or None.
     """
     with read() as conn:
         pushed = conn.execute(
@@ -97,12 +98,29 @@ def latest(kind, agent_id):
         for start in range(0, len(keys), _KEY_SLICE):
             wanted = keys[start:start + _KEY_SLICE]
             described += conn.exec_driver_sql(driver_sql(
-                f"SELECT key, {', '.join(columns)} FROM {kind.table} WHERE agent_id = {{0}} "
-                f"AND key IN ({', '.join(['{0}'] * len(wanted))}) ORDER BY key"), (agent_id, *wanted)).all()
+                f"SELECT key, first_seen, described_at, {', '.join(columns)} FROM {kind.table} "
+                f"WHERE agent_id = {{0}} AND key IN ({', '.join(['{0}'] * len(wanted))}) ORDER BY key"), (agent_id, *wanted)).all()
     objects = []
-    for key, *description in described:
+    for key, first_seen, described_at, *description in described:
         if key in now:
             previous = (pushed[1][0], before[key]) if key in before else None
-            objects.append({**dict(zip(columns, description)), "ts": pushed[0][0], "values": now[key],
+            objects.append({**dict(zip(columns, description)), "key": key, "first_seen": first_seen,
+                            "described_at": described_at, "ts": pushed[0][0], "values": now[key],
                             "previous": previous})
     return objects
+
+
+def object_keys(kind, agent_id):
+    """Return the keys of every object of this kind the agent ever pushed."""
+    with read() as conn:
+        return conn.execute(text(f"SELECT key FROM {kind.table} WHERE agent_id = :agent_id ORDER BY key"),
+                            {"agent_id": agent_id}).scalars().all()
+
+
+def lowest_restarts_since(kind, agent_id, since):
+    """Return {key: the lowest restart count} of the agent's objects in the one-minute rollups from since on."""
+    with read() as conn:
+        rows = conn.execute(
+            text(f"SELECT key, MIN(restart_count) FROM {kind.rollups} WHERE agent_id = :agent_id AND step = 60 "
+                 "AND bucket >= :since GROUP BY key"), {"agent_id": agent_id, "since": since}).all()
+    return dict(rows)

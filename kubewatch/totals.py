@@ -1,0 +1,42 @@
+"""An agent as a whole: the series of its containers (or of its nodes) added up, point by point."""
+
+from kubewatch import history
+from kubewatch.kinds import CONTAINERS, NODES
+from kubewatch.repository import series as stored
+
+# Added up over the objects. For a bucket, the sum of the objects' maxima is an upper bound of
+# the whole's maximum (their peaks need not coincide); the sum of averages is exact.
+SUMMED = ("cpuPercent", "cpuPercentMax", "memoryMB", "memoryMBMax", "networkRxBytesPerSec", "networkTxBytesPerSec")
+
+
+def kind_of(agent):
+    """Return the kind that makes up an agent: its nodes when it pushes any (Kubernetes, host), else its containers."""
+    return NODES if agent["node_count"] else CONTAINERS
+
+
+def agent_series(agent, start, end, step, now, config):
+    """Return {"resolution", "step", "of", "points"} for the agent as a whole from start to end (epoch seconds).
+
+    Each point adds up the objects measured at that time. A node's cpuPercent is a share of its
+    capacity, so for nodes the CPU figures are the average over the nodes measured, not the sum.
+    Raises history.QueryError as history.read_series does.
+    """
+    kind = kind_of(agent)
+    totals, counts = {}, {}
+    found = {"resolution": "raw", "step": step}
+    for key in stored.object_keys(kind, agent["id"]):
+        found = history.read_series(kind, agent["id"], key, start, end, step, now, config)
+        for point in found["points"]:
+            total = totals.setdefault(point["t"], {})
+            for name in SUMMED:
+                value = point.get(name)
+                if value is not None:
+                    total[name] = total.get(name, 0) + value
+                    counts[point["t"], name] = counts.get((point["t"], name), 0) + 1
+    if kind is NODES:
+        for t, total in totals.items():
+            for name in ("cpuPercent", "cpuPercentMax"):
+                if name in total:
+                    total[name] /= counts[t, name]
+    points = [{"t": t, **{name: totals[t].get(name) for name in SUMMED}} for t in sorted(totals)]
+    return {"resolution": found["resolution"], "step": found["step"], "of": kind.name, "points": points}
