@@ -1,6 +1,7 @@
 """Behind a reverse proxy: the real client for the throttle, the public prefix, and a forged header ignored."""
 
 import json
+import re
 import time
 
 import pytest
@@ -115,6 +116,26 @@ def test_under_a_prefix_urls_flask_builds_carry_the_public_scheme_host_and_prefi
     client.get("/kubewatch/whoami", headers={"X-Forwarded-Prefix": "/kubewatch", "X-Forwarded-For": "203.0.113.7",
                                              "X-Forwarded-Proto": "https", "X-Forwarded-Host": "monitor.example.org"})
     assert seen == {"url": "https://monitor.example.org/kubewatch/whoami", "remote": "203.0.113.7"}
+
+
+def test_under_a_prefix_the_dashboard_links_redirects_and_calls_the_api_under_it():
+    app, org = proxied(1)
+    client = Client(app.wsgi_app, Response)
+    proxy = {"X-Forwarded-Prefix": "/kubewatch", "X-Forwarded-Host": "monitor.example.org",
+             "X-Forwarded-For": "203.0.113.7"}
+    sent = client.get("/kubewatch/keys", headers=proxy)
+    assert sent.status_code == 302
+    assert sent.headers["Location"].endswith("/kubewatch/login?next=/kubewatch/keys")
+    page = client.get("/kubewatch/login", headers=proxy).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    signed = client.post("/kubewatch/login", headers=proxy, data={
+        "email": "admin@acme.test", "password": PASSWORD, "next": "/kubewatch/keys", "csrf_token": token})
+    assert signed.status_code == 302 and signed.headers["Location"].endswith("/kubewatch/keys")
+    keys = client.get("/kubewatch/keys", headers=proxy).get_data(as_text=True)
+    assert '<meta name="root" content="/kubewatch">' in keys
+    assert 'src="/kubewatch/static/keys.js"' in keys
+    agents = client.get("/kubewatch/", headers=proxy).get_data(as_text=True)
+    assert "http://monitor.example.org/kubewatch" in agents  # the agent command's server URL
 
 
 @pytest.mark.parametrize("settings", [{"TRUSTED_PROXY_HOPS": -1}, {"PUBLIC_URL": "monitor.example.org"},

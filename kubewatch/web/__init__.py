@@ -29,7 +29,7 @@ def page(role=None):
         def wrapper(*args, **kwargs):
             user = access.session_user()
             if user is None:
-                return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+                return redirect(url_for("web.login", next=request.script_root + request.full_path.rstrip("?")))
             if role is not None and user["role"] != role:
                 abort(403, f"Only an {role} may open this page.")
             sessions.protect()

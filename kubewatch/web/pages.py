@@ -10,8 +10,8 @@ from kubewatch.web import blp, page
 
 
 def public_url():
-    """Return this server's URL as the browser reached it (through a trusted proxy, as it reports it)."""
-    return request.host_url.rstrip("/")
+    """Return this server's URL as the browser reached it (through a trusted proxy, as it reports it, prefix included)."""
+    return request.url_root.rstrip("/")
 
 
 def summary(listed):

@@ -223,7 +223,7 @@
       if (!confirm(`Delete the agent "${name}" and every metric of it? This cannot be undone.`)) return;
       try {
         await kw.api("DELETE", base);
-        window.location = "/";
+        window.location = kw.root + "/";
       } catch (error) {
         alert(`"${name}" was not deleted: ${error.message}`);
       }

@@ -20,7 +20,7 @@
     return kw.el("tr", {"data-id": agent.id},
       kw.el("td", {}, kw.el("span", {class: "dot " + agent.status, "aria-hidden": "true"}),
         kw.el("span", {class: "status-text"}, agent.status)),
-      kw.el("td", {}, kw.el("a", {href: "/agents/" + encodeURIComponent(agent.id)}, agent.name)),
+      kw.el("td", {}, kw.el("a", {href: kw.root + "/agents/" + encodeURIComponent(agent.id)}, agent.name)),
       kw.el("td", {class: "hide-narrow"}, agent.hostname),
       kw.el("td", {class: "hide-narrow"}, agent.platform || ""),
       kw.el("td", {class: "hide-narrow"}, agent.version || ""),

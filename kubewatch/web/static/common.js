@@ -3,6 +3,8 @@
 
 const kw = {
   csrf: document.querySelector('meta[name="csrf-token"]').content,
+  // The path the server is mounted at behind a prefixing proxy ("" without one): every URL below starts with it.
+  root: document.querySelector('meta[name="root"]').content,
 
   // Call the JSON API with the session cookie; state-changing calls carry the CSRF token.
   async api(method, path, body) {
@@ -12,8 +14,8 @@ const kw = {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
-    const response = await fetch(path, options);
-    if (response.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); }
+    const response = await fetch(kw.root + path, options);
+    if (response.status === 401) { window.location = kw.root + "/login?next=" + encodeURIComponent(location.pathname); }
     const data = response.status === 204 ? null : await response.json();
     if (!response.ok) {
       const fields = data && data.errors ? " " + JSON.stringify(data.errors.json || data.errors) : "";
