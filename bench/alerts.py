@@ -29,7 +29,7 @@ from kubewatch.alerting.evaluate import Evaluator  # noqa: E402
 from kubewatch.api.push_validation import fast_load  # noqa: E402
 from kubewatch.credentials import new_id  # noqa: E402
 from kubewatch.db import db  # noqa: E402
-from kubewatch.repository import accounts, agents, alert_config, pushes  # noqa: E402
+from kubewatch.repository import account_rows, agents, alert_config, pushes  # noqa: E402
 
 CONTAINERS, INTERVAL = 30, 15
 RULES = [("stopped", "container_stopped", None, 0), ("restarted", "container_restarted", None, 300),
@@ -72,7 +72,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         app = create_app({"DATABASE_URL": f"sqlite:///{folder}/alerts.db", "SECRET_KEY": "bench", "ALERT_INTERVAL": 0})
         with app.app_context():
-            org = accounts.create_user(new_id("org"), "bench", new_id("usr"), "a@bench.test", "x", "admin", 0)
+            org = account_rows.create_user(new_id("org"), "bench", new_id("usr"), "a@bench.test", "x", "admin", 0)
             channel = alert_config.add_channel(org, new_id("chan"), "hook", "json://127.0.0.1:9/hook", 0)["id"]
             for name, kind, threshold, seconds in RULES:
                 alert_config.save_rule(org, {"id": new_id("rule"), "name": name, "kind": kind, "agent_id": None,

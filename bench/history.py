@@ -23,14 +23,14 @@ How the fill is fast and still the product's own rows:
 - Rolling up 48 h of one agent with roll_up_agent takes several seconds of one core, so 200
   agents would take most of the run. Instead --distinct data sets (default 20) are made in worker
   processes, each stored through the product (create_app on a private in-memory database) and
-  rolled up there by kubewatch.repository.rollups.roll_up_agent itself; each data set's push and
+  rolled up there by kubewatch.repository.rollup_rows.roll_up_agent itself; each data set's push and
   rollup rows are then copied under the ids of agents/distinct agents. roll_up_agent reads only
   the agent's own rows, so the copies are the rows it would write for those agents. With
   --distinct 200 every agent has data of its own.
-- The 28 days before the raw window are hour rows made with kubewatch.series.to_row from plausible
+- The 28 days before the raw window are hour rows made with kubewatch.buckets.to_row from plausible
   summaries of 240 samples. Minute rows exist for the raw window only: the 12 more days a live
   server keeps would grow the file, and no query here reads them.
-- Last, the pushes since the fill started are written and kubewatch.rollups.run, the rollup job,
+- Last, the pushes since the fill started are written and kubewatch.rollup_job.run, the rollup job,
   rolls them up and prunes past the raw tier's retention: the database is as a live one, up to
   its current minute, which is still waiting for its rollup.
 """
@@ -58,13 +58,13 @@ import ingest
 import load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from kubewatch import create_app, packing, rollups as rollup_job, series  # noqa: E402  (run from a checkout)
+from kubewatch import buckets, create_app, packing, rollup_job  # noqa: E402  (run from a checkout)
 from kubewatch.accounts import add_user  # noqa: E402
 from kubewatch.api.agents import new_agent_id  # noqa: E402
 from kubewatch.api.fields import EpochTime  # noqa: E402
 from kubewatch.db import db  # noqa: E402
 from kubewatch.kinds import CONTAINERS  # noqa: E402
-from kubewatch.repository import agents as agent_rows, rollups  # noqa: E402
+from kubewatch.repository import agents as agent_rows, rollup_rows  # noqa: E402
 
 INTERVAL, MINUTE, HOUR, DAY = 15, 60, 3600, 86400
 VIEWER, PASSWORD = "viewer@bench.local", "bench-password"
@@ -72,7 +72,7 @@ GOAL_MS, GOAL_BYTES = 30, 40
 # A push this far behind now is written again rather than caught up (--reuse).
 MAX_CATCH_UP = 6 * HOUR
 RESTART_CHANCE = 1e-5  # per container and push: about one restart in 17 days
-ROLLUP_COLUMNS = series.rollup_columns(CONTAINERS)
+ROLLUP_COLUMNS = buckets.rollup_columns(CONTAINERS)
 INSERT_ROLLUP = (f"INSERT INTO container_rollups (agent_id, key, step, bucket, {', '.join(ROLLUP_COLUMNS)}) "
                  f"VALUES ({', '.join('?' * (4 + len(ROLLUP_COLUMNS)))})")
 WORKLOADS = ("api", "web", "worker", "postgres", "redis", "nginx", "queue", "cron", "auth", "search")
@@ -167,7 +167,7 @@ def history_rows(containers, first_hour, hours, rng):
             summary = [samples, (cpu * samples, cpu * rng.uniform(1.3, 2.5), samples),
                        (memory * samples, memory * 1.02, samples), (bucket + HOUR - 1, c.limit),
                        (rx * samples, samples), (tx * samples, samples), (bucket + HOUR - 1, c.restarts)]
-            rows.append((key, HOUR, bucket, *series.to_row(CONTAINERS, summary)))
+            rows.append((key, HOUR, bucket, *buckets.to_row(CONTAINERS, summary)))
     return rows
 
 
@@ -210,7 +210,7 @@ def rolled_up_data_set(plan):
             raw.executemany(INSERT_ROLLUP, [(SCRATCH_AGENT, *row) for row in history])
             raw.commit()
         started = time.perf_counter()
-        rolled = rollups.roll_up_agent(SCRATCH_AGENT, before)
+        rolled = rollup_rows.roll_up_agent(SCRATCH_AGENT, before)
         rolling = time.perf_counter() - started
         with closing(db.engine.raw_connection()) as conn:
             raw = conn.driver_connection
@@ -642,9 +642,9 @@ def print_table(tallies, small, big, filled, caught, server, started):
               f"pushes); writing {filled['writing']:.0f} s")
     else:
         print("fill: reused the database (--reuse)")
-    print(f"catch-up to now: {caught['written']:,} pushes written, then kubewatch.rollups.run rolled up "
+    print(f"catch-up to now: {caught['written']:,} pushes written, then kubewatch.rollup_job.run rolled up "
           f"{caught['rolled_up']:,} and pruned {caught['pruned']:,} rows in {caught['seconds']:.1f} s")
-    print(f"first million: kubewatch.rollups.run rolled up {small['rolled_up']:,} pushes in {small['rolling']:.1f} s")
+    print(f"first million: kubewatch.rollup_job.run rolled up {small['rolled_up']:,} pushes in {small['rolling']:.1f} s")
     print(f"server: waitress, {server['threads']} thread(s), peak RSS {server['rss']:.0f} MB; load average "
           f"{server['loads'][0]:.2f} before the timed queries, {server['loads'][1]:.2f} after ({os.cpu_count()} cores; "
           f"this run keeps about one busy); total run {time.perf_counter() - started:.0f} s")
@@ -723,9 +723,9 @@ def main():
         log("measuring the raw tier on disk")
         with closing(sqlite3.connect(path)) as conn:
             pushes = conn.execute("SELECT COUNT(*) FROM pushes").fetchone()[0]
-            rollup_rows = conn.execute("SELECT COUNT(*) FROM container_rollups").fetchone()[0]
+            rollup_count = conn.execute("SELECT COUNT(*) FROM container_rollups").fetchone()[0]
         # Every push of the fill carries every container.
-        big = {**storage(path, pushes * args.containers), "pushes": pushes, "rollup_rows": rollup_rows}
+        big = {**storage(path, pushes * args.containers), "pushes": pushes, "rollup_rows": rollup_count}
         print_table(tallies, small, big, filled, caught, {"threads": args.threads, "rss": rss, "loads": loads}, started)
     for problem in problems[:20]:
         print(f"CHECK FAILED: {problem}")

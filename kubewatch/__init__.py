@@ -5,11 +5,11 @@ from pathlib import Path
 
 from flask import Flask
 
-from kubewatch import (alerting, api, backup, cli, db, decompression, errors, proxy, push_limits, rollups,
-                       server_metrics, throttle, web)
-from kubewatch.api import push_shortcut
+from kubewatch import (alerting, api, backup, cli, db, decompression, proxy, push_limits, push_shortcut, rollup_job,
+                       server_metrics, web)
+from kubewatch.api import errors, throttle
+from kubewatch.api.fast_json import FastJSON
 from kubewatch.config import DEFAULTS, instance_path, load_settings, secret_key
-from kubewatch.fast_json import FastJSON
 
 __version__ = "0.1.0"  # the release; the agent (kubewatch_agent) carries the same number
 
@@ -51,7 +51,7 @@ def create_app(test_config=None):
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)
-    rollups.init_app(app)
+    rollup_job.init_app(app)
     backup.init_app(app)
     alerting.init_app(app)
     push_shortcut.init_app(app)  # after the hooks: it checks the ones registered before it

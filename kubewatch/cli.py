@@ -10,7 +10,7 @@ import kubewatch
 from kubewatch.accounts import add_api_key, add_user
 from kubewatch.credentials import normalize_email
 from kubewatch.db import SCHEMA_VERSION
-from kubewatch.repository import accounts, health
+from kubewatch.repository import account_rows, health
 
 
 @click.command("serve")
@@ -35,7 +35,7 @@ def serve_command():
 @with_appcontext
 def create_user_command(email, org_name, role, password_stdin, create_org):
     """Create a user in an organization."""
-    if not create_org and accounts.org_by_name(org_name) is None:
+    if not create_org and account_rows.org_by_name(org_name) is None:
         raise click.ClickException(unknown_org(org_name) + " Add --create-org to create it.")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -45,7 +45,7 @@ def create_user_command(email, org_name, role, password_stdin, create_org):
         add_user(email, password, org_name, role)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    except accounts.EmailTaken:
+    except account_rows.EmailTaken:
         raise click.ClickException(f"A user with email {normalize_email(email)} already exists.") from None
     click.echo(f"Created {role} {normalize_email(email)} in organization {org_name}.")
 
@@ -58,7 +58,7 @@ def create_user_command(email, org_name, role, password_stdin, create_org):
 @with_appcontext
 def create_api_key_command(org_name, label, scope):
     """Create an API key and print it; it is not shown again."""
-    org_id = accounts.org_by_name(org_name)
+    org_id = account_rows.org_by_name(org_name)
     if org_id is None:
         raise click.ClickException(unknown_org(org_name))
     click.echo(add_api_key(org_id, label, scope)["key"])
@@ -74,7 +74,7 @@ def version_command():
 
 def unknown_org(name):
     """Return the message for an organization that does not exist, naming those that do."""
-    known = accounts.org_names()
+    known = account_rows.org_names()
     listed = ", ".join(known) if known else "none yet"
     return f"There is no organization {name}; the organizations are: {listed}."
 

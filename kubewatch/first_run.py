@@ -5,7 +5,7 @@ import click
 from kubewatch import credentials
 from kubewatch.accounts import add_api_key, add_user
 from kubewatch.config import ConfigError
-from kubewatch.repository import accounts
+from kubewatch.repository import account_rows
 
 
 def bootstrap(app):
@@ -15,7 +15,7 @@ def bootstrap(app):
     """
     config = app.config
     with app.app_context():
-        if accounts.has_users():
+        if account_rows.has_users():
             return False
         password = config["ADMIN_PASSWORD"] or credentials.new_password()
         try:

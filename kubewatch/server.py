@@ -11,7 +11,7 @@ from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge
 
-from kubewatch import alerting, backup, rollups
+from kubewatch import alerting, backup, rollup_job
 from kubewatch.config import ConfigError
 from kubewatch.first_run import bootstrap
 from kubewatch.logsafe import OneLineFormatter
@@ -36,7 +36,7 @@ def serve(app):
              f"then the file {settings_file}" if settings_file else "no settings file", app.instance_path)
     server = listen(app, app.config, sources)
     bootstrap(app)
-    rollups.start_timer(app)
+    rollup_job.start_timer(app)
     backup.start_timer(app)
     alerting.start(app)
     server.print_listen("Serving on http://{}:{}")

@@ -13,7 +13,7 @@ import time
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from kubewatch.api.push_shortcut import PUSH_PATH
+from kubewatch.push_shortcut import PUSH_PATH
 from kubewatch.repository import health
 
 # Upper bounds of the push latency histogram, in seconds: a push takes about a millisecond.

@@ -1,8 +1,8 @@
 """An agent as a whole: the series of its containers (or of its nodes) added up, point by point."""
 
-from kubewatch import history
+from kubewatch import series_query
 from kubewatch.kinds import CONTAINERS, NODES
-from kubewatch.repository import series as stored
+from kubewatch.repository import sample_rows
 
 # Added up over the objects. For a bucket, the sum of the objects' maxima is an upper bound of
 # the whole's maximum (their peaks need not coincide); the sum of averages is exact.
@@ -19,13 +19,13 @@ def agent_series(agent, start, end, step, now, config):
 
     Each point adds up the objects measured at that time. A node's cpuPercent is a share of its
     capacity, so for nodes the CPU figures are the average over the nodes measured, not the sum.
-    Raises history.QueryError as history.read_series does.
+    Raises series_query.QueryError as series_query.read_series does.
     """
     kind = kind_of(agent)
     totals, counts = {}, {}
     found = {"resolution": "raw", "step": step}
-    for key in stored.object_keys(kind, agent["id"]):
-        found = history.read_series(kind, agent["id"], key, start, end, step, now, config)
+    for key in sample_rows.object_keys(kind, agent["id"]):
+        found = series_query.read_series(kind, agent["id"], key, start, end, step, now, config)
         for point in found["points"]:
             total = totals.setdefault(point["t"], {})
             for name in SUMMED:

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from kubewatch import create_app, credentials
 from kubewatch.accounts import add_api_key
 from kubewatch.db import db
-from kubewatch.repository import accounts
+from kubewatch.repository import account_rows
 
 YEAR = 365 * 86400
 # The fixed dates of the sample pushes stay inside the raw tier however long ago they are.
@@ -43,7 +43,7 @@ class Org:
         self.name = name
         with app.app_context():
             for role in ("admin", "viewer"):
-                self.id = accounts.create_user(credentials.new_id("org"), name, credentials.new_id("usr"),
+                self.id = account_rows.create_user(credentials.new_id("org"), name, credentials.new_id("usr"),
                                                f"{role}@{name}.test", PASSWORD_HASH, role, 0)
             self.api_key = add_api_key(self.id, "test")["key"]
 

@@ -28,8 +28,8 @@ def creds(app, monkeypatch, org, other_org):
     sibling = org.register(name="sibling")
     foreign = other_org.register()
     with app.app_context():
-        from kubewatch.repository import accounts
-        admin_id = accounts.user_by_email("admin@acme.test")["id"]
+        from kubewatch.repository import account_rows
+        admin_id = account_rows.user_by_email("admin@acme.test")["id"]
     return {
         "agent": agent, "sibling": sibling, "foreign": foreign,
         "expired agent": signed_long_ago(app, monkeypatch, tokens.sign_agent_token, agent["agentId"], org.id,

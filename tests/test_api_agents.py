@@ -297,7 +297,7 @@ def test_admins_and_viewers_may_list(org):
 
 
 def test_delete_answers_204_and_removes_every_metric(app, client, org, query):
-    from kubewatch import rollups
+    from kubewatch import rollup_job
 
     agent = org.register()
     keep = org.register(name="keep")
@@ -305,7 +305,7 @@ def test_delete_answers_204_and_removes_every_metric(app, client, org, query):
     org.push(agent, body)
     org.push(keep, body)
     with app.app_context():  # so that the rollup tiers hold rows of both agents too
-        assert rollups.run(app.config, int(time.time())).rolled_up == 2
+        assert rollup_job.run(app.config, int(time.time())).rolled_up == 2
 
     def rows(agent_id):
         return [query(f"SELECT COUNT(*) FROM {t} WHERE agent_id = :a", a=agent_id)[0][0] for t in METRIC_TABLES]

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
 from fake_kubernetes import FIXTURES, FakeApiServer
 from kubewatch import create_app
-from kubewatch.api import push_shortcut
+from kubewatch import push_shortcut
 from live_server import ROOT, LiveServer
 from stored import count
 from test_agent_cli import agent_env

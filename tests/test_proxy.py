@@ -10,8 +10,8 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from conftest import PASSWORD, TEST_CONFIG, Org, bearer, sample_push
-from kubewatch import create_app, throttle
-from kubewatch.api import push_shortcut
+from kubewatch import create_app, push_shortcut
+from kubewatch.api import throttle
 from kubewatch.config import ConfigError, check, DEFAULTS
 from live_server import LiveServer
 

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import TEST_CONFIG, Org, bearer, container
-from kubewatch import create_app, rollups
+from kubewatch import create_app, rollup_job
 from kubewatch.api import agents as agents_api
 from kubewatch.api.fields import EpochTime
 from kubewatch.db import db
@@ -53,11 +53,11 @@ def test_a_ci_hosts_short_lived_containers_are_gone_once_their_samples_are(app, 
             last_sample[item["id"]] = ts
         if ts % HOUR == HOUR - INTERVAL:  # the rollup job, as the server's timer runs it
             with app.app_context():
-                rollups.run(app.config, ts + INTERVAL)
+                rollup_job.run(app.config, ts + INTERVAL)
     end = clock.now + INTERVAL
     with app.app_context():
-        rollups.run(app.config, end)
-    # Kept: what has a sample in a tier still kept, which the hour tier bounds (see rollups.run).
+        rollup_job.run(app.config, end)
+    # Kept: what has a sample in a tier still kept, which the hour tier bounds (see rollup_job.run).
     hours_before = (end - RETENTION["HOUR_RETENTION"]) - (end - RETENTION["HOUR_RETENTION"]) % HOUR
     expected = sorted(cid for cid, ts in last_sample.items() if ts >= hours_before)
     assert len(expected) < len(last_sample) - 20  # most jobs are long gone
@@ -71,7 +71,7 @@ def test_a_ci_hosts_short_lived_containers_are_gone_once_their_samples_are(app, 
 
     # Hours later the runner stops too: once its samples are past retention, nothing of the agent's objects is left.
     with app.app_context():
-        rollups.run(app.config, end + 4 * HOUR)
+        rollup_job.run(app.config, end + 4 * HOUR)
     assert _query(app, "SELECT COUNT(*) FROM containers") == [(0,)]
     assert _query(app, "SELECT COUNT(*) FROM container_rollups") == [(0,)]
     assert org.client.get(f"/api/v1/agents/{agent['agentId']}/containers", headers=bearer(org.viewer)).json == []
@@ -93,7 +93,7 @@ def test_an_object_only_in_a_push_not_rolled_up_yet_is_kept(app, monkeypatch):
             "nodes": [{"name": "node-1"}], "pods": [{"namespace": "default", "name": "p"}]}
     assert org.push(agent, body).status_code == 200
     with app.app_context():
-        rollups.run(app.config, clock.now - 120)  # its minute is not over: not rolled up, and pruning runs
+        rollup_job.run(app.config, clock.now - 120)  # its minute is not over: not rolled up, and pruning runs
     assert _query(app, "SELECT rolled_up FROM pushes") == [(0,)]
     assert _query(app, "SELECT runtime_id FROM containers") == [("fresh",)]
     assert _query(app, "SELECT name FROM nodes") == [("node-1",)]
@@ -113,7 +113,7 @@ def test_nodes_and_pods_go_with_their_samples_too(app, monkeypatch):
            "nodes": [{"name": "new-node"}], "pods": [{"namespace": "ci", "name": "new-pod"}]}
     assert org.push(agent, new).status_code == 200
     with app.app_context():
-        rollups.run(app.config, clock.now + 60)
+        rollup_job.run(app.config, clock.now + 60)
     assert _query(app, "SELECT name FROM nodes") == [("new-node",)]
     assert _query(app, "SELECT name FROM pods") == [("new-pod",)]
     nodes = org.client.get(f"/api/v1/agents/{agent['agentId']}/nodes", headers=bearer(org.viewer)).json

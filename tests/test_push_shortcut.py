@@ -7,8 +7,7 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
-from kubewatch import create_app, packing
-from kubewatch.api import push_shortcut
+from kubewatch import create_app, packing, push_shortcut
 from kubewatch.db import db
 from kubewatch.repository import pushes
 from kubewatch.server_metrics import PushMeter

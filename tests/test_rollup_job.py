@@ -5,10 +5,10 @@ import time
 import pytest
 
 from conftest import Org, TEST_CONFIG, bearer, container
-from kubewatch import create_app, rollups
+from kubewatch import create_app, rollup_job
 from kubewatch.api.fields import EpochTime
 from kubewatch.db import db
-from kubewatch.repository import rollups as stored_rollups
+from kubewatch.repository import rollup_rows
 
 HOUR, DAY = 3600, 86400
 RETENTION = {"RAW_RETENTION": 48 * HOUR, "MINUTE_RETENTION": 14 * DAY, "HOUR_RETENTION": 400 * DAY}
@@ -45,7 +45,7 @@ def _push_all(org, agent, stamps):
 
 def _run(app, at):
     with app.app_context():
-        return rollups.run(app.config, at)
+        return rollup_job.run(app.config, at)
 
 
 def _series(org, agent, container_id="c1", **query):
@@ -125,7 +125,7 @@ def test_the_job_stopped_halfway_and_run_again_counts_nothing_twice(app, now, mo
         _push_all(org, agent, stamps)
     query = _query(app)
 
-    original, calls = stored_rollups._roll_up_hour, []
+    original, calls = rollup_rows._roll_up_hour, []
 
     def crash_on_the_second_agent(conn, agent_id, hour):
         calls.append(agent_id)
@@ -133,14 +133,14 @@ def test_the_job_stopped_halfway_and_run_again_counts_nothing_twice(app, now, mo
             raise RuntimeError("the process died here")
         return original(conn, agent_id, hour)
 
-    monkeypatch.setattr(stored_rollups, "_roll_up_hour", crash_on_the_second_agent)
+    monkeypatch.setattr(rollup_rows, "_roll_up_hour", crash_on_the_second_agent)
     with pytest.raises(RuntimeError):
         _run(app, now)
     # The first agent is done; the second's transaction left nothing behind; the third was never reached.
     assert query("SELECT COUNT(DISTINCT agent_id) FROM container_rollups") == [(1,)]
     assert query("SELECT COUNT(*) FROM pushes WHERE rolled_up = 1") == [(len(stamps),)]
 
-    monkeypatch.setattr(stored_rollups, "_roll_up_hour", original)
+    monkeypatch.setattr(rollup_rows, "_roll_up_hour", original)
     _run(app, now)
     once = _rollup_rows(query)
     _run(app, now)
@@ -231,7 +231,7 @@ def test_a_minute_with_a_push_not_rolled_up_keeps_all_its_pushes(app, now):
     _run(app, now)
     _push_all(org, agent, [(2, minute + 30)])  # arrives after the minute was rolled up
     with app.app_context():
-        stored_rollups.prune_agent(agent["agentId"], raw_before=now)  # as if the raw window had passed
+        rollup_rows.prune_agent(agent["agentId"], raw_before=now)  # as if the raw window had passed
     assert [r[0] for r in query("SELECT ts FROM pushes ORDER BY ts")] == [minute, minute + 15, minute + 30]
     _run(app, now)
     assert query("SELECT samples FROM container_rollups WHERE step = 60 AND key = 1") == [(3,)]

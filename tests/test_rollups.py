@@ -8,13 +8,13 @@ from sqlalchemy import text
 
 import stored
 from conftest import Org, TEST_CONFIG, bearer, container
-from kubewatch import create_app, rollups, series
+from kubewatch import buckets, create_app, rollup_job
 from kubewatch.api.fields import EpochTime
 from kubewatch.api.push_validation import Container
 from kubewatch.db import db
 from kubewatch.kinds import KINDS
 from kubewatch.repository import pushes
-from kubewatch.repository import rollups as repository
+from kubewatch.repository import rollup_rows
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 RETENTION = {"RAW_RETENTION": 48 * HOUR, "MINUTE_RETENTION": 14 * DAY, "HOUR_RETENTION": 400 * DAY}
@@ -54,7 +54,7 @@ def sql(app, statement, **params):
 
 def run(app, now):
     with app.app_context():
-        return rollups.run(app.config, now)
+        return rollup_job.run(app.config, now)
 
 
 def node(index):
@@ -94,9 +94,9 @@ def push_all(org, agent, pushed):
         assert response.status_code == 200, response.json
 
 
-def rollup_rows(app, kind, step, agent_id=None):
+def stored_rollup_rows(app, kind, step, agent_id=None):
     """Return {(agent_id, key, bucket): (samples, *columns)} of a rollup tier."""
-    columns = ", ".join(series.rollup_columns(kind))
+    columns = ", ".join(buckets.rollup_columns(kind))
     where = "" if agent_id is None else " AND agent_id = :agent_id"
     found = sql(app, f"SELECT agent_id, key, bucket, {columns} FROM {kind.rollups} WHERE step = :step{where}",
                 step=step, agent_id=agent_id)
@@ -104,14 +104,14 @@ def rollup_rows(app, kind, step, agent_id=None):
 
 
 def expected_rows(app, kind, step, agent_id):
-    """Return what summarizing the agent's raw samples in buckets of step gives, keyed as rollup_rows."""
+    """Return what summarizing the agent's raw samples in buckets of step gives, keyed as stored_rollup_rows."""
     by_key = {}
     for ts, key, values in stored.samples(lambda statement, **params: sql(app, statement, **params),
                                           kind.name, agent_id):
         by_key.setdefault(key, []).append((ts, values))
-    return {(agent_id, key, bucket): tuple(series.to_row(kind, summary))
+    return {(agent_id, key, bucket): tuple(buckets.to_row(kind, summary))
             for key, samples in by_key.items()
-            for bucket, summary in series.summarize(kind, samples, step).items()}
+            for bucket, summary in buckets.summarize(kind, samples, step).items()}
 
 
 def near(values):
@@ -147,11 +147,11 @@ def test_minute_and_hour_rows_equal_summarizing_the_raw_samples(make_app, hour, 
     assert run(app, int(time.time())).rolled_up == len(pushed)
     for kind in KINDS.values():
         for step in (MINUTE, HOUR):
-            got = rollup_rows(app, kind, step)
+            got = stored_rollup_rows(app, kind, step)
             assert_rows_equal(got, expected_rows(app, kind, step, agent["agentId"]))
             assert sum(row[0] for row in got.values()) == len(pushed) * (2 if kind.name == "containers" else 1)
-    assert len(rollup_rows(app, KINDS["containers"], MINUTE)) == 2 * 150  # two containers, 150 minutes
-    assert len(rollup_rows(app, KINDS["nodes"], HOUR)) == 3
+    assert len(stored_rollup_rows(app, KINDS["containers"], MINUTE)) == 2 * 150  # two containers, 150 minutes
+    assert len(stored_rollup_rows(app, KINDS["nodes"], HOUR)) == 3
     assert sql(app, "SELECT COUNT(*) FROM pushes WHERE rolled_up = 0") == [(0,)]
 
 
@@ -231,8 +231,8 @@ def test_the_resolution_says_which_tier_answered(make_app, hour):
 def whole_bucket_points(pushed, step, until):
     """The API's points, t as epoch, of c1's samples in buckets of step, each bucket whole, up to until."""
     samples = [(ts, (float(index % 7) * 5, 100.0 + index % 11, 512.0, index * 1000, None, 0)) for index, ts in pushed]
-    buckets = series.summarize(KINDS["containers"], samples, step)
-    return [p for p in series.bucket_points(KINDS["containers"], buckets) if p["t"] <= until]
+    summaries = buckets.summarize(KINDS["containers"], samples, step)
+    return [p for p in buckets.bucket_points(KINDS["containers"], summaries) if p["t"] <= until]
 
 
 def push_c1(org, agent, pushed):
@@ -289,14 +289,14 @@ def test_a_job_stopped_halfway_and_run_again_equals_a_clean_run(make_app, hour, 
     now = int(time.time())
     victim = next(agent_id for agent_id, name in named.items() if name == "web-1")
 
-    original = repository._roll_up_hour
+    original = rollup_rows._roll_up_hour
 
     def dies_on_one_agent(conn, agent_id, start):
         if agent_id == victim:  # after its minutes were written, inside its transaction
             raise RuntimeError("the process died here")
         return original(conn, agent_id, start)
 
-    monkeypatch.setattr(repository, "_roll_up_hour", dies_on_one_agent)
+    monkeypatch.setattr(rollup_rows, "_roll_up_hour", dies_on_one_agent)
     with pytest.raises(RuntimeError):
         run(app, now)
     # The agent whose transaction failed left nothing behind, in any tier, and none of its pushes is marked.
@@ -304,14 +304,14 @@ def test_a_job_stopped_halfway_and_run_again_equals_a_clean_run(make_app, hour, 
         assert sql(app, f"SELECT COUNT(*) FROM {kind.rollups} WHERE agent_id = :a", a=victim) == [(0,)]
     assert sql(app, "SELECT COUNT(*) FROM pushes WHERE agent_id = :a AND rolled_up = 1", a=victim) == [(0,)]
 
-    monkeypatch.setattr(repository, "_roll_up_hour", original)
+    monkeypatch.setattr(rollup_rows, "_roll_up_hour", original)
     run(app, now)
     run(clean, now)
 
     def by_name(app, named):
         found = {}
         for kind in KINDS.values():
-            columns = ", ".join(series.rollup_columns(kind))
+            columns = ", ".join(buckets.rollup_columns(kind))
             for row in sql(app, f"SELECT agent_id, key, step, bucket, {columns} FROM {kind.rollups}"):
                 found[(kind.name, named[row[0]], *row[1:4])] = row[4:]
         return found
@@ -323,7 +323,7 @@ def test_a_job_stopped_halfway_and_run_again_equals_a_clean_run(make_app, hour, 
         counted = sql(app, f"SELECT agent_id, step, SUM(samples) FROM {KINDS[kind].rollups} GROUP BY agent_id, step")
         assert sorted(row[2] for row in counted) == [per_push * len(pushed)] * 6, kind
 
-    assert run(app, now) == rollups.Done(0, 0)  # run again: nothing to do
+    assert run(app, now) == rollup_job.Done(0, 0)  # run again: nothing to do
     assert by_name(app, named) == once
 
 
@@ -394,7 +394,7 @@ def pushed_at(app):
     return [row[0] for row in sql(app, "SELECT ts FROM pushes ORDER BY ts")]
 
 
-def buckets(app, step):
+def rollup_buckets(app, step):
     return [row[0] for row in sql(app, "SELECT bucket FROM container_rollups WHERE step = :step AND key = 1 "
                                        "ORDER BY bucket", step=step)]
 
@@ -409,34 +409,34 @@ def test_raw_pushes_are_pruned_whole_minutes_before_now_minus_the_raw_retention(
     assert run(app, edge + raw + 59).pruned == 0
     assert run(app, edge + raw + 60).pruned == 2
     assert pushed_at(app) == [edge + 60]
-    assert buckets(app, MINUTE) == [edge - 60, edge, edge + 60]  # the rollups stay
+    assert rollup_buckets(app, MINUTE) == [edge - 60, edge, edge + 60]  # the rollups stay
 
 
 def test_minute_rows_are_pruned_whole_hours_before_now_minus_the_minute_retention(around_an_hour):
     app, edge = around_an_hour
     minutes = RETENTION["MINUTE_RETENTION"]
     run(app, edge + minutes - 1)  # floor_hour(now - retention) = edge - 1 h: the minute at edge - 60 is kept
-    assert buckets(app, MINUTE) == [edge - 60, edge, edge + 60]
+    assert rollup_buckets(app, MINUTE) == [edge - 60, edge, edge + 60]
     run(app, edge + minutes)
-    assert buckets(app, MINUTE) == [edge, edge + 60]
+    assert rollup_buckets(app, MINUTE) == [edge, edge + 60]
     run(app, edge + minutes + HOUR - 1)
-    assert buckets(app, MINUTE) == [edge, edge + 60]
+    assert rollup_buckets(app, MINUTE) == [edge, edge + 60]
     run(app, edge + minutes + HOUR)
-    assert buckets(app, MINUTE) == []
-    assert buckets(app, HOUR) == [edge - HOUR, edge]  # the hours stay
+    assert rollup_buckets(app, MINUTE) == []
+    assert rollup_buckets(app, HOUR) == [edge - HOUR, edge]  # the hours stay
 
 
 def test_hour_rows_are_pruned_whole_hours_before_now_minus_the_hour_retention(around_an_hour):
     app, edge = around_an_hour
     hours = RETENTION["HOUR_RETENTION"]
     run(app, edge + hours - 1)
-    assert buckets(app, HOUR) == [edge - HOUR, edge]
+    assert rollup_buckets(app, HOUR) == [edge - HOUR, edge]
     assert sql(app, "SELECT samples FROM container_rollups WHERE step = 3600 AND key = 1 ORDER BY bucket") == [
         (2,), (3,)]
     run(app, edge + hours)
-    assert buckets(app, HOUR) == [edge]
+    assert rollup_buckets(app, HOUR) == [edge]
     run(app, edge + hours + HOUR - 1)
-    assert buckets(app, HOUR) == [edge]
+    assert rollup_buckets(app, HOUR) == [edge]
     run(app, edge + hours + HOUR)
     assert sql(app, "SELECT COUNT(*) FROM container_rollups") == [(0,)]
 
@@ -450,7 +450,7 @@ def test_a_push_not_rolled_up_is_never_pruned_and_its_minute_keeps_all_its_pushe
     run(app, int(time.time()))
     push_all(org, agent, [(3, minute + 30), (4, minute + 5 * MINUTE)])  # arrive after the job ran
     with app.app_context():  # the job's prune, as if the raw retention had passed all of these
-        assert repository.prune_agent(agent["agentId"], raw_before=minute + HOUR) == 1
+        assert rollup_rows.prune_agent(agent["agentId"], raw_before=minute + HOUR) == 1
     assert pushed_at(app) == [minute, minute + 15, minute + 30, minute + 5 * MINUTE]
     run(app, int(time.time()))
     assert sql(app, "SELECT bucket, samples FROM container_rollups WHERE step = 60 AND key = 1 ORDER BY bucket") == [
@@ -482,14 +482,14 @@ def test_deleting_an_agent_deletes_its_rollups_of_every_kind_and_no_one_elses(ma
     for agent in (kept, gone):
         push_all(org, agent, stamps(hour, hour + 5 * MINUTE))
     run(app, int(time.time()))
-    before = {kind.name: len(rollup_rows(app, kind, MINUTE, kept["agentId"])) for kind in KINDS.values()}
+    before = {kind.name: len(stored_rollup_rows(app, kind, MINUTE, kept["agentId"])) for kind in KINDS.values()}
     assert all(before.values())
     assert org.client.delete(f"/api/v1/agents/{gone['agentId']}", headers=bearer(org.admin)).status_code == 204
     for kind in KINDS.values():
         assert sql(app, f"SELECT DISTINCT agent_id FROM {kind.rollups}") == [(kept["agentId"],)], kind.name
-        assert len(rollup_rows(app, kind, MINUTE, kept["agentId"])) == before[kind.name]
+        assert len(stored_rollup_rows(app, kind, MINUTE, kept["agentId"])) == before[kind.name]
     assert sql(app, "SELECT DISTINCT agent_id FROM pushes") == [(kept["agentId"],)]
-    assert run(app, int(time.time())) == rollups.Done(0, 0)
+    assert run(app, int(time.time())) == rollup_job.Done(0, 0)
 
 
 # (g) flask prune

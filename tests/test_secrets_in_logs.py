@@ -57,9 +57,9 @@ def test_an_unknown_email_costs_a_password_hash_like_a_known_one(client, org, mo
 
 
 def test_api_keys_are_looked_up_by_their_hash_only(app, org, monkeypatch):
-    from kubewatch.repository import accounts
+    from kubewatch.repository import account_rows
     looked_up = []
-    real = accounts.api_key_by_hash
-    monkeypatch.setattr(accounts, "api_key_by_hash", lambda h: looked_up.append(h) or real(h))
+    real = account_rows.api_key_by_hash
+    monkeypatch.setattr(account_rows, "api_key_by_hash", lambda h: looked_up.append(h) or real(h))
     org.register()
     assert looked_up == [credentials.hash_api_key(org.api_key)]

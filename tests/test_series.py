@@ -1,10 +1,10 @@
-"""Bucket arithmetic of kubewatch/series.py: averages, maxima, rates, resets, gaps, last values, exact merges."""
+"""Bucket arithmetic of kubewatch/buckets.py: averages, maxima, rates, resets, gaps, last values, exact merges."""
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubewatch import series
+from kubewatch import buckets
 from kubewatch.kinds import CONTAINERS, NODES, PODS
 
 MINUTE, HOUR = 60, 3600
@@ -16,7 +16,7 @@ def sample(ts, cpu=None, memory=None, limit=None, rx=None, tx=None, restarts=Non
 
 
 def points(samples, step, kind=CONTAINERS, previous=None):
-    return series.bucket_points(kind, series.summarize(kind, samples, step, previous))
+    return buckets.bucket_points(kind, buckets.summarize(kind, samples, step, previous))
 
 
 def rates(samples, step, previous=None):
@@ -66,32 +66,32 @@ def test_node_gauges_have_averages_and_maxima_and_the_filesystem_capacity_is_its
 # Counters
 
 def test_a_counter_becomes_its_increase_per_second():
-    assert series.counter_rate(1000, 2500, 15) == 100.0
-    assert series.counter_rate(7, 7, 15) == 0.0
+    assert buckets.counter_rate(1000, 2500, 15) == 100.0
+    assert buckets.counter_rate(7, 7, 15) == 0.0
 
 
 def test_a_counter_that_went_down_counts_from_zero_never_a_negative_rate():
-    assert series.counter_rate(10_000, 300, 15) == 20.0  # restarted: 300 bytes since
-    assert series.counter_rate(10_000, 0, 15) == 0.0
+    assert buckets.counter_rate(10_000, 300, 15) == 20.0  # restarted: 300 bytes since
+    assert buckets.counter_rate(10_000, 0, 15) == 0.0
 
 
 def test_a_rate_needs_two_readings_and_time_between_them():
-    assert series.counter_rate(None, 300, 15) is None
-    assert series.counter_rate(300, None, 15) is None
-    assert series.counter_rate(100, 300, 0) is None
+    assert buckets.counter_rate(None, 300, 15) is None
+    assert buckets.counter_rate(300, None, 15) is None
+    assert buckets.counter_rate(100, 300, 0) is None
 
 
 def test_a_counter_reset_inside_a_bucket_averages_as_a_restart():
     samples = [sample(0, rx=0), sample(15, rx=1500), sample(30, rx=3000), sample(45, rx=150)]
     # Rates 100, 100, then 150 / 15 = 10 after the reset; the first sample has nothing before it.
     assert rates(samples, MINUTE) == {0: pytest.approx(70.0)}
-    raw = series.raw_points(CONTAINERS, samples, 0)
+    raw = buckets.raw_points(CONTAINERS, samples, 0)
     assert [p["networkRxBytesPerSec"] for p in raw] == [None, 100.0, 100.0, 10.0]
 
 
 def test_a_rate_counts_in_the_bucket_of_its_later_sample():
     samples = [sample(50, rx=0), sample(65, rx=1500), sample(125, rx=1500 + 6000)]
-    summaries = series.summarize(CONTAINERS, samples, MINUTE)
+    summaries = buckets.summarize(CONTAINERS, samples, MINUTE)
     assert summaries[0][4] is None  # bucket 0 only holds the reading that starts the first rate
     assert summaries[60][4] == (100.0, 1)
     assert summaries[120][4] == (100.0, 1)
@@ -102,7 +102,7 @@ def test_the_sample_before_the_first_seeds_its_rate():
     previous = sample(45, rx=0)
     assert rates([sample(60, rx=3000)], MINUTE) == {60: None}
     assert rates([sample(60, rx=3000)], MINUTE, previous=previous) == {60: 200.0}
-    assert series.raw_points(CONTAINERS, [previous, sample(60, rx=3000)], 60) == [
+    assert buckets.raw_points(CONTAINERS, [previous, sample(60, rx=3000)], 60) == [
         {"t": 60, "cpuPercent": None, "memoryMB": None, "memoryLimitMB": None, "networkRxBytesPerSec": 200.0,
          "networkTxBytesPerSec": None, "restartCount": None}]
 
@@ -112,7 +112,7 @@ def test_the_sample_before_the_first_seeds_its_rate():
        st.sampled_from([15, 60, 3600]))
 def test_no_counter_sequence_ever_gives_a_negative_rate(readings, step):
     samples = [sample(15 * index, rx=value) for index, value in enumerate(readings)]
-    assert all(p["networkRxBytesPerSec"] >= 0 for p in series.raw_points(CONTAINERS, samples, 0)[1:])
+    assert all(p["networkRxBytesPerSec"] >= 0 for p in buckets.raw_points(CONTAINERS, samples, 0)[1:])
     assert all(p["networkRxBytesPerSec"] is None or p["networkRxBytesPerSec"] >= 0 for p in points(samples, step))
 
 
@@ -123,15 +123,15 @@ def test_a_value_not_measured_counts_in_neither_the_average_nor_the_maximum():
     [point] = points(samples, MINUTE)
     assert (point["cpuPercent"], point["cpuPercentMax"]) == (20.0, 30.0)
     assert (point["memoryMB"], point["memoryMBMax"]) == (50.0, 50.0)
-    [(_, summary)] = series.summarize(CONTAINERS, samples, MINUTE).items()
+    [(_, summary)] = buckets.summarize(CONTAINERS, samples, MINUTE).items()
     assert summary[0] == 3  # every sample counts as a sample
     assert summary[1] == (40.0, 30.0, 2) and summary[2] == (50.0, 50.0, 1)
 
 
 def test_a_counter_not_measured_gives_no_rate_on_either_side():
     samples = [sample(0, rx=0), sample(15, rx=None), sample(30, rx=3000), sample(45, rx=4500)]
-    assert [p["networkRxBytesPerSec"] for p in series.raw_points(CONTAINERS, samples, 0)] == [None, None, None, 100.0]
-    [(_, summary)] = series.summarize(CONTAINERS, samples, MINUTE).items()
+    assert [p["networkRxBytesPerSec"] for p in buckets.raw_points(CONTAINERS, samples, 0)] == [None, None, None, 100.0]
+    [(_, summary)] = buckets.summarize(CONTAINERS, samples, MINUTE).items()
     assert summary[4] == (100.0, 1)
 
 
@@ -162,9 +162,9 @@ def test_a_last_value_of_zero_is_kept_not_taken_for_missing():
 
 
 def test_merging_keeps_the_later_summarys_last_value_unless_it_has_none():
-    early = series.summarize(CONTAINERS, [sample(0, limit=256.0, restarts=1)], MINUTE)[0]
-    late = series.summarize(CONTAINERS, [sample(60, limit=512.0)], MINUTE)[60]
-    merged = series.merge(CONTAINERS, list(early), late)
+    early = buckets.summarize(CONTAINERS, [sample(0, limit=256.0, restarts=1)], MINUTE)[0]
+    late = buckets.summarize(CONTAINERS, [sample(60, limit=512.0)], MINUTE)[60]
+    merged = buckets.merge(CONTAINERS, list(early), late)
     assert merged[3][1] == 512.0 and merged[6][1] == 1
 
 
@@ -198,7 +198,7 @@ def near(values, rel=1e-9):
 def assert_same_buckets(got, expected, kind=CONTAINERS):
     assert sorted(got) == sorted(expected)
     for bucket in expected:
-        assert series.to_row(kind, got[bucket]) == near(series.to_row(kind, expected[bucket]))
+        assert buckets.to_row(kind, got[bucket]) == near(buckets.to_row(kind, expected[bucket]))
 
 
 @settings(max_examples=100, deadline=None)
@@ -208,51 +208,51 @@ def test_summaries_of_consecutive_parts_merge_into_the_summary_of_all_samples(sa
     merged, previous = {}, None
     for start, end in zip([0, *cuts], [*cuts, len(samples)]):
         part = samples[start:end]
-        for bucket, summary in sorted(series.summarize(CONTAINERS, part, step, previous).items()):
+        for bucket, summary in sorted(buckets.summarize(CONTAINERS, part, step, previous).items()):
             if bucket in merged:
-                series.merge(CONTAINERS, merged[bucket], summary)
+                buckets.merge(CONTAINERS, merged[bucket], summary)
             else:
                 merged[bucket] = summary
         if part:
             previous = part[-1]
-    assert_same_buckets(merged, series.summarize(CONTAINERS, samples, step))
+    assert_same_buckets(merged, buckets.summarize(CONTAINERS, samples, step))
 
 
 @settings(max_examples=100, deadline=None)
 @given(sample_lists())
 def test_minute_summaries_rebucketed_into_hours_equal_summarizing_the_samples_into_hours(samples):
-    minutes = sorted(series.summarize(CONTAINERS, samples, MINUTE).items())
-    assert_same_buckets(series.rebucket(CONTAINERS, minutes, HOUR), series.summarize(CONTAINERS, samples, HOUR))
+    minutes = sorted(buckets.summarize(CONTAINERS, samples, MINUTE).items())
+    assert_same_buckets(buckets.rebucket(CONTAINERS, minutes, HOUR), buckets.summarize(CONTAINERS, samples, HOUR))
 
 
 @settings(max_examples=100, deadline=None)
 @given(sample_lists(max_gap=90), st.sampled_from([300, HOUR, 86400]))
 def test_minutes_kept_as_rollup_rows_rebucket_into_what_the_samples_give(samples, step):
-    kept = [(bucket, series.from_row(CONTAINERS, bucket, series.to_row(CONTAINERS, summary)))
-            for bucket, summary in sorted(series.summarize(CONTAINERS, samples, MINUTE).items())]
-    rebucketed = series.rebucket(CONTAINERS, kept, step)
-    assert_same_buckets(rebucketed, series.summarize(CONTAINERS, samples, step))
+    kept = [(bucket, buckets.from_row(CONTAINERS, bucket, buckets.to_row(CONTAINERS, summary)))
+            for bucket, summary in sorted(buckets.summarize(CONTAINERS, samples, MINUTE).items())]
+    rebucketed = buckets.rebucket(CONTAINERS, kept, step)
+    assert_same_buckets(rebucketed, buckets.summarize(CONTAINERS, samples, step))
     expected = points(samples, step)
-    assert series.bucket_points(CONTAINERS, rebucketed) == near(expected)
+    assert buckets.bucket_points(CONTAINERS, rebucketed) == near(expected)
 
 
 @settings(max_examples=100, deadline=None)
 @given(sample_lists(), st.sampled_from([MINUTE, HOUR]))
 def test_a_summary_survives_the_round_trip_through_a_rollup_row(samples, step):
-    for bucket, summary in series.summarize(CONTAINERS, samples, step).items():
-        row = series.to_row(CONTAINERS, summary)
-        back = series.from_row(CONTAINERS, bucket, row)
-        assert series.to_row(CONTAINERS, back) == near(row, rel=1e-12)
-        assert series.row_points(CONTAINERS, [(bucket, *row)]) == near(
-            series.bucket_points(CONTAINERS, {bucket: summary}), rel=1e-12)
+    for bucket, summary in buckets.summarize(CONTAINERS, samples, step).items():
+        row = buckets.to_row(CONTAINERS, summary)
+        back = buckets.from_row(CONTAINERS, bucket, row)
+        assert buckets.to_row(CONTAINERS, back) == near(row, rel=1e-12)
+        assert buckets.row_points(CONTAINERS, [(bucket, *row)]) == near(
+            buckets.bucket_points(CONTAINERS, {bucket: summary}), rel=1e-12)
 
 
 def test_a_rollup_row_holds_average_maximum_and_count_per_gauge_rate_and_count_per_counter():
     samples = [sample(0, cpu=1.0, memory=None, limit=256.0, rx=0, tx=100, restarts=0),
                sample(15, cpu=3.0, memory=64.0, limit=512.0, rx=1500, tx=None, restarts=2),
                sample(30, cpu=None, memory=32.0, limit=None, rx=150, tx=400, restarts=None)]
-    [(bucket, summary)] = series.summarize(CONTAINERS, samples, MINUTE).items()
-    row = dict(zip(series.rollup_columns(CONTAINERS), series.to_row(CONTAINERS, summary)))
+    [(bucket, summary)] = buckets.summarize(CONTAINERS, samples, MINUTE).items()
+    row = dict(zip(buckets.rollup_columns(CONTAINERS), buckets.to_row(CONTAINERS, summary)))
     assert row == {"samples": 3, "cpu_percent_avg": 2.0, "cpu_percent_max": 3.0, "cpu_percent_n": 2,
                    "memory_mb_avg": 48.0, "memory_mb_max": 64.0, "memory_mb_n": 2, "memory_limit_mb": 512.0,
                    "network_rx_bytes_rate": 55.0, "network_rx_bytes_n": 2,  # 100 then 10 after the reset
@@ -260,10 +260,10 @@ def test_a_rollup_row_holds_average_maximum_and_count_per_gauge_rate_and_count_p
 
 
 def test_an_empty_summary_row_reads_back_as_nothing_measured():
-    [(bucket, summary)] = series.summarize(PODS, [sample(60)], MINUTE).items()
-    row = series.to_row(PODS, summary)
+    [(bucket, summary)] = buckets.summarize(PODS, [sample(60)], MINUTE).items()
+    row = buckets.to_row(PODS, summary)
     assert row == [1, None, None, 0, None, None, 0, None, None, 0, None, 0, None]
-    assert series.from_row(PODS, bucket, row) == [1, None, None, None, None, None, None]
+    assert buckets.from_row(PODS, bucket, row) == [1, None, None, None, None, None, None]
 
 
 @settings(max_examples=100, deadline=None)
@@ -272,6 +272,6 @@ def test_an_empty_summary_row_reads_back_as_nothing_measured():
                 min_size=1, max_size=30))
 def test_node_summaries_rebucket_like_their_samples(values):
     samples = [(20 * index, (cpu, cpu, pods, pods, pods, pods, pods)) for index, (cpu, pods) in enumerate(values)]
-    minutes = sorted(series.summarize(NODES, samples, MINUTE).items())
-    kept = [(bucket, series.from_row(NODES, bucket, series.to_row(NODES, summary))) for bucket, summary in minutes]
-    assert_same_buckets(series.rebucket(NODES, kept, HOUR), series.summarize(NODES, samples, HOUR), kind=NODES)
+    minutes = sorted(buckets.summarize(NODES, samples, MINUTE).items())
+    kept = [(bucket, buckets.from_row(NODES, bucket, buckets.to_row(NODES, summary))) for bucket, summary in minutes]
+    assert_same_buckets(buckets.rebucket(NODES, kept, HOUR), buckets.summarize(NODES, samples, HOUR), kind=NODES)

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import PASSWORD
-from kubewatch import throttle
+from kubewatch.api import throttle
 
 LIMIT = 10
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import PASSWORD, bearer
 from kubewatch import create_app
-from kubewatch.api import push_shortcut
+from kubewatch import push_shortcut
 
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 

@@ -7,7 +7,7 @@ import flask
 import flask_smorest
 from flask_smorest.arguments import ArgumentsMixin
 
-from kubewatch import access, errors
+from kubewatch.api import access, errors
 from kubewatch.api.fields import EpochTime
 
 

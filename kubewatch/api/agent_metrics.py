@@ -6,8 +6,8 @@ from flask import current_app, jsonify
 from flask_smorest import abort
 from marshmallow import Schema, fields
 
-from kubewatch import access, history, totals
-from kubewatch.api import Blueprint
+from kubewatch import series_query, totals
+from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime
 from kubewatch.api.metrics import SeriesQuery, agent_or_404, query_range
 from kubewatch.api.precision import PLACES, RATE_PLACES, rounded
@@ -48,7 +48,7 @@ def agent_metrics(query, agent_id, user):
     start, end, now = query_range(query)
     try:
         found = totals.agent_series(agent, start, end, query.get("step"), now, current_app.config)
-    except history.QueryError as error:
+    except series_query.QueryError as error:
         abort(400, message=str(error))
     for point in found["points"]:
         point["t"] = EpochTime.format(point["t"])

@@ -3,34 +3,25 @@
 import json
 import logging
 import secrets
-import threading
 import time
 
 from flask import current_app, jsonify, request
 from flask_smorest import abort
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from kubewatch import access, push_limits, tokens
-from kubewatch.api import Blueprint
+from kubewatch import push_limits, tokens
+from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.api.push_schema import PushSchema
 from kubewatch.api.push_validation import load_push
 from kubewatch.logsafe import shown
+from kubewatch.ingest import receive_push
 from kubewatch.push_limits import PushRefused
 from kubewatch.repository import agents, pushes
 
 blp = Blueprint("agents", __name__, url_prefix="/api/v1/agents", description="Agents: register, push, list, delete.")
 
 log = logging.getLogger("kubewatch.agents")
-
-# Pushes are handled one at a time, parsing and validation included: under the GIL, concurrent
-# pushes only take turns with more switching, and the writer lock turns them into a convoy.
-# Measured with bench/ingest.py: 4 threads with this lock push 20-30 % more than without it.
-ONE_PUSH_AT_A_TIME = threading.Lock()
-
-# A push dated further ahead than this is refused: stored, it would stand as the agent's newest
-# for years and keep every honest push from updating what the agent reports.
-MAX_CLOCK_AHEAD = 600
 
 PUSHED = b'{"ok": true}\n'
 LEFT_OUT = ("The database is near its size limit (database_size_limit_mb): the objects of this push already "
@@ -135,41 +126,6 @@ def register(body, org_id):
     }
 
 
-# Retries whose samples differed, logged once per agent: {agent_id: timestamp}.
-_DIFFERED_LOGGED = {}
-
-
-def accept_push(agent_id, body):
-    """Store a loaded push and return its pushes.Outcome; raise PushRefused for a push refused whole.
-
-    Refused: a timestamp too far ahead of the server's clock or older than the raw tier keeps (400),
-    more objects than MAX_OBJECTS_PER_PUSH (413), or new objects past MAX_DESCRIBED_OBJECTS (413).
-    """
-    ts, received_at = int(body.timestamp.timestamp()), int(time.time())
-    if ts > received_at + MAX_CLOCK_AHEAD:
-        raise PushRefused(400, f"More than {MAX_CLOCK_AHEAD} s ahead of the server's clock: check the agent's clock.",
-                          "timestamp")
-    config = current_app.config
-    # Older samples than the raw tier keeps would land in minutes already rolled up and pruned.
-    if ts < received_at - config["RAW_RETENTION"]:
-        raise PushRefused(400, f"Older than the {config['RAW_RETENTION']} s of raw samples this server keeps.",
-                          "timestamp")
-    push_limits.check_size(body)
-    try:
-        outcome = pushes.store_push(agent_id, ts, received_at, body._asdict(), config["MAX_DESCRIBED_OBJECTS"],
-                                    push_limits.describe_new())
-    except pushes.TooManyDescribed as refused:
-        raise PushRefused(413, str(refused)) from None
-    if outcome.differed and _DIFFERED_LOGGED.get(agent_id) != ts:
-        _DIFFERED_LOGGED[agent_id] = ts
-        log.warning("agent %s pushed again for %s with other samples: the push stored first is kept",
-                    shown(agent_id), body.timestamp.isoformat())
-    if outcome.left_out:
-        log.warning("database near its size limit: %s new objects of agent %s not described",
-                    sum(outcome.left_out.values()), shown(agent_id))
-    return outcome
-
-
 def pushed_body(outcome):
     """Return the push's answer's bytes: {"ok": true}, and what was left out when new objects were."""
     if not outcome.left_out:
@@ -192,12 +148,11 @@ def pushed_response(outcome=pushes.STORED):
          requestBody={"required": True, "content": {"application/json": {"schema": PushSchema}}})
 def push(agent_id):
     """Store one push of an agent's metrics."""
-    # Most pushes are stored and answered before Flask sees them, as this view would: see push_shortcut.py.
+    # Most pushes are stored and answered before Flask sees them, as this view would: see kubewatch/push_shortcut.py.
     try:
         if not request.environ.get(push_limits.RATE_SPENT):  # the shortcut spent it, then handed the push on
             push_limits.check_rate(agent_id)
-        with ONE_PUSH_AT_A_TIME:
-            outcome = accept_push(agent_id, load_push(blp.ARGUMENTS_PARSER))
+        outcome = receive_push(agent_id, load_push, blp.ARGUMENTS_PARSER)
     except PushRefused as refused:
         if refused.field:
             abort(refused.status, errors={"json": {refused.field: [str(refused)]}})

@@ -6,9 +6,8 @@ import time
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from kubewatch import access
 from kubewatch.alerting.conditions import KINDS, THRESHOLD_KINDS
-from kubewatch.api import Blueprint
+from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime, Number, text
 from kubewatch.credentials import new_id
 from kubewatch.repository import alert_config

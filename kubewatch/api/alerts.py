@@ -7,8 +7,7 @@ from flask import jsonify
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from kubewatch import access
-from kubewatch.api import Blueprint
+from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.credentials import new_id
 from kubewatch.repository import alert_config, alert_state

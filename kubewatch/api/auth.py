@@ -4,8 +4,8 @@ from flask import current_app
 from flask_smorest import abort
 from marshmallow import Schema, fields
 
-from kubewatch import access, tokens
-from kubewatch.api import Blueprint
+from kubewatch import tokens
+from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import text
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Signing in.")

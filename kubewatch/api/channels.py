@@ -7,9 +7,8 @@ from flask import current_app
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates
 
-from kubewatch import access
 from kubewatch.alerting import channels
-from kubewatch.api import Blueprint
+from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.credentials import new_id
 from kubewatch.repository import alert_config

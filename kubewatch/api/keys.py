@@ -6,12 +6,11 @@ import time
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from kubewatch import access
 from kubewatch.accounts import add_api_key
-from kubewatch.api import Blueprint
+from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime
 from kubewatch.logsafe import shown
-from kubewatch.repository import accounts
+from kubewatch.repository import account_rows
 
 log = logging.getLogger("kubewatch.keys")
 
@@ -59,7 +58,7 @@ def create(body, user):
 @blp.doc(security=[{"userToken": []}])
 def list_keys(user):
     """List the organization's keys by prefix, revoked ones included."""
-    return accounts.api_keys_for_org(user["org_id"])
+    return account_rows.api_keys_for_org(user["org_id"])
 
 
 @blp.delete("/<key_id>")
@@ -68,6 +67,6 @@ def list_keys(user):
 @blp.doc(security=[{"userToken": []}])
 def revoke(key_id, user):
     """Revoke a key: agents can no longer register with it, nor scrapers read with it."""
-    if not accounts.revoke_api_key(user["org_id"], key_id, int(time.time())):
+    if not account_rows.revoke_api_key(user["org_id"], key_id, int(time.time())):
         abort(404, message=f"API key {key_id} doesn't exist.")
     log.info("API key %s revoked by %s", shown(key_id), shown(user["email"]))

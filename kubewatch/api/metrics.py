@@ -7,14 +7,13 @@ from flask import current_app, jsonify
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from kubewatch import access, history, series
-from kubewatch.api import Blueprint
+from kubewatch import buckets, series_query
+from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime, QueryTime
 from kubewatch.api.precision import float_fields, rounded
 from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema
 from kubewatch.kinds import CONTAINERS, COUNTER, GAUGE, NODES, PODS, rate_field
-from kubewatch.repository import agents
-from kubewatch.repository import series as stored
+from kubewatch.repository import agents, sample_rows
 
 blp = Blueprint("metrics", __name__, url_prefix="/api/v1/agents",
                 description="An agent's containers, nodes and pods, and their metrics over time.")
@@ -112,7 +111,7 @@ def _object_json(kind, item):
     for index, metric in enumerate(kind.metrics):
         shown[metric.field] = item["values"][index]
         if metric.how == COUNTER:
-            shown[rate_field(metric)] = previous and series.counter_rate(
+            shown[rate_field(metric)] = previous and buckets.counter_rate(
                 previous[1][index], item["values"][index], item["ts"] - previous[0])
     shown["lastSeen"] = EpochTime.format(item["ts"])
     return rounded(shown, _FLOATS[kind.name])
@@ -132,12 +131,12 @@ RECENT = 3600
 
 def _listed(kind, agent_id, keep=lambda item: True):
     """Answer the objects of the latest push as listed, with what they did lately where the kind has it."""
-    items = [item for item in stored.latest(kind, agent_id) if keep(item)]
+    items = [item for item in sample_rows.latest(kind, agent_id) if keep(item)]
     listed = [_object_json(kind, item) for item in items]
     restarts = _RESTART_INDEX.get(kind.name)
     if restarts is not None and items:
         # The rollups hold the hour but its last minute or two; the push before the latest one holds those.
-        lowest = stored.lowest_restarts_since(kind, agent_id, int(time.time()) - RECENT)
+        lowest = sample_rows.lowest_restarts_since(kind, agent_id, int(time.time()) - RECENT)
         for shown, item in zip(listed, items):
             earlier = [lowest.get(item["key"]), item["previous"] and item["previous"][1][restarts]]
             earlier = [value for value in earlier if value is not None]
@@ -167,13 +166,13 @@ def query_range(query):
 
 def _series(kind, agent_id, identity, what, query):
     """Answer a series query for one object of an agent, or 404 when the agent never pushed it."""
-    key = stored.object_key(kind, agent_id, identity)
+    key = sample_rows.object_key(kind, agent_id, identity)
     if key is None:
         abort(404, message=f"Agent {agent_id} has no {what}.")
     start, end, now = query_range(query)
     try:
-        found = history.read_series(kind, agent_id, key, start, end, query.get("step"), now, current_app.config)
-    except history.QueryError as error:
+        found = series_query.read_series(kind, agent_id, key, start, end, query.get("step"), now, current_app.config)
+    except series_query.QueryError as error:
         abort(400, message=str(error))
     # Built by hand: a day of one-minute points through marshmallow's dump took longer than reading them.
     floats = _FLOATS[kind.name]

@@ -5,8 +5,8 @@ import time
 from flask import current_app
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-from kubewatch import access, exporter
-from kubewatch.api import Blueprint
+from kubewatch import exporter
+from kubewatch.api import Blueprint, access
 from kubewatch.api.agents import CONNECTED_INTERVALS
 from kubewatch.server_metrics import ServerHealth
 

@@ -6,12 +6,13 @@ import time
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from kubewatch import access, credentials, sessions
+from kubewatch import credentials, sessions
+from kubewatch.api import access
 from kubewatch.accounts import MIN_PASSWORD_LENGTH
 from kubewatch.api import Blueprint
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.repository import users
-from kubewatch.repository.accounts import EmailTaken
+from kubewatch.repository.account_rows import EmailTaken
 
 log = logging.getLogger("kubewatch.users")
 

@@ -4,7 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from kubewatch.db import read, write
-from kubewatch.repository.accounts import EmailTaken
+from kubewatch.repository.account_rows import EmailTaken
 
 
 class LastAdmin(Exception):

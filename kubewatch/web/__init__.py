@@ -7,7 +7,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from kubewatch import access, sessions
+from kubewatch import sessions
+from kubewatch.api import access
 
 blp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                 static_url_path="/static")
@@ -55,7 +56,7 @@ def csrf_refused(error):
 def _error(error):
     if request.blueprint == "web":
         return render_template("error.html", error=error, user=access.session_user()), error.code
-    from kubewatch import errors
+    from kubewatch.api import errors
     return errors.handle_http_exception(error)
 
 

@@ -5,7 +5,8 @@ import logging
 from flask import redirect, render_template, request, url_for
 from werkzeug.exceptions import TooManyRequests
 
-from kubewatch import access, sessions
+from kubewatch import sessions
+from kubewatch.api import access
 from kubewatch.web import blp, safe_next
 
 log = logging.getLogger("kubewatch.auth")

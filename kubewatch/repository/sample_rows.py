@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from kubewatch import packing, series
+from kubewatch import buckets, packing
 from kubewatch.db import driver_sql, read
 from kubewatch.kinds import KINDS
 
@@ -49,19 +49,19 @@ def _pick(kind, key, rows, most=None):
 
 def rollup_rows(conn, kind, agent_id, key, step, start, end):
     """Return the object's rollup rows of this step with start <= bucket < end, oldest first,
-    as (bucket, *columns of kubewatch.series.rollup_columns)."""
+    as (bucket, *columns of kubewatch.buckets.rollup_columns)."""
     return conn.exec_driver_sql(driver_sql(_ROLLUP_ROWS[kind.name]), (agent_id, key, step, start, end)).all()
 
 
 def rollups(conn, kind, agent_id, key, step, start, end):
     """Return the object's rollup summaries of this step with start <= bucket < end, oldest first."""
-    return [(row[0], series.from_row(kind, row[0], row[1:]))
+    return [(row[0], buckets.from_row(kind, row[0], row[1:]))
             for row in rollup_rows(conn, kind, agent_id, key, step, start, end)]
 
 
 # Through the driver: a day of minutes is 1,440 rows, and SQLAlchemy's per-row work showed.
 _ROLLUP_ROWS = {
-    name: f"SELECT bucket, {', '.join(series.rollup_columns(kind))} FROM {kind.rollups} "
+    name: f"SELECT bucket, {', '.join(buckets.rollup_columns(kind))} FROM {kind.rollups} "
           "WHERE agent_id = {0} AND key = {0} AND step = {0} AND bucket >= {0} AND bucket < {0} ORDER BY bucket"
     for name, kind in KINDS.items()}
 

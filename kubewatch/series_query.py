@@ -1,8 +1,8 @@
 """Answering a series query from the tiers that hold its range: raw samples, one-minute and one-hour rollups."""
 
-from kubewatch import series
+from kubewatch import buckets
 from kubewatch.db import read
-from kubewatch.repository import series as stored
+from kubewatch.repository import sample_rows
 
 MAX_POINTS = 10_000
 MINUTE, HOUR = 60, 3600
@@ -47,11 +47,11 @@ def _buckets_between(start, end, step):
 def _raw(kind, agent_id, key, start, end):
     # The samples are counted, not guessed from the push interval: an agent may push every second.
     with read() as conn:
-        samples, previous = stored.samples(conn, kind, agent_id, key, start, end, most=MAX_POINTS)
+        samples, previous = sample_rows.samples(conn, kind, agent_id, key, start, end, most=MAX_POINTS)
     if len(samples) > MAX_POINTS:
         raise QueryError(f"That would be more than {MAX_POINTS} points: ask for a shorter range or a larger step.")
     return {"resolution": "raw", "step": None,
-            "points": series.raw_points(kind, ([previous] if previous else []) + samples, start)}
+            "points": buckets.raw_points(kind, ([previous] if previous else []) + samples, start)}
 
 
 def _check_reach(step, tier_step, start, now, config):
@@ -77,7 +77,7 @@ def _bucket_points(kind, agent_id, key, first, end, step, tier_step):
     """
     stop = end - end % step + step
     with read() as conn:
-        pending = stored.first_not_rolled_up(conn, agent_id)
+        pending = sample_rows.first_not_rolled_up(conn, agent_id)
         # Rollups are complete for the whole minutes and hours before the oldest push not rolled up.
         edge, kept_as_asked, parts = first, [], []
         for seconds in (HOUR, MINUTE):
@@ -85,16 +85,17 @@ def _bucket_points(kind, agent_id, key, first, end, step, tier_step):
                 until = stop if pending is None else min(pending - pending % seconds, stop)
                 if until > edge:
                     if seconds == step:  # the tier's rows are the buckets asked for
-                        kept_as_asked = stored.rollup_rows(conn, kind, agent_id, key, seconds, edge, until)
+                        kept_as_asked = sample_rows.rollup_rows(conn, kind, agent_id, key, seconds, edge, until)
                     else:
-                        parts += stored.rollups(conn, kind, agent_id, key, seconds, edge, until)
+                        parts += sample_rows.rollups(conn, kind, agent_id, key, seconds, edge, until)
                     edge = until
-        samples, previous = stored.samples(conn, kind, agent_id, key, edge, stop - 1) if edge < stop else ([], None)
+        samples, previous = (sample_rows.samples(conn, kind, agent_id, key, edge, stop - 1) if edge < stop
+                             else ([], None))
     # Every edge is a whole multiple of step, so the rows kept as asked share no bucket with the rest.
-    buckets = series.rebucket(kind, parts, step)
-    for bucket, summary in sorted(series.summarize(kind, samples, step, previous).items()):
-        if bucket in buckets:
-            series.merge(kind, buckets[bucket], summary)
+    merged = buckets.rebucket(kind, parts, step)
+    for bucket, summary in sorted(buckets.summarize(kind, samples, step, previous).items()):
+        if bucket in merged:
+            buckets.merge(kind, merged[bucket], summary)
         else:
-            buckets[bucket] = summary
-    return series.row_points(kind, kept_as_asked) + series.bucket_points(kind, buckets)
+            merged[bucket] = summary
+    return buckets.row_points(kind, kept_as_asked) + buckets.bucket_points(kind, merged)

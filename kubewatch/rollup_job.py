@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from kubewatch import alerting
-from kubewatch.repository import alert_state, rollups
+from kubewatch.repository import alert_state, rollup_rows
 
 log = logging.getLogger("kubewatch.rollups")
 # Between two agents the timer's job rests twice as long as it worked: it takes at most a third of
@@ -34,8 +34,8 @@ def run(config, now, pause=lambda: None):
     """
     before = now - now % 60
     rolled_up = pruned = 0
-    for agent_id in rollups.agents_to_roll_up(before):
-        rolled_up += rollups.roll_up_agent(agent_id, before)
+    for agent_id in rollup_rows.agents_to_roll_up(before):
+        rolled_up += rollup_rows.roll_up_agent(agent_id, before)
         pause()
     # Whole minutes of raw samples, whole hours of minutes: a later push never lands in a half-pruned bucket.
     raw_before = _floor(now - config["RAW_RETENTION"], 60)
@@ -44,8 +44,8 @@ def run(config, now, pause=lambda: None):
     # Rollups are pruned in whole hours: once an hour is enough (and on each process's first run).
     pruned_through = current_app.extensions.setdefault("kubewatch.rollups", {})
     hourly = (minutes_before, hours_before) != pruned_through.get("hours")
-    for agent_id in rollups.all_agents():
-        pruned += rollups.prune_agent(agent_id, raw_before, *((minutes_before, hours_before) if hourly else ()))
+    for agent_id in rollup_rows.all_agents():
+        pruned += rollup_rows.prune_agent(agent_id, raw_before, *((minutes_before, hours_before) if hourly else ()))
         pause()
     pruned_through["hours"] = (minutes_before, hours_before)
     pruned += alert_state.prune_alerts(now - alerting.HISTORY_RETENTION)

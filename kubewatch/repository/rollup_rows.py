@@ -7,12 +7,12 @@ rolled up in one transaction with the mark that says so, so nothing is left out 
 
 from sqlalchemy import text
 
-from kubewatch import packing, series
+from kubewatch import buckets, packing
 from kubewatch.db import driver_sql, read, write
 from kubewatch.kinds import COUNTER, GAUGE, KINDS
 from kubewatch.repository.descriptions import prune_descriptions
 from kubewatch.repository.pushes import forget_agent
-from kubewatch.repository.series import first_not_rolled_up
+from kubewatch.repository.sample_rows import first_not_rolled_up
 
 MINUTE, HOUR = 60, 3600
 # Minutes to roll up that lie this close together are read from the raw tier in one go.
@@ -21,7 +21,7 @@ _RUN_GAP = 10 * MINUTE
 
 def _upsert(kind):
     """Return the statement that writes rollup rows whole, for the driver: (agent_id, key, step, bucket, *values)."""
-    columns = series.rollup_columns(kind)
+    columns = buckets.rollup_columns(kind)
     return (
         f"INSERT INTO {kind.rollups} (agent_id, key, step, bucket, {', '.join(columns)}) "
         f"VALUES ({', '.join(['{0}'] * (4 + len(columns)))}) "
@@ -36,7 +36,7 @@ def _hour_from_minutes(kind):
     """Return the statement that merges an hour's minute rows into its hour row, object by object.
 
     Averages merge weighted by their counts, maxima by MAX, and a last value is the one of the
-    latest minute that has it: what kubewatch.series.merge does, in SQL.
+    latest minute that has it: what kubewatch.buckets.merge does, in SQL.
     """
     minutes = f"FROM {kind.rollups} m WHERE m.agent_id = :agent_id AND m.step = {MINUTE} " \
               "AND m.bucket >= :hour AND m.bucket < :end"
@@ -52,7 +52,7 @@ def _hour_from_minutes(kind):
             merged.append(f"(SELECT l.{column} FROM {kind.rollups} l WHERE l.agent_id = :agent_id AND l.key = m.key "
                           f"AND l.step = {MINUTE} AND l.bucket >= :hour AND l.bucket < :end "
                           f"AND l.{column} IS NOT NULL ORDER BY l.bucket DESC LIMIT 1)")
-    columns = series.rollup_columns(kind)
+    columns = buckets.rollup_columns(kind)
     return text(
         f"INSERT INTO {kind.rollups} (agent_id, key, step, bucket, {', '.join(columns)}) "
         f"SELECT :agent_id, m.key, {HOUR}, :hour, {', '.join(merged)} {minutes} GROUP BY m.key "
@@ -138,8 +138,8 @@ def _roll_up_minutes(conn, agent_id, start, end):
         rows = []
         for key, samples in by_key.items():
             previous = (before[0], seeds[key]) if key in seeds else None
-            for bucket, summary in series.summarize(kind, samples, MINUTE, previous).items():
-                rows.append((agent_id, key, MINUTE, bucket, *series.to_row(kind, summary)))
+            for bucket, summary in buckets.summarize(kind, samples, MINUTE, previous).items():
+                rows.append((agent_id, key, MINUTE, bucket, *buckets.to_row(kind, summary)))
         if rows:
             conn.exec_driver_sql(driver_sql(_UPSERTS[name]), rows)
     return {minute - minute % HOUR for minute in range(start, end, MINUTE)}

@@ -4,9 +4,10 @@ Measured with bench/ingest.py, Flask's cycle around the push view (routing, the 
 response objects, the decorators) cost about as much as storing the push. The shortcut takes a
 request only when it is a POST to /api/v1/agents/<id>/push with an application/json body within
 MAX_CONTENT_LENGTH and that agent's valid token, a body the fast loader takes, and a timestamp
-the clock allows; it stores it with the view's own accept_push() and answers what the view
-answers. Every other request, and every push it does not store, goes to Flask with its body, so
-every refusal is Flask's own answer; an error while storing is answered by Flask's error handlers.
+the clock allows; it stores it through kubewatch.ingest, as the view does, and answers what the
+view answers. Every other request, and every push it does not store, goes to Flask with its
+body, so every refusal is Flask's own answer; an error while storing is answered by Flask's
+error handlers.
 """
 
 import io
@@ -16,10 +17,11 @@ import re
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import get_content_length
 
-from kubewatch import access, push_limits
-from kubewatch.api import agents
+from kubewatch import push_limits
+from kubewatch.api import access, agents
 from kubewatch.api.push_validation import fast_load
 from kubewatch.decompression import DECOMPRESSED
+from kubewatch.ingest import receive_push
 
 log = logging.getLogger("kubewatch.push_shortcut")
 
@@ -112,14 +114,10 @@ class PushShortcut:
         try:
             push_limits.check_rate(agent_id)
             environ[push_limits.RATE_SPENT] = True
-            with agents.ONE_PUSH_AT_A_TIME:
-                loaded = fast_load(body)
-                if loaded is None:
-                    return None
-                outcome = agents.accept_push(agent_id, loaded)
+            outcome = receive_push(agent_id, fast_load, body)  # None when fast_load refuses the body
         except push_limits.PushRefused:
             return None
-        return outcome if outcome.agent_found else None  # a deleted agent: the view says so
+        return outcome if outcome is not None and outcome.agent_found else None  # a deleted agent: the view says so
 
     def _answer_error(self, error, environ, start_response):
         """Answer an error raised while storing as Flask answers one raised in the view: handlers, then hooks."""

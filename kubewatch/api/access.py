@@ -5,8 +5,9 @@ from functools import wraps
 from flask import request
 from flask_smorest import abort
 
-from kubewatch import credentials, sessions, throttle, tokens
-from kubewatch.repository import accounts, users
+from kubewatch import credentials, sessions, tokens
+from kubewatch.api import throttle
+from kubewatch.repository import account_rows, users
 
 REGISTER_AGAIN = "Agent token is missing, invalid or expired: register again at POST /api/v1/agents/register."
 SIGN_IN = "A valid user token is required: sign in at POST /api/v1/auth/login."
@@ -39,7 +40,7 @@ def agent_of(authorization):
 def org_of_api_key():
     """Return the organization of the request's X-API-Key; abort 401 when it is missing or revoked, 403 when read-only."""
     key = request.headers.get("X-API-Key", "")
-    found = accounts.api_key_by_hash(credentials.hash_api_key(key)) if key else None
+    found = account_rows.api_key_by_hash(credentials.hash_api_key(key)) if key else None
     if found is None:
         # Only failures are slowed down: agents behind one address (a proxy, NAT) keep registering
         # with a valid key while a stale one fails, and a 256-bit key is not guessed anyway.
@@ -66,7 +67,7 @@ def read_key_reader(token):
     """Return a reader {id, org_id, email, role: "reader"} for a valid read-only key, else None."""
     if not token or not token.startswith(credentials.READ_KEY_PREFIX):
         return None
-    found = accounts.api_key_by_hash(credentials.hash_api_key(token))
+    found = account_rows.api_key_by_hash(credentials.hash_api_key(token))
     if found is None or found["scope"] != "read":
         return None
     return {"id": found["id"], "org_id": found["org_id"], "email": f"read key {found['prefix']}...", "role": "reader"}
@@ -99,7 +100,7 @@ def signed_in_user(role=None):
                 abort(403, message=READ_ONLY)
             return reader
         try:
-            user = accounts.user_by_id(tokens.verify_user_token(token))
+            user = account_rows.user_by_id(tokens.verify_user_token(token))
         except tokens.InvalidToken:
             user = None
     if user is None:
@@ -116,7 +117,7 @@ def user_signing_in(email, password):
     """
     email = credentials.normalize_email(email)
     throttle.guard("login", email)
-    user = accounts.user_by_email(email)
+    user = account_rows.user_by_email(email)
     if not credentials.password_matches(user and user["password_hash"], password):
         throttle.failed("login", email)
         return None
