@@ -18,7 +18,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.wsgi import get_content_length
 
 from kubewatch import push_limits
-from kubewatch.api import access, agents
+from kubewatch.api import access, agents, internals
 from kubewatch.api.push_validation import fast_load
 from kubewatch.decompression import DECOMPRESSED
 from kubewatch.ingest import receive_push
@@ -52,14 +52,7 @@ def installed(app):
 
 def work_the_shortcut_would_skip(app):
     """Return the names of what Flask does per request that the shortcut does not (hooks, host checks)."""
-    return [name for name, used in (
-        ("before_request", any(app.before_request_funcs.values())),
-        ("teardown_request", any(app.teardown_request_funcs.values())),
-        ("url_value_preprocessor", any(app.url_value_preprocessors.values())),
-        ("TRUSTED_HOSTS", app.config.get("TRUSTED_HOSTS")),
-        ("SERVER_NAME", app.config.get("SERVER_NAME")),
-        ("host_matching", app.url_map.host_matching),
-    ) if used]
+    return internals.per_request_work(app)
 
 
 class PushShortcut:
@@ -70,7 +63,7 @@ class PushShortcut:
         self.flask_wsgi_app = flask_wsgi_app
         # The view's answer as it leaves Flask, after_request hooks included; they add fixed headers.
         with app.test_request_context(method="POST"):
-            self.headers = list(app.process_response(agents.pushed_response()).headers.items())
+            self.headers = list(internals.as_flask_sends(app, agents.pushed_response()).headers.items())
 
     def __call__(self, environ, start_response):
         """Answer one WSGI request: a push stored here, or whatever Flask answers."""
@@ -122,5 +115,5 @@ class PushShortcut:
     def _answer_error(self, error, environ, start_response):
         """Answer an error raised while storing as Flask answers one raised in the view: handlers, then hooks."""
         with self.app.request_context(environ):
-            response = self.app.finalize_request(self.app.handle_user_exception(error))
+            response = internals.as_flask_answers_error(self.app, error)
             return response(environ, start_response)

@@ -1,6 +1,9 @@
 """The rollup job: pushes rolled up into minutes and hours, each tier pruned past its retention.
 
-The server runs it on a timer of its own, off the request path; `flask prune` runs it on demand.
+Every rollup row is recomputed whole from the tier below, never added to: a job stopped
+halfway and run again writes the same rows, so nothing is counted twice. An agent's pushes are
+rolled up in one transaction with the mark that says so, so nothing is left out either. The
+server runs the job on a timer of its own, off the request path; `flask prune` runs it on demand.
 """
 
 import logging
@@ -13,13 +16,18 @@ from flask.cli import with_appcontext
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from kubewatch import alerting
+from kubewatch import alerting, buckets, packing
+from kubewatch.db import write
+from kubewatch.kinds import KINDS
 from kubewatch.repository import alert_state, rollup_rows
 
 log = logging.getLogger("kubewatch.rollups")
 # Between two agents the timer's job rests twice as long as it worked: it takes at most a third of
 # the one core Python gets, and pushes arriving meanwhile find the lock and the GIL free.
 REST_PER_WORK = 2
+MINUTE, HOUR = 60, 3600
+# Minutes to roll up that lie this close together are read from the raw tier in one go.
+_RUN_GAP = 10 * MINUTE
 
 
 class Done(NamedTuple):
@@ -35,7 +43,7 @@ def run(config, now, pause=lambda: None):
     before = now - now % 60
     rolled_up = pruned = 0
     for agent_id in rollup_rows.agents_to_roll_up(before):
-        rolled_up += rollup_rows.roll_up_agent(agent_id, before)
+        rolled_up += roll_up_agent(agent_id, before)
         pause()
     # Whole minutes of raw samples, whole hours of minutes: a later push never lands in a half-pruned bucket.
     raw_before = _floor(now - config["RAW_RETENTION"], 60)
@@ -54,6 +62,68 @@ def run(config, now, pause=lambda: None):
 
 def _floor(ts, step):
     return ts - ts % step
+
+
+def roll_up_agent(agent_id, before):
+    """Roll up the agent's pushes older than before (a whole minute); return how many were rolled up."""
+    with write() as conn:
+        pending = rollup_rows.pending_pushes(conn, agent_id, before)
+        if not pending:
+            return 0
+        minutes = _minutes_touched(rollup_rows.push_times_between(conn, agent_id, pending[0], before), pending)
+        hours = set()
+        for first, last in _runs(minutes):
+            hours.update(_roll_up_minutes(conn, agent_id, first, last + MINUTE))
+        for hour in sorted(hours):
+            rollup_rows.merge_hour(conn, agent_id, hour)
+        # Only the pushes read above: where another process writes too (PostgreSQL), one committed
+        # since then is left pending for the next run rather than marked without being counted.
+        rollup_rows.mark_rolled_up(conn, agent_id, pending)
+    return len(pending)
+
+
+def _minutes_touched(later, pending):
+    """Return the minutes to recompute: each pending push's, and the next push's (of later), whose rates it seeds."""
+    minutes = {ts - ts % MINUTE for ts in pending}
+    following = iter(later)
+    upcoming = next(following, None)
+    for ts in pending:
+        while upcoming is not None and upcoming <= ts:
+            upcoming = next(following, None)
+        if upcoming is not None:
+            minutes.add(upcoming - upcoming % MINUTE)
+    return sorted(minutes)
+
+
+def _runs(minutes):
+    """Group sorted minutes into (first, last) runs with gaps of at most _RUN_GAP."""
+    runs = []
+    for minute in minutes:
+        if runs and minute - runs[-1][1] <= _RUN_GAP:
+            runs[-1][1] = minute
+        else:
+            runs.append([minute, minute])
+    return runs
+
+
+def _roll_up_minutes(conn, agent_id, start, end):
+    """Recompute the one-minute rollups of every object from start to end; return the hours touched."""
+    pushed, before = rollup_rows.pushes_from(conn, agent_id, start, end)
+    for position, kind in enumerate(KINDS.values(), start=1):
+        by_key = {}
+        for row in pushed:
+            if row[position] is not None:
+                for key, values in packing.unpack(kind.metrics, row[position]).items():
+                    by_key.setdefault(key, []).append((row[0], values))
+        seeds = packing.unpack(kind.metrics, before[position]) if before and before[position] else {}
+        rows = []
+        for key, samples in by_key.items():
+            previous = (before[0], seeds[key]) if key in seeds else None
+            for bucket, summary in buckets.summarize(kind, samples, MINUTE, previous).items():
+                rows.append((agent_id, key, MINUTE, bucket, *buckets.to_row(kind, summary)))
+        if rows:
+            rollup_rows.write_minutes(conn, kind, rows)
+    return {minute - minute % HOUR for minute in range(start, end, MINUTE)}
 
 
 def start_timer(app):

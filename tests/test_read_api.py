@@ -119,7 +119,7 @@ def test_every_read_is_404_for_another_organizations_agent_and_401_without_a_tok
 
 @pytest.mark.parametrize("path", ["/containers/nope/metrics", "/nodes/nope/metrics", "/pods/shop/nope/metrics",
                                   "/pods/nope/api-7d9f/metrics"])
-def test_an_unknown_container_node_or_pod_is_404(org, agent, path):
+def test_an_object_the_agent_never_pushed_is_404(org, agent, path):
     assert _get(org, f"/api/v1/agents/{agent['agentId']}{path}").status_code == 404
 
 
@@ -147,7 +147,7 @@ def test_bad_series_queries_are_400_with_the_error_shape(org, agent, series, que
         assert about in str(response.json.get("errors", response.json["message"]))
 
 
-def test_a_step_finer_than_what_is_kept_that_far_back_is_400(app, client):
+def test_each_tier_answers_the_steps_it_keeps_and_refuses_finer_ones(app, client):
     from conftest import Org
     app.config.update(RAW_RETENTION=48 * 3600, MINUTE_RETENTION=14 * 86400, HOUR_RETENTION=400 * 86400)
     org = Org(app, client, "acme")

@@ -125,7 +125,7 @@ def test_the_job_stopped_halfway_and_run_again_counts_nothing_twice(app, now, mo
         _push_all(org, agent, stamps)
     query = _query(app)
 
-    original, calls = rollup_rows._roll_up_hour, []
+    original, calls = rollup_rows.merge_hour, []
 
     def crash_on_the_second_agent(conn, agent_id, hour):
         calls.append(agent_id)
@@ -133,14 +133,14 @@ def test_the_job_stopped_halfway_and_run_again_counts_nothing_twice(app, now, mo
             raise RuntimeError("the process died here")
         return original(conn, agent_id, hour)
 
-    monkeypatch.setattr(rollup_rows, "_roll_up_hour", crash_on_the_second_agent)
+    monkeypatch.setattr(rollup_rows, "merge_hour", crash_on_the_second_agent)
     with pytest.raises(RuntimeError):
         _run(app, now)
     # The first agent is done; the second's transaction left nothing behind; the third was never reached.
     assert query("SELECT COUNT(DISTINCT agent_id) FROM container_rollups") == [(1,)]
     assert query("SELECT COUNT(*) FROM pushes WHERE rolled_up = 1") == [(len(stamps),)]
 
-    monkeypatch.setattr(rollup_rows, "_roll_up_hour", original)
+    monkeypatch.setattr(rollup_rows, "merge_hour", original)
     _run(app, now)
     once = _rollup_rows(query)
     _run(app, now)

@@ -289,14 +289,14 @@ def test_a_job_stopped_halfway_and_run_again_equals_a_clean_run(make_app, hour, 
     now = int(time.time())
     victim = next(agent_id for agent_id, name in named.items() if name == "web-1")
 
-    original = rollup_rows._roll_up_hour
+    original = rollup_rows.merge_hour
 
     def dies_on_one_agent(conn, agent_id, start):
         if agent_id == victim:  # after its minutes were written, inside its transaction
             raise RuntimeError("the process died here")
         return original(conn, agent_id, start)
 
-    monkeypatch.setattr(rollup_rows, "_roll_up_hour", dies_on_one_agent)
+    monkeypatch.setattr(rollup_rows, "merge_hour", dies_on_one_agent)
     with pytest.raises(RuntimeError):
         run(app, now)
     # The agent whose transaction failed left nothing behind, in any tier, and none of its pushes is marked.
@@ -304,7 +304,7 @@ def test_a_job_stopped_halfway_and_run_again_equals_a_clean_run(make_app, hour, 
         assert sql(app, f"SELECT COUNT(*) FROM {kind.rollups} WHERE agent_id = :a", a=victim) == [(0,)]
     assert sql(app, "SELECT COUNT(*) FROM pushes WHERE agent_id = :a AND rolled_up = 1", a=victim) == [(0,)]
 
-    monkeypatch.setattr(rollup_rows, "_roll_up_hour", original)
+    monkeypatch.setattr(rollup_rows, "merge_hour", original)
     run(app, now)
     run(clean, now)
 

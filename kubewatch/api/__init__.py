@@ -1,32 +1,21 @@
 """The HTTP API: one blueprint per resource, documented at /api/v1/openapi.json and browsable at /api/docs."""
 
-import json
 from pathlib import Path
 
 import flask
 import flask_smorest
-from flask_smorest.arguments import ArgumentsMixin
 
 from kubewatch.api import access, errors
 from kubewatch.api.fields import EpochTime
+from kubewatch.api.internals import JSONParser
 
 
 SWAGGER_UI_ASSETS = Path(__file__).parent / "swagger_ui"
 
 
-class _Parser(type(ArgumentsMixin.ARGUMENTS_PARSER)):
+class _Parser(JSONParser):
     # A body that breaks the schema is a bad request, like malformed JSON.
     DEFAULT_VALIDATION_STATUS = 400
-
-    def _raw_load_json(self, req):
-        try:
-            return super()._raw_load_json(req)
-        except json.JSONDecodeError:
-            raise
-        # Nested deeper than Python's stack, or an integer of more digits than Python converts:
-        # malformed for us, not a crash. (webargs reads an empty doc as "no body", hence "body".)
-        except (RecursionError, ValueError) as error:
-            raise json.JSONDecodeError(type(error).__name__, "body", 0) from None
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -18,6 +18,7 @@ from flask import request
 from flask_smorest import abort
 from marshmallow import ValidationError, fields, missing, validate
 
+from kubewatch.api.internals import declared_fields
 from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema, PushSchema
 
 _SCHEMA = PushSchema()
@@ -71,7 +72,7 @@ def _type(field):
 def _struct(schema):
     """Return a msgspec Struct with one attribute per field of a marshmallow schema."""
     attributes = []
-    for attribute, field in schema._declared_fields.items():
+    for attribute, field in declared_fields(schema).items():
         where = msgspec.field(name=field.data_key or attribute) if field.required else msgspec.field(
             default=None, name=field.data_key or attribute)
         attributes.append((attribute, _type(field), where))

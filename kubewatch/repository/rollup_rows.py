@@ -1,13 +1,8 @@
-"""Rolling pushes up into the one-minute and one-hour tiers, and pruning each tier past its retention.
-
-Every rollup row is recomputed whole from the tier below, never added to: a job stopped
-halfway and run again writes the same rows, so nothing is counted twice. An agent's pushes are
-rolled up in one transaction with the mark that says so, so nothing is left out either.
-"""
+"""The rollup job's rows: the pushes it reads, the one-minute and one-hour rows it writes whole, pruning."""
 
 from sqlalchemy import text
 
-from kubewatch import buckets, packing
+from kubewatch import buckets
 from kubewatch.db import driver_sql, read, write
 from kubewatch.kinds import COUNTER, GAUGE, KINDS
 from kubewatch.repository.descriptions import prune_descriptions
@@ -15,8 +10,6 @@ from kubewatch.repository.pushes import forget_agent
 from kubewatch.repository.sample_rows import first_not_rolled_up
 
 MINUTE, HOUR = 60, 3600
-# Minutes to roll up that lie this close together are read from the raw tier in one go.
-_RUN_GAP = 10 * MINUTE
 
 
 def _upsert(kind):
@@ -70,85 +63,49 @@ def agents_to_roll_up(before):
             text("SELECT DISTINCT agent_id FROM pushes WHERE rolled_up = 0 AND ts < :before"), {"before": before})]
 
 
-def roll_up_agent(agent_id, before):
-    """Roll up the agent's pushes older than before (a whole minute); return how many were rolled up."""
-    with write() as conn:
-        pending = [row[0] for row in conn.execute(
-            text("SELECT ts FROM pushes WHERE agent_id = :agent_id AND rolled_up = 0 AND ts < :before ORDER BY ts"),
-            {"agent_id": agent_id, "before": before})]
-        if not pending:
-            return 0
-        minutes = _minutes_touched(conn, agent_id, pending, before)
-        hours = set()
-        for first, last in _runs(minutes):
-            hours.update(_roll_up_minutes(conn, agent_id, first, last + MINUTE))
-        for hour in sorted(hours):
-            _roll_up_hour(conn, agent_id, hour)
-        # Only the pushes read above: where another process writes too (PostgreSQL), one committed
-        # since then is left pending for the next run rather than marked without being counted.
-        conn.exec_driver_sql(driver_sql(_MARK_ROLLED_UP), [(agent_id, ts) for ts in pending])
-    return len(pending)
+def pending_pushes(conn, agent_id, before):
+    """Return the timestamps of the agent's pushes older than before not yet rolled up, oldest first."""
+    return [row[0] for row in conn.execute(
+        text("SELECT ts FROM pushes WHERE agent_id = :agent_id AND rolled_up = 0 AND ts < :before ORDER BY ts"),
+        {"agent_id": agent_id, "before": before})]
 
 
-_MARK_ROLLED_UP = "UPDATE pushes SET rolled_up = 1 WHERE agent_id = {0} AND ts = {0}"
-
-
-def _minutes_touched(conn, agent_id, pending, before):
-    """Return the minutes to recompute: each pending push's, and the next push's, whose rates it seeds."""
-    later = [row[0] for row in conn.execute(
+def push_times_between(conn, agent_id, after, before):
+    """Return the timestamps of the agent's pushes with after < ts < before, oldest first."""
+    return [row[0] for row in conn.execute(
         text("SELECT ts FROM pushes WHERE agent_id = :agent_id AND ts > :first AND ts < :before ORDER BY ts"),
-        {"agent_id": agent_id, "first": pending[0], "before": before})]
-    minutes = {ts - ts % MINUTE for ts in pending}
-    following = iter(later)
-    upcoming = next(following, None)
-    for ts in pending:
-        while upcoming is not None and upcoming <= ts:
-            upcoming = next(following, None)
-        if upcoming is not None:
-            minutes.add(upcoming - upcoming % MINUTE)
-    return sorted(minutes)
+        {"agent_id": agent_id, "first": after, "before": before})]
 
 
-def _runs(minutes):
-    """Group sorted minutes into (first, last) runs with gaps of at most _RUN_GAP."""
-    runs = []
-    for minute in minutes:
-        if runs and minute - runs[-1][1] <= _RUN_GAP:
-            runs[-1][1] = minute
-        else:
-            runs.append([minute, minute])
-    return runs
-
-
-def _roll_up_minutes(conn, agent_id, start, end):
-    """Recompute the one-minute rollups of every object from start to end; return the hours touched."""
+def pushes_from(conn, agent_id, start, end):
+    """Return the agent's push rows (ts, containers, nodes, pods) with start <= ts < end, oldest first,
+    and the row of the push just before start, or None."""
     pushed = conn.execute(
         text("SELECT ts, containers, nodes, pods FROM pushes WHERE agent_id = :agent_id "
              "AND ts >= :start AND ts < :end ORDER BY ts"), {"agent_id": agent_id, "start": start, "end": end}).all()
     before = conn.execute(
         text("SELECT ts, containers, nodes, pods FROM pushes WHERE agent_id = :agent_id AND ts < :start "
              "ORDER BY ts DESC LIMIT 1"), {"agent_id": agent_id, "start": start}).first()
-    for position, (name, kind) in enumerate(KINDS.items(), start=1):
-        by_key = {}
-        for row in pushed:
-            if row[position] is not None:
-                for key, values in packing.unpack(kind.metrics, row[position]).items():
-                    by_key.setdefault(key, []).append((row[0], values))
-        seeds = packing.unpack(kind.metrics, before[position]) if before and before[position] else {}
-        rows = []
-        for key, samples in by_key.items():
-            previous = (before[0], seeds[key]) if key in seeds else None
-            for bucket, summary in buckets.summarize(kind, samples, MINUTE, previous).items():
-                rows.append((agent_id, key, MINUTE, bucket, *buckets.to_row(kind, summary)))
-        if rows:
-            conn.exec_driver_sql(driver_sql(_UPSERTS[name]), rows)
-    return {minute - minute % HOUR for minute in range(start, end, MINUTE)}
+    return pushed, before
 
 
-def _roll_up_hour(conn, agent_id, hour):
+def write_minutes(conn, kind, rows):
+    """Write one-minute rollup rows whole: (agent_id, key, step, bucket, *kubewatch.buckets.to_row)."""
+    conn.exec_driver_sql(driver_sql(_UPSERTS[kind.name]), rows)
+
+
+def merge_hour(conn, agent_id, hour):
     """Recompute the one-hour rollups of every object of the agent for one hour from its minutes."""
     for name in KINDS:
         conn.execute(_HOURS[name], {"agent_id": agent_id, "hour": hour, "end": hour + HOUR})
+
+
+def mark_rolled_up(conn, agent_id, pending):
+    """Mark the agent's pushes of these timestamps rolled up."""
+    conn.exec_driver_sql(driver_sql(_MARK_ROLLED_UP), [(agent_id, ts) for ts in pending])
+
+
+_MARK_ROLLED_UP = "UPDATE pushes SET rolled_up = 1 WHERE agent_id = {0} AND ts = {0}"
 
 
 def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None):
