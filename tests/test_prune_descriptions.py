@@ -4,6 +4,7 @@ import pytest
 
 from conftest import TEST_CONFIG, Org, bearer, container
 from kubewatch import create_app, rollup_job
+from kubewatch import ingest
 from kubewatch.api import agents as agents_api
 from kubewatch.api.fields import EpochTime
 from kubewatch.db import db
@@ -39,7 +40,8 @@ def test_a_ci_hosts_short_lived_containers_are_gone_once_their_samples_are(app, 
     """Each hour five CI jobs run a container for two pushes beside a long-running runner."""
     start = 1_800_000_000 - 1_800_000_000 % HOUR
     clock = Clock(start)
-    monkeypatch.setattr(agents_api, "time", clock)  # the server's receive time, as if these hours passed
+    for module in (agents_api, ingest):  # the server's receive time, as if these hours passed
+        monkeypatch.setattr(module, "time", clock)
     org = Org(app, app.test_client(), "acme")
     agent = org.register(name="ci-01", hostname="ci-01")
     last_sample = {}
@@ -86,7 +88,8 @@ def test_a_ci_hosts_short_lived_containers_are_gone_once_their_samples_are(app, 
 
 def test_an_object_only_in_a_push_not_rolled_up_yet_is_kept(app, monkeypatch):
     clock = Clock(1_800_000_000)
-    monkeypatch.setattr(agents_api, "time", clock)
+    for module in (agents_api, ingest):
+        monkeypatch.setattr(module, "time", clock)
     org = Org(app, app.test_client(), "acme")
     agent = org.register()
     body = {"timestamp": EpochTime.format(clock.now), "containers": [container("fresh", "fresh")],
@@ -102,7 +105,8 @@ def test_an_object_only_in_a_push_not_rolled_up_yet_is_kept(app, monkeypatch):
 
 def test_nodes_and_pods_go_with_their_samples_too(app, monkeypatch):
     clock = Clock(1_800_000_000 - 1_800_000_000 % HOUR)
-    monkeypatch.setattr(agents_api, "time", clock)
+    for module in (agents_api, ingest):
+        monkeypatch.setattr(module, "time", clock)
     org = Org(app, app.test_client(), "acme")
     agent = org.register()
     old = {"timestamp": EpochTime.format(clock.now), "containers": [],
