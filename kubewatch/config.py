@@ -42,10 +42,11 @@ DEFAULTS = {
     "ALERT_DELIVERY_TIMEOUT": 10,
     "EXTERNAL_URL": "",
     "TRUSTED_PROXY_HOPS": 0,
-    "PUBLIC_URL": "",
 }
 
 ENV_PREFIX = "KUBEWATCH_"
+# Older names still read, for the files and environments of earlier releases: {older: setting}.
+ALIASES = {"PUBLIC_URL": "EXTERNAL_URL"}
 
 
 class ConfigError(ValueError):
@@ -97,18 +98,29 @@ def load_settings(folders, sources=None) -> dict:
         settings.update(from_file)
         sources.update(dict.fromkeys(from_file, str(path)))
     for name, default in DEFAULTS.items():
-        raw = os.environ.get(ENV_PREFIX + name)
-        if raw is not None:
-            settings[name] = _coerce(name, raw, default)
-            sources[name] = ENV_PREFIX + name
+        for variable in [ENV_PREFIX + older for older, newer in ALIASES.items() if newer == name] + [ENV_PREFIX + name]:
+            raw = os.environ.get(variable)
+            if raw is not None:
+                _one_name(name, sources, variable)
+                settings[name] = _coerce(name, raw, default)
+                sources[name] = variable
     return check(settings)
+
+
+def _one_name(name, sources, source):
+    """Raise ConfigError when a setting came from a file or variable under its other name too."""
+    earlier = sources.get(name, "default")
+    if earlier != "default" and earlier.startswith(ENV_PREFIX) and source.startswith(ENV_PREFIX):
+        raise ConfigError(f"{earlier} and {source} name the same setting: keep only {ENV_PREFIX}{name}")
 
 
 def _known(values: dict, source: str) -> dict:
     """Check that a file names only known settings, with the default's type."""
     checked = {}
     for name, value in values.items():
-        key = name.upper()
+        key = ALIASES.get(name.upper(), name.upper())
+        if key in checked:
+            raise ConfigError(f"{source}: {name} and {key.lower()} name the same setting: keep only {key.lower()}")
         if key not in DEFAULTS:
             raise ConfigError(f"{source}: unknown setting {name!r}")
         if type(value) is not type(DEFAULTS[key]):
@@ -136,9 +148,10 @@ def check(settings):
         raise ConfigError("MAX_DECOMPRESSED_LENGTH must be a number of bytes")
     if settings["TRUSTED_PROXY_HOPS"] < 0:
         raise ConfigError("TRUSTED_PROXY_HOPS must be 0 (no proxy believed) or the number of proxies in front")
-    public = settings["PUBLIC_URL"]
-    if public and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", public):
-        raise ConfigError(f"PUBLIC_URL must be an http:// or https:// URL, not {public!r}")
+    external = settings["EXTERNAL_URL"]
+    if external and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", external):
+        raise ConfigError(f"EXTERNAL_URL must be an http:// or https:// URL with a host, like "
+                          f"https://monitor.example.com, not {external!r}")
     if settings["ROLLUP_INTERVAL"] < 0:
         raise ConfigError("ROLLUP_INTERVAL must be 0 (no timer) or a number of seconds")
     if settings["BACKUP_INTERVAL"] < 0:
@@ -149,8 +162,6 @@ def check(settings):
         raise ConfigError("ALERT_INTERVAL must be 0 (no alerts) or a number of seconds")
     if settings["ALERT_DELIVERY_TIMEOUT"] < 1:
         raise ConfigError("ALERT_DELIVERY_TIMEOUT must be at least 1 second")
-    if settings["EXTERNAL_URL"] and not re.match(r"https?://[^/\s]+", settings["EXTERNAL_URL"]):
-        raise ConfigError("EXTERNAL_URL must start with http:// or https:// and a host, like https://monitor.example.com")
     return settings
 
 

@@ -23,8 +23,8 @@ def bootstrap(app):
         except ValueError as error:
             raise ConfigError(f"KUBEWATCH_ADMIN_PASSWORD: {error}") from None
         key = add_api_key(org_id, "first key")["key"]
-    # Behind a proxy the server cannot see its public address before a request: PUBLIC_URL tells it.
-    url = config["PUBLIC_URL"].rstrip("/") or f"http://{_reachable(config['HOST'])}:{config['PORT']}"
+    # Behind a proxy the server cannot see its public address before a request: EXTERNAL_URL tells it.
+    url = config["EXTERNAL_URL"].rstrip("/") or f"http://{_reachable(config['HOST'])}:{config['PORT']}"
     shown_password = "(the one you set in KUBEWATCH_ADMIN_PASSWORD)" if config["ADMIN_PASSWORD"] else password
     click.echo("\n".join([
         "",

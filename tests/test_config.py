@@ -238,3 +238,45 @@ def test_the_default_retention_is_48_hours_14_days_and_400_days(tmp_path):
     settings = load_settings(tmp_path)
     assert (settings["RAW_RETENTION"], settings["MINUTE_RETENTION"], settings["HOUR_RETENTION"]) == (
         48 * 3600, 14 * 86400, 400 * 86400)
+
+
+@pytest.mark.parametrize("toml", ['external_url = "https://monitor.example.com"',
+                                  'public_url = "https://monitor.example.com"'])
+def test_external_url_is_read_under_its_older_name_public_url_too(tmp_path, toml):
+    write_toml(tmp_path / "config.toml", toml)
+    sources = {}
+    assert load_settings(tmp_path, sources)["EXTERNAL_URL"] == "https://monitor.example.com"
+    assert "PUBLIC_URL" not in load_settings(tmp_path)
+    assert sources["EXTERNAL_URL"] == str(tmp_path / "config.toml")
+
+
+def test_kubewatch_public_url_sets_external_url_and_both_variables_at_once_are_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBEWATCH_PUBLIC_URL", "https://example.org/kubewatch")
+    sources = {}
+    assert load_settings(tmp_path, sources)["EXTERNAL_URL"] == "https://example.org/kubewatch"
+    assert sources["EXTERNAL_URL"] == "KUBEWATCH_PUBLIC_URL"
+    monkeypatch.setenv("KUBEWATCH_EXTERNAL_URL", "https://monitor.example.com")
+    with pytest.raises(ConfigError, match="KUBEWATCH_PUBLIC_URL and KUBEWATCH_EXTERNAL_URL name the same setting"):
+        load_settings(tmp_path)
+
+
+def test_a_file_naming_external_url_twice_is_an_error(tmp_path):
+    write_toml(tmp_path / "config.toml", 'external_url = "https://a.example.com"\npublic_url = "https://b.example.com"')
+    with pytest.raises(ConfigError, match="public_url and external_url name the same setting"):
+        load_settings(tmp_path)
+
+
+def test_the_dashboard_prints_external_url_in_the_agent_command(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{tmp_path / 'kw.db'}",
+                      "ROLLUP_INTERVAL": 0, "ALERT_INTERVAL": 0, "EXTERNAL_URL": "https://monitor.example.com/"})
+    with app.app_context():
+        add_user("admin@example.com", PASSWORD, "acme", "admin")
+    client = app.test_client()
+    signin = client.get("/login").get_data(as_text=True)
+    csrf = signin.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert client.post("/login", data={"email": "admin@example.com", "password": PASSWORD,
+                                       "csrf_token": csrf}).status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "kubewatch-agent --url https://monitor.example.com --api-key" in page
+    with app.app_context():
+        db.engine.dispose()

@@ -138,16 +138,16 @@ def test_under_a_prefix_the_dashboard_links_redirects_and_calls_the_api_under_it
     assert "http://monitor.example.org/kubewatch" in agents  # the agent command's server URL
 
 
-@pytest.mark.parametrize("settings", [{"TRUSTED_PROXY_HOPS": -1}, {"PUBLIC_URL": "monitor.example.org"},
-                                      {"PUBLIC_URL": "ftp://monitor.example.org/"}])
-def test_a_negative_hop_count_or_a_public_url_that_is_not_http_is_a_config_error(settings):
+@pytest.mark.parametrize("settings", [{"TRUSTED_PROXY_HOPS": -1}, {"EXTERNAL_URL": "monitor.example.org"},
+                                      {"EXTERNAL_URL": "ftp://monitor.example.org/"}])
+def test_a_negative_hop_count_or_an_external_url_that_is_not_http_is_a_config_error(settings):
     with pytest.raises(ConfigError):
         check({**DEFAULTS, **settings})
 
 
 def test_the_real_server_behind_a_prefixing_proxy(tmp_path):
     """Over HTTP: the banner shows the public URL; pushes and logins go through /kubewatch/ with the real client."""
-    server = LiveServer(tmp_path, TRUSTED_PROXY_HOPS=1, PUBLIC_URL="https://monitor.example.org/kubewatch/",
+    server = LiveServer(tmp_path, TRUSTED_PROXY_HOPS=1, EXTERNAL_URL="https://monitor.example.org/kubewatch/",
                         ADMIN_EMAIL="ops@example.com", ADMIN_PASSWORD="a long admin password").start()
     try:
         assert "kubewatch-agent --url https://monitor.example.org/kubewatch\n" in server.output()

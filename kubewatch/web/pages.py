@@ -10,8 +10,8 @@ from kubewatch.web import blp, page
 
 
 def public_url():
-    """Return this server's URL as the browser reached it (through a trusted proxy, as it reports it, prefix included)."""
-    return request.url_root.rstrip("/")
+    """Return this server's URL: EXTERNAL_URL, else as the browser reached it (through a trusted proxy, prefix included)."""
+    return (current_app.config["EXTERNAL_URL"] or request.url_root).rstrip("/")
 
 
 def summary(listed):
