@@ -2,7 +2,7 @@
 
 LatestState is a prometheus_client collector over what the database holds now: nothing is
 registered per object, so an object gone from the latest push is simply not exported.
-exposition() writes the same series in the Prometheus text format (0.0.4) as prometheus_client's
+exposition_parts() writes the same series in the Prometheus text format (0.0.4) as prometheus_client's
 generate_latest writes from the collector, but with each object's labels escaped once and kept
 between scrapes (kubewatch/exported_labels.py), and each agent's values written from their packed
 columns: measured with bench/scrape.py, generate_latest took about twenty times as long.
@@ -90,30 +90,48 @@ def latest(org_id, connected_within, now):
     return Latest(exported, chunks)
 
 
+# Lines of text encoded and handed on at a time: the whole text of 30,000 containers is tens of
+# megabytes, which written as one string, then encoded, then sent, cost more than writing it.
+LINES_PER_PART = 10_000
+
+
 def exposition(found):
     """Return the text format (0.0.4) of a Latest: the series generate_latest writes, values as Python's repr."""
+    return b"".join(exposition_parts(found)).decode()
+
+
+def exposition_parts(found, lines_per_part=LINES_PER_PART):
+    """Yield exposition()'s text as bytes, in parts of about lines_per_part lines, for a streamed answer."""
     out = []
+    for lines in _lines(found):
+        out.extend(lines)
+        if len(out) >= lines_per_part:
+            yield "".join(out).encode()
+            out.clear()
+    if out:
+        yield "".join(out).encode()
+
+
+def _lines(found):
+    """Yield lists of the text format's lines of a Latest: each family's header, then its samples, object by object."""
     for family, index in zip(AGENT_FAMILIES, (2, 3)):
-        out.append(f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.type}\n")
-        out.extend([f"{family.name}{{{agent[1]}}} {agent[index]!r}\n" for agent in found.agents
-                    if agent[index] is not None])
+        yield [f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.type}\n"]
+        yield [f"{family.name}{{{agent[1]}}} {agent[index]!r}\n" for agent in found.agents if agent[index] is not None]
     for kind, families in KIND_FAMILIES.items():
         for family, (index, scale, integer) in zip(families, _PICK[kind]):
-            out.append(f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.type}\n")
+            yield [f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.type}\n"]
             start = family.name + "{"
             for chunk in found.chunks[kind]:
                 values = chunk.columns[index]
                 if scale != 1:
                     values = [value * scale for value in values]  # NaN and -1 stay NaN and negative
                 if integer and min(values, default=0) >= 0 or not integer and not any(map(math.isnan, values)):
-                    out.extend([f"{start}{text}}} {value!r}\n" for text, value in zip(chunk.texts, values)])
+                    yield [f"{start}{text}}} {value!r}\n" for text, value in zip(chunk.texts, values)]
                 elif integer:  # -1 (scaled, still negative): not measured
-                    out.extend([f"{start}{text}}} {value!r}\n" for text, value in zip(chunk.texts, values)
-                                if value >= 0])
+                    yield [f"{start}{text}}} {value!r}\n" for text, value in zip(chunk.texts, values) if value >= 0]
                 else:  # NaN, not equal to itself: not measured
-                    out.extend([f"{start}{text}}} {value!r}\n" for text, value in zip(chunk.texts, values)
-                                if value == value])
-    return "".join(out)
+                    yield [f"{start}{text}}} {value!r}\n" for text, value in zip(chunk.texts, values)
+                           if value == value]
 
 
 class LatestState:
