@@ -11,7 +11,7 @@ from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge
 
-from kubewatch import alerting, backup, rollup_job
+from kubewatch import alerting, backup, rollup_job, sqlite_owner
 from kubewatch.config import ConfigError
 from kubewatch.first_run import bootstrap
 from kubewatch.logsafe import OneLineFormatter
@@ -27,13 +27,15 @@ _LISTEN_ERRORS = {errno.EADDRINUSE: "the address is already in use (another serv
 def serve(app):
     """Create the first admin when needed, start the rollup, backup and alerting timers, then serve app.
 
-    Raises ConfigError, naming the address and where it was set, when the port cannot be listened on.
+    Raises ConfigError, naming the address and where it was set, when the port cannot be listened on,
+    and when another server process already serves the same SQLite file.
     """
     configure_logging(app.config["LOG_LEVEL"])
     sources = app.extensions.get("kubewatch.sources", {})
     settings_file = sources.get("_FILE")
     log.info("settings: the defaults, %s, then KUBEWATCH_* variables; instance folder %s",
              f"then the file {settings_file}" if settings_file else "no settings file", app.instance_path)
+    sqlite_owner.claim(app)  # before listening: a second server on the file is told why, whatever its port
     server = listen(app, app.config, sources)
     bootstrap(app)
     rollup_job.start_timer(app)
