@@ -9,7 +9,8 @@ import time
 
 from flask import current_app
 
-from kubewatch import push_limits
+from kubewatch import agent_watch, push_limits
+from kubewatch.plausible import leave_out_impossible
 from kubewatch.logsafe import shown
 from kubewatch.push_limits import PushRefused
 from kubewatch.repository import pushes
@@ -57,6 +58,7 @@ def accept_push(agent_id, body):
         raise PushRefused(400, f"Older than the {config['RAW_RETENTION']} s of raw samples this server keeps.",
                           "timestamp")
     push_limits.check_size(body)
+    impossible = [*body.impossible, *leave_out_impossible(body)]
     try:
         outcome = pushes.store_push(agent_id, ts, received_at, body._asdict(), config["MAX_DESCRIBED_OBJECTS"],
                                     push_limits.describe_new())
@@ -66,6 +68,8 @@ def accept_push(agent_id, body):
         _DIFFERED_LOGGED[agent_id] = ts
         log.warning("agent %s pushed again for %s with other samples: the push stored first is kept",
                     shown(agent_id), body.timestamp.isoformat())
+    if impossible and outcome.agent_found:
+        agent_watch.impossible_figures(agent_id, impossible)
     if outcome.left_out:
         log.warning("database near its size limit: %s new objects of agent %s not described",
                     sum(outcome.left_out.values()), shown(agent_id))

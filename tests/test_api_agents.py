@@ -199,13 +199,9 @@ BAD_PUSHES = [
     ("container id empty", sample_push(containers=[container("", "a")]), ["containers", "0", "id"]),
     ("container id too long", sample_push(containers=[container("x" * 129, "a")]), ["containers", "0", "id"]),
     ("container name missing", sample_push(containers=[{"id": "c1"}]), ["containers", "0", "name"]),
-    ("negative cpu", sample_push(containers=[container("c1", "a", cpuPercent=-1)]), ["containers", "0", "cpuPercent"]),
     ("cpu as a string", sample_push(containers=[container("c1", "a", cpuPercent="12.4")]), ["containers", "0", "cpuPercent"]),
     ("cpu as a boolean", sample_push(containers=[container("c1", "a", cpuPercent=True)]), ["containers", "0", "cpuPercent"]),
-    ("negative memory", sample_push(containers=[container("c1", "a", memoryMB=-0.5)]), ["containers", "0", "memoryMB"]),
     ("fractional counter", sample_push(containers=[container("c1", "a", networkRxBytes=1.5)]), ["containers", "0", "networkRxBytes"]),
-    ("negative counter", sample_push(containers=[container("c1", "a", restartCount=-1)]), ["containers", "0", "restartCount"]),
-    ("counter beyond 64 bits", sample_push(containers=[container("c1", "a", networkTxBytes=2**63)]), ["containers", "0", "networkTxBytes"]),
     ("duplicate container id", sample_push(containers=[container("c1", "a"), container("c1", "b")]), ["containers", "1", "id"]),
     ("node without name", sample_push(nodes=[{"status": "Ready"}]), ["nodes", "0", "name"]),
     ("node status unknown", sample_push(nodes=[{"name": "n", "status": "Fine"}]), ["nodes", "0", "status"]),
@@ -233,15 +229,14 @@ def test_push_rejects_bad_bodies_field_by_field_and_stores_nothing(org, query, c
     assert org.agents().json[0]["status"] == "pending"
 
 
-def test_push_with_nan_is_rejected(client, org, query):
+def test_push_with_nan_stores_it_as_not_measured(client, org, query):
     agent = org.register()
     raw = '{"timestamp": "2026-06-16T10:00:00Z", "containers": [{"id": "c", "name": "n", "cpuPercent": NaN}]}'
     response = client.post(f"/api/v1/agents/{agent['agentId']}/push", data=raw,
                            content_type="application/json", headers=bearer(agent["token"]))
-    assert response.status_code == 400
-    assert "cpuPercent" in response.json["errors"]["json"]["containers"]["0"]
-    assert query("SELECT COUNT(*) FROM pushes")[0][0] == 0
-    assert stored.count(query) == 0
+    assert response.status_code == 200
+    [(_, _, values)] = stored.samples(query)
+    assert values[0] is None  # cpuPercent: not measured (tests/test_impossible_figures.py has the kind)
 
 
 def test_push_with_malformed_json_is_400(client, org):

@@ -102,7 +102,7 @@ REQUESTS = {
     "not json by its type": (400, False, push(at(19), content_type="text/plain")),
     "a json suffix type": (200, False, push(at(20), content_type="application/vnd.kubewatch+json")),
     "an unknown field": (200, False, push(at(21, extra="kept out"))),
-    "a negative cpu": (400, False, push(at(22, containers=[container("c3", "x", cpuPercent=-1)]))),
+    "a negative cpu, not measured": (200, False, push(at(22, containers=[container("c3", "x", cpuPercent=-1)]))),
     "duplicate container ids": (400, False, push(at(23, containers=[container("c3", "x"), container("c3", "y")]))),
     "an hour ahead": (400, False, push(sample_push("2099-01-01T00:00:00Z"))),
     "older than the raw tier": (400, False, push(sample_push("1990-01-01T00:00:00Z"))),

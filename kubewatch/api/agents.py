@@ -9,7 +9,7 @@ from flask import current_app, jsonify, request
 from flask_smorest import abort
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from kubewatch import push_limits, tokens
+from kubewatch import agent_watch, push_limits, tokens
 from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.api.push_schema import PushSchema
@@ -197,4 +197,5 @@ def delete_agent(agent_id, user):
     """Delete an agent and all its stored metrics; admins only."""
     if not agents.delete_agent(user["org_id"], agent_id):
         abort(404, message=f"Agent {agent_id} doesn't exist.")
+    agent_watch.watch().forget(agent_id)
     log.info("agent %s deleted by %s", shown(agent_id), shown(user["email"]))

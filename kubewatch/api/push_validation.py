@@ -18,6 +18,7 @@ from flask import request
 from flask_smorest import abort
 from marshmallow import ValidationError, fields, missing, validate
 
+from kubewatch.api.impossible_numbers import impossible_numbers, left_out
 from kubewatch.api.internals import declared_fields
 from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema, PushSchema
 
@@ -29,6 +30,7 @@ class LoadedPush(NamedTuple):
     containers: list  # of Container, with one attribute per ContainerSchema field
     nodes: list  # of Node
     pods: list  # of Pod
+    impossible: tuple = ()  # of plausible.Impossible: figures that were no possible number, left out
 
 
 def _checked(kind, field):
@@ -140,7 +142,15 @@ def load_push(parser):
         if loaded is not None:
             return loaded
     body = parser.load_json(request, _SCHEMA)  # aborts 400 on malformed JSON, like every endpoint
+    body = {} if body is missing else body
     try:
-        return as_loaded(_SCHEMA.load({} if body is missing else body))
+        return as_loaded(_SCHEMA.load(body))
+    except ValidationError as error:
+        found = impossible_numbers(body, error.messages)
+        if found is None:
+            abort(400, errors={"json": error.messages})
+    impossible = tuple(left_out(body, found))
+    try:  # once more: the checks across objects (duplicate ids) run once every field is valid
+        return as_loaded(_SCHEMA.load(body))._replace(impossible=impossible)
     except ValidationError as error:
         abort(400, errors={"json": error.messages})
