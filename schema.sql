@@ -309,6 +309,13 @@ CREATE INDEX IF NOT EXISTS alert_deliveries_alert ON alert_deliveries (alert_id)
 CREATE INDEX IF NOT EXISTS alert_rules_org ON alert_rules (org_id);
 CREATE INDEX IF NOT EXISTS notification_channels_org ON notification_channels (org_id);
 
+-- Bumped by every revocation of an API key: a server reads the revoked keys again when it moves,
+-- so a revocation stops its agents' tokens in every server process (kubewatch/revocations.py).
+CREATE TABLE IF NOT EXISTS key_revocations (
+    generation  BIGINT NOT NULL
+);
+INSERT INTO key_revocations (generation) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM key_revocations);
+
 -- Finds the pushes not yet rolled up without reading the ones that are.
 CREATE INDEX IF NOT EXISTS pushes_to_roll_up ON pushes (agent_id, ts) WHERE rolled_up = 0;
 CREATE UNIQUE INDEX IF NOT EXISTS agents_by_name ON agents (org_id, name, hostname) WHERE instance_id IS NULL;
@@ -317,4 +324,4 @@ CREATE INDEX IF NOT EXISTS users_org ON users (org_id);
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
 
 -- Later versions migrate a live database from the version recorded here (see kubewatch/db.py).
-INSERT INTO schema_version (version) SELECT 7 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+INSERT INTO schema_version (version) SELECT 8 WHERE NOT EXISTS (SELECT 1 FROM schema_version);

@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from kubewatch import (agent_watch, alerting, api, backup, cli, db, decompression, proxy, push_limits, push_shortcut,
-                       rollup_job, server_metrics, web)
+                       revocations, rollup_job, server_metrics, web)
 from kubewatch.api import errors, throttle
 from kubewatch.api.fast_json import FastJSON
 from kubewatch.config import DEFAULTS, instance_path, load_settings, secret_key
@@ -47,6 +47,7 @@ def create_app(test_config=None):
     db.init_app(app)
     errors.init_app(app)
     throttle.init_app(app)
+    revocations.init_app(app)
     push_limits.init_app(app)
     agent_watch.init_app(app)
     api.init_app(app)

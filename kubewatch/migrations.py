@@ -118,5 +118,13 @@ def to_version_7(conn):
             "restarts": sum(values[restarts] or 0 for values in latest.values()), "id": agent_id})
 
 
+def to_version_8(conn):
+    """Add the revocation generation; schema.sql creates its table and first row.
+
+    Agent tokens now name the API key their agent registered with, so that revoking the key stops
+    them: older tokens are refused once, and their agents register again.
+    """
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7}
+MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7, 7: to_version_8}

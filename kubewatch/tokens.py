@@ -48,15 +48,21 @@ def _signed(secret, prefix, token):
     return MappingProxyType(claims), int(signed_at.timestamp())
 
 
-def sign_agent_token(agent_id, org_id):
-    """Return a token that lets one agent of one organization push."""
-    return _sign(AGENT_PREFIX, {"a": agent_id, "o": org_id})
+def sign_agent_token(agent_id, org_id, key_id):
+    """Return a token that lets one agent of one organization push, naming the API key it registered with."""
+    return _sign(AGENT_PREFIX, {"a": agent_id, "o": org_id, "k": key_id})
 
 
 def verify_agent_token(token):
-    """Return (agent_id, org_id) of a valid agent token; raise InvalidToken otherwise."""
+    """Return (agent_id, org_id, key_id) of a valid agent token; raise InvalidToken otherwise.
+
+    A token signed before tokens named their key (schema 7 and earlier) is not valid: revoking
+    its key could not stop it, so its agent registers again, as on any 401.
+    """
     claims = _verify(AGENT_PREFIX, token, current_app.config["AGENT_TOKEN_TTL"])
-    return claims["a"], claims["o"]
+    if "k" not in claims:
+        raise InvalidToken("token names no API key")
+    return claims["a"], claims["o"], claims["k"]
 
 
 def sign_user_token(user_id):

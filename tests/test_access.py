@@ -32,7 +32,7 @@ def creds(app, monkeypatch, org, other_org):
         admin_id = account_rows.user_by_email("admin@acme.test")["id"]
     return {
         "agent": agent, "sibling": sibling, "foreign": foreign,
-        "expired agent": signed_long_ago(app, monkeypatch, tokens.sign_agent_token, agent["agentId"], org.id,
+        "expired agent": signed_long_ago(app, monkeypatch, tokens.sign_agent_token, agent["agentId"], org.id, "key_any",
                                          age=app.config["AGENT_TOKEN_TTL"] + 1),
         "expired user": signed_long_ago(app, monkeypatch, tokens.sign_user_token, admin_id,
                                         age=app.config["USER_TOKEN_TTL"] + 1),
@@ -143,7 +143,7 @@ def test_a_deleted_users_token_is_401(client, app, org, query):
 
 def test_a_token_just_inside_its_lifetime_still_works(app, monkeypatch, org, client):
     agent = org.register()
-    fresh = signed_long_ago(app, monkeypatch, tokens.sign_agent_token, agent["agentId"], org.id,
+    fresh = signed_long_ago(app, monkeypatch, tokens.sign_agent_token, agent["agentId"], org.id, "key_any",
                             age=app.config["AGENT_TOKEN_TTL"] - 5)
     response = client.post(f"/api/v1/agents/{agent['agentId']}/push", json=sample_push(), headers=bearer(fresh))
     assert response.status_code == 200

@@ -1,4 +1,4 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key)."""
 
 import sqlite3
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from kubewatch import create_app, credentials, packing
+from kubewatch import create_app, credentials, packing, tokens
 from kubewatch.kinds import KINDS
 from kubewatch.db import SCHEMA_VERSION, db
 from conftest import TEST_CONFIG, Org, sample_push
@@ -77,7 +77,7 @@ def test_a_migrated_database_opens_again_unchanged(tmp_path):
 
 
 def _packed_database(path, version):
-    """Write a database as schema version 2 to 6 made it (from its schema.sql), with an ingest key and a push."""
+    """Write a database as schema version 2 to 7 made it (from its schema.sql), with an ingest key and a push."""
     blob = packing.pack(KINDS["containers"].metrics, [1, 2], [(12.4, 48.0, 512.0, 10240, 8192, 0),
                                                               (None, None, None, None, None, None)])
     conn = sqlite3.connect(path)
@@ -99,8 +99,8 @@ def _packed_database(path, version):
     conn.close()
 
 
-@pytest.mark.parametrize("version", [2, 3, 4, 5, 6])
-def test_a_version_2_to_6_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
+@pytest.mark.parametrize("version", [2, 3, 4, 5, 6, 7])
+def test_a_version_2_to_7_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
     url = f"sqlite:///{tmp_path / f'v{version}.db'}"
     _packed_database(tmp_path / f"v{version}.db", version)
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))
@@ -112,9 +112,10 @@ def test_a_version_2_to_6_database_opens_migrated_with_its_samples_and_its_keys_
         assert samples(query) == [(1015, 1, (12.4, 48.0, 512.0, 10240, 8192, 0)),
                                   (1015, 2, (None, None, None, None, None, None))]
         assert query("SELECT id, scope FROM api_keys") == [("key_1", "ingest")]
-        # Counted from the newest push: c1 runs, c2 has no status; neither stopped after running.
+        # Counted from the newest push by version 7's migration: c1 runs, c2 has no status; neither stopped
+        # after running. A version 7 database kept its counts as its pushes left them (none here).
         assert query("SELECT running_count, stopped_count, restart_total, restarted_at FROM agents") == [
-            (1, 0, 0, None)]
+            (1 if version < 7 else 0, 0, 0, None)]
     response = app.test_client().post("/api/v1/agents/register", json={"name": "n", "hostname": "h"},
                                       headers={"X-API-Key": OLD_KEY})
     assert response.status_code == 200
@@ -122,7 +123,7 @@ def test_a_version_2_to_6_database_opens_migrated_with_its_samples_and_its_keys_
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
 def test_each_earlier_schema_fixture_is_the_schema_sql_its_version_wrote(version):
     """The fixtures are schema.sql as released; a later edit to them would test a schema no one ran."""
     written = (FIXTURES / f"schema_v{version}.sql").read_text()
@@ -152,3 +153,24 @@ def test_a_version_4_database_gains_container_health_and_the_alerting_tables(tmp
         db.engine.dispose()
     assert {"alert_rules", "alerts", "alert_deliveries", "notification_channels", "silences",
             "watched_containers", "alert_rule_channels"} <= tables
+
+
+def test_a_version_7_database_gets_the_revocation_generation_and_its_agents_register_again(tmp_path):
+    path = tmp_path / "v7.db"
+    _packed_database(path, 7)
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{path}"))
+    client = app.test_client()
+    with app.app_context():
+        old_token = tokens._sign(tokens.AGENT_PREFIX, {"a": "agent_1", "o": "org_1"})  # as version 7 signed them
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(SCHEMA_VERSION,)]
+            assert conn.exec_driver_sql("SELECT generation FROM key_revocations").all() == [(0,)]
+    pushed = client.post("/api/v1/agents/agent_1/push", json=sample_push(), headers={"Authorization": f"Bearer {old_token}"})
+    assert pushed.status_code == 401 and "register again" in pushed.json["message"]
+    again = client.post("/api/v1/agents/register", json={"name": "web", "hostname": "web-01"},
+                        headers={"X-API-Key": OLD_KEY}).json
+    assert again["agentId"] == "agent_1"
+    assert client.post("/api/v1/agents/agent_1/push", json=sample_push(),
+                       headers={"Authorization": f"Bearer {again['token']}"}).status_code == 200
+    with app.app_context():
+        db.engine.dispose()

@@ -15,9 +15,9 @@ def ctx(app):
 
 
 def test_an_agent_token_carries_its_agent_and_org(ctx):
-    token = tokens.sign_agent_token("agent_1234abcd", "org_1")
+    token = tokens.sign_agent_token("agent_1234abcd", "org_1", "key_1")
     assert token.startswith("kwa_")
-    assert tokens.verify_agent_token(token) == ("agent_1234abcd", "org_1")
+    assert tokens.verify_agent_token(token) == ("agent_1234abcd", "org_1", "key_1")
 
 
 def test_a_user_token_carries_its_user(ctx):
@@ -28,9 +28,9 @@ def test_a_user_token_carries_its_user(ctx):
 
 @pytest.mark.parametrize("make, verify", [
     (lambda: tokens.sign_user_token("usr_1"), tokens.verify_agent_token),
-    (lambda: tokens.sign_agent_token("agent_1", "org_1"), tokens.verify_user_token),
+    (lambda: tokens.sign_agent_token("agent_1", "org_1", "key_1"), tokens.verify_user_token),
     (lambda: "kwa_" + tokens.sign_user_token("usr_1")[4:], tokens.verify_agent_token),
-    (lambda: tokens.sign_agent_token("agent_1", "org_1")[:-2] + "xx", tokens.verify_agent_token),
+    (lambda: tokens.sign_agent_token("agent_1", "org_1", "key_1")[:-2] + "xx", tokens.verify_agent_token),
     (lambda: "", tokens.verify_agent_token),
     (lambda: None, tokens.verify_user_token),
 ])
@@ -40,14 +40,14 @@ def test_wrong_kind_tampered_or_missing_tokens_are_refused(ctx, make, verify):
 
 
 def test_a_token_signed_with_another_secret_is_refused(app, ctx):
-    token = tokens.sign_agent_token("agent_1", "org_1")
+    token = tokens.sign_agent_token("agent_1", "org_1", "key_1")
     app.config["SECRET_KEY"] = "another secret"
     with pytest.raises(tokens.InvalidToken, match="signature"):
         tokens.verify_agent_token(token)
 
 
 @pytest.mark.parametrize("sign, verify, ttl", [
-    (lambda: tokens.sign_agent_token("agent_1", "org_1"), tokens.verify_agent_token, "AGENT_TOKEN_TTL"),
+    (lambda: tokens.sign_agent_token("agent_1", "org_1", "key_1"), tokens.verify_agent_token, "AGENT_TOKEN_TTL"),
     (lambda: tokens.sign_user_token("usr_1"), tokens.verify_user_token, "USER_TOKEN_TTL"),
 ])
 def test_tokens_expire_after_their_configured_lifetime(app, ctx, monkeypatch, sign, verify, ttl):
@@ -61,9 +61,9 @@ def test_tokens_expire_after_their_configured_lifetime(app, ctx, monkeypatch, si
 
 def test_a_remembered_token_still_expires_and_a_refused_one_is_not_remembered(app, ctx, monkeypatch):
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 61)
-    token = tokens.sign_agent_token("agent_1", "org_1")
+    token = tokens.sign_agent_token("agent_1", "org_1", "key_1")
     monkeypatch.undo()
-    assert tokens.verify_agent_token(token) == ("agent_1", "org_1")  # good for the default lifetime
+    assert tokens.verify_agent_token(token) == ("agent_1", "org_1", "key_1")  # good for the default lifetime
     app.config["AGENT_TOKEN_TTL"] = 60
     with pytest.raises(tokens.InvalidToken, match="expired"):
         tokens.verify_agent_token(token)

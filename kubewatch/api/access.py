@@ -5,7 +5,7 @@ from functools import wraps
 from flask import request
 from flask_smorest import abort
 
-from kubewatch import credentials, sessions, tokens
+from kubewatch import credentials, revocations, sessions, tokens
 from kubewatch.api import throttle
 from kubewatch.repository import account_rows, users
 
@@ -30,15 +30,17 @@ def _bearer_token():
 
 
 def agent_of(authorization):
-    """Return (agent_id, org_id) of the agent token in an Authorization header's value, or None when it is not valid."""
+    """Return (agent_id, org_id) of the agent token in an Authorization header's value, or None when it is not
+    valid or the API key its agent registered with is revoked."""
     try:
-        return tokens.verify_agent_token(bearer_token(authorization))
+        agent_id, org_id, key_id = tokens.verify_agent_token(bearer_token(authorization))
     except tokens.InvalidToken:
         return None
+    return None if revocations.is_revoked(key_id) else (agent_id, org_id)
 
 
-def org_of_api_key():
-    """Return the organization of the request's X-API-Key; abort 401 when it is missing or revoked, 403 when read-only."""
+def api_key_of_request():
+    """Return (org_id, key_id) of the request's X-API-Key; abort 401 when it is missing or revoked, 403 when read-only."""
     key = request.headers.get("X-API-Key", "")
     found = account_rows.api_key_by_hash(credentials.hash_api_key(key)) if key else None
     if found is None:
@@ -50,7 +52,7 @@ def org_of_api_key():
               headers={"WWW-Authenticate": CHALLENGES["api key"]})
     if found["scope"] != "ingest":
         abort(403, message=READ_ONLY)
-    return found["org_id"]
+    return found["org_id"], found["id"]
 
 
 def agent_pushing(agent_id):
@@ -128,10 +130,10 @@ def user_signing_in(email, password):
 # Decorators, placed above @blp.arguments so that a caller is identified before its body is read.
 
 def needs_api_key(view):
-    """Call view with org_id=the organization of the request's API key."""
+    """Call view with api_key=(organization id, key id) of the request's API key."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        return view(*args, org_id=org_of_api_key(), **kwargs)
+        return view(*args, api_key=api_key_of_request(), **kwargs)
     return wrapper
 
 

@@ -111,8 +111,9 @@ def agent_status(agent, now, interval):
 @blp.arguments(RegisterSchema)
 @blp.response(200, RegisteredSchema)
 @blp.doc(security=[{"apiKey": []}])
-def register(body, org_id):
-    """Register an agent and hand it a short-lived token."""
+def register(body, api_key):
+    """Register an agent and hand it a short-lived token, good until it expires or the key is revoked."""
+    org_id, key_id = api_key
     agent_id = agents.register_agent(org_id, body["name"], body["hostname"], body.get("version"),
                                      body.get("platform"), int(time.time()), new_agent_id, body["instance_id"])
     log.info("agent %s registered: %s on %s, version %s", agent_id, shown(body["name"]), shown(body["hostname"]),
@@ -120,7 +121,7 @@ def register(body, org_id):
     config = current_app.config
     return {
         "agentId": agent_id,
-        "token": tokens.sign_agent_token(agent_id, org_id),
+        "token": tokens.sign_agent_token(agent_id, org_id, key_id),
         "tokenExpiresIn": config["AGENT_TOKEN_TTL"],
         "pushIntervalSeconds": config["PUSH_INTERVAL_SECONDS"],
     }

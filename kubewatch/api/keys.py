@@ -6,6 +6,7 @@ import time
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from kubewatch import revocations
 from kubewatch.accounts import add_api_key
 from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime
@@ -66,7 +67,8 @@ def list_keys(user):
 @blp.response(204)
 @blp.doc(security=[{"userToken": []}])
 def revoke(key_id, user):
-    """Revoke a key: agents can no longer register with it, nor scrapers read with it."""
-    if not account_rows.revoke_api_key(user["org_id"], key_id, int(time.time())):
+    """Revoke a key: agents can no longer register with it and their tokens stop on their next push; scrapers can no
+    longer read with it."""
+    if not revocations.revoke(user["org_id"], key_id, int(time.time())):
         abort(404, message=f"API key {key_id} doesn't exist.")
     log.info("API key %s revoked by %s", shown(key_id), shown(user["email"]))

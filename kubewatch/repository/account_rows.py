@@ -93,15 +93,34 @@ def api_keys_for_org(org_id):
         return [dict(row) for row in rows]
 
 
-def revoke_api_key(org_id, key_id, now):
-    """Revoke a key of org_id; return False when it has no such key."""
-    with write() as conn:
+def revoke_api_key(org_id, key_id, now, on_commit=lambda key_id: None):
+    """Revoke a key of org_id and bump the revocation generation; return False when it has no such key.
+
+    on_commit(key_id) runs once the revocation is committed, before the next writer starts.
+    """
+    done = []
+    with write(done) as conn:
         found = conn.execute(
             text("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, :now) "
                  "WHERE id = :id AND org_id = :org_id"),
             {"id": key_id, "org_id": org_id, "now": now},
         ).rowcount
+        if found:
+            conn.execute(text("UPDATE key_revocations SET generation = generation + 1"))
+            done.append(lambda: on_commit(key_id))
     return found == 1
+
+
+def revocation_generation():
+    """Return the counter every revocation of a key bumps."""
+    with read() as conn:
+        return conn.exec_driver_sql("SELECT generation FROM key_revocations").scalar()
+
+
+def revoked_key_ids():
+    """Return the ids of every revoked key."""
+    with read() as conn:
+        return conn.exec_driver_sql("SELECT id FROM api_keys WHERE revoked_at IS NOT NULL").scalars().all()
 
 
 def _one(sql, value):
