@@ -5,8 +5,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from kubewatch import (agent_watch, alerting, api, backup, cli, db, decompression, proxy, push_limits, push_shortcut,
-                       revocations, rollup_job, server_metrics, web)
+from kubewatch import (agent_watch, alerting, api, backup, cli, db, decompression, hashing, proxy, push_limits,
+                       push_shortcut, revocations, rollup_job, server_metrics, web)
 from kubewatch.api import errors, throttle
 from kubewatch.api.fast_json import FastJSON
 from kubewatch.config import DEFAULTS, instance_path, load_settings, secret_key
@@ -48,6 +48,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     throttle.init_app(app)
     revocations.init_app(app)
+    hashing.init_app(app)
     push_limits.init_app(app)
     agent_watch.init_app(app)
     api.init_app(app)

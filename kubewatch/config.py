@@ -11,6 +11,8 @@ DEFAULTS = {
     "HOST": "0.0.0.0",
     "PORT": 8080,
     "THREADS": 1,
+    "HASH_WORKERS": 1,
+    "HASH_QUEUE": 4,
     "CONNECTION_LIMIT": 1000,
     "CHANNEL_TIMEOUT": 120,
     "SECRET_KEY": "",
@@ -138,10 +140,12 @@ def check(settings):
     if not 3600 <= raw <= minute - 3600 or hour < minute:
         raise ConfigError("retention must grow tier by tier: RAW_RETENTION at least 3600 s, MINUTE_RETENTION "
                           "at least an hour longer, HOUR_RETENTION at least as long as MINUTE_RETENTION")
-    for name in ("MAX_OBJECTS_PER_PUSH", "MAX_DESCRIBED_OBJECTS", "PUSHES_PER_INTERVAL", "PUSH_INTERVAL_SECONDS",
-                 "MAX_CONTENT_LENGTH"):
+    for name in ("THREADS", "HASH_WORKERS", "MAX_OBJECTS_PER_PUSH", "MAX_DESCRIBED_OBJECTS", "PUSHES_PER_INTERVAL",
+                 "PUSH_INTERVAL_SECONDS", "MAX_CONTENT_LENGTH"):
         if settings[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
+    if settings["HASH_QUEUE"] < 0:
+        raise ConfigError("HASH_QUEUE must be 0 or more sign-ins waiting for a password check")
     if settings["DATABASE_SIZE_LIMIT_MB"] < 0:
         raise ConfigError("DATABASE_SIZE_LIMIT_MB must be 0 (no limit) or a number of megabytes")
     if settings["MAX_DECOMPRESSED_LENGTH"] < 1:

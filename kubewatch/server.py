@@ -96,7 +96,10 @@ def configure_logging(level):
 def waitress_options(config):
     """Return waitress's settings from the app's config (the benchmark serves its baseline with them too)."""
     return {
-        "host": config["HOST"], "port": config["PORT"], "threads": config["THREADS"],
+        "host": config["HOST"], "port": config["PORT"],
+        # A sign-in waiting for its password check holds a thread: they get threads of their own,
+        # so pushes always find THREADS free (kubewatch/hashing.py).
+        "threads": config["THREADS"] + config["HASH_WORKERS"] + config["HASH_QUEUE"],
         # Every agent keeps a connection open between pushes; waitress's default of 100 would
         # make the 101st agent wait for one of them to time out.
         "connection_limit": config["CONNECTION_LIMIT"],

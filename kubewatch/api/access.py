@@ -5,7 +5,7 @@ from functools import wraps
 from flask import request
 from flask_smorest import abort
 
-from kubewatch import credentials, revocations, sessions, tokens
+from kubewatch import credentials, hashing, revocations, sessions, tokens
 from kubewatch.api import throttle
 from kubewatch.repository import account_rows, users
 
@@ -13,6 +13,7 @@ REGISTER_AGAIN = "Agent token is missing, invalid or expired: register again at 
 SIGN_IN = "A valid user token is required: sign in at POST /api/v1/auth/login."
 READ_ONLY = "A read-only API key can read, but cannot register agents or change anything."
 READ_ONLY_METHODS = ("GET", "HEAD")
+SIGN_INS_BUSY = "Too many passwords are being checked at once: retry in a moment."
 # The WWW-Authenticate of each kind of 401: a token in Authorization, or a key in X-API-Key.
 CHALLENGES = {"bearer": "Bearer", "api key": 'ApiKey realm="kubewatch", header="X-API-Key"'}
 _BEARER_CHALLENGE = {"WWW-Authenticate": CHALLENGES["bearer"]}
@@ -115,16 +116,32 @@ def signed_in_user(role=None):
 def user_signing_in(email, password):
     """Return the user (with password_hash) whose email and password these are, or None, counting failures.
 
-    Aborts 429 while this client or account failed too often lately: the API and the sign-in page share this.
+    Aborts 429 while this client or account failed too often lately, 503 when every place in the
+    hashing pool is taken: the API and the sign-in page share this.
     """
-    email = credentials.normalize_email(email)
+    try:
+        with hashing.place():  # first: past the pool's places, a sign-in costs no more than its request
+            return _signing_in(credentials.normalize_email(email), password)
+    except hashing.Busy:
+        abort(503, message=SIGN_INS_BUSY, headers={"Retry-After": "1"})
+
+
+def _signing_in(email, password):
     throttle.guard("login", email)
     user = account_rows.user_by_email(email)
-    if not credentials.password_matches(user and user["password_hash"], password):
+    if not hashing.password_matches(user and user["password_hash"], password):
         throttle.failed("login", email)
         return None
     throttle.succeeded("login", email)
     return user
+
+
+def hashed_password(password):
+    """Return the scrypt hash of a new password, made on the hashing pool; abort 503 when it is full."""
+    try:
+        return hashing.hash_password(password)
+    except hashing.Busy:
+        abort(503, message=SIGN_INS_BUSY, headers={"Retry-After": "1"})
 
 
 # Decorators, placed above @blp.arguments so that a caller is identified before its body is read.

@@ -88,7 +88,7 @@ def invite(body, user):
     password = credentials.new_password() if generated else body["password"]
     try:
         added = users.add_to_org(user["org_id"], credentials.new_id("usr"), credentials.normalize_email(body["email"]),
-                                 credentials.hash_password(password), body["role"], int(time.time()))
+                                 access.hashed_password(password), body["role"], int(time.time()))
     except EmailTaken:
         abort(409, message="A user with this email already exists.")
     log.info("user %s (%s) added by %s", added["id"], added["role"], user["email"])
@@ -121,7 +121,7 @@ def change_role(body, user_id, user):
 def reset_password(body, user_id, user):
     """Give a user a new password, typed or generated (then shown this once); their sessions end."""
     password = body.get("password") or credentials.new_password()
-    if not users.set_password(user["org_id"], user_id, credentials.hash_password(password)):
+    if not users.set_password(user["org_id"], user_id, access.hashed_password(password)):
         abort(404, message=f"User {user_id} doesn't exist.")
     log.info("password of user %s reset by %s", user_id, user["email"])
     return {} if "password" in body else {"password": password}
@@ -152,7 +152,7 @@ def change_own_password(body, user):
     """Change one's own password, giving the current one; 400 when it is wrong (counted as a failed sign-in)."""
     if access.user_signing_in(user["email"], body["currentPassword"]) is None:
         abort(400, errors={"json": {"currentPassword": ["This is not your current password."]}})
-    password_hash = credentials.hash_password(body["newPassword"])
+    password_hash = access.hashed_password(body["newPassword"])
     users.set_password(user["org_id"], user["id"], password_hash)
     if sessions.uses_session():  # a new password ends the sessions signed in with the old one, but not this one
         sessions.sign_in({"id": user["id"], "password_hash": password_hash})

@@ -3,7 +3,7 @@
 import logging
 
 from flask import redirect, render_template, request, url_for
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from kubewatch import sessions
 from kubewatch.api import access
@@ -28,10 +28,11 @@ def sign_in():
     target = request.form.get("next", "")
     try:
         user = access.user_signing_in(email, password) if email and password else None
-    except TooManyRequests as refused:
-        return render_template("login.html", next=target, email=email,
-                               message="Too many failed attempts: wait a few minutes before trying again."), \
-            429, getattr(refused, "data", {}).get("headers", {})
+    except (TooManyRequests, ServiceUnavailable) as refused:
+        message = ("Too many failed attempts: wait a few minutes before trying again." if refused.code == 429
+                   else "Too many sign-ins at once: try again in a moment.")
+        return render_template("login.html", next=target, email=email, message=message), \
+            refused.code, getattr(refused, "data", {}).get("headers", {})
     if user is None:
         return render_template("login.html", next=target, email=email, message="Email or password is wrong."), 401
     sessions.sign_in(user)

@@ -1,0 +1,69 @@
+"""Password hashing off the threads that serve pushes: a small pool of its own, with a bounded queue.
+
+scrypt costs tens of milliseconds of CPU by design (hashlib releases the GIL while it runs). On
+the waitress thread that also serves pushes, a flood of logins held every push behind it. Here a
+sign-in waits on a waitress thread of its own (server.py gives waitress HASH_WORKERS + HASH_QUEUE
+threads on top of THREADS) while a worker hashes; past that many sign-ins at once, one is refused
+at once (Busy, answered 503), before it reads the database: a flood costs little more than its
+requests, and pushes always find THREADS threads free.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from flask import current_app
+
+from kubewatch import credentials
+
+
+class Busy(Exception):
+    """Every hashing worker and every place in its queue is taken."""
+
+
+class HashPool:
+    """workers threads that hash, and places for at most workers + queue requests using them."""
+
+    def __init__(self, workers, queue):
+        self.places = workers + queue
+        self._free = threading.BoundedSemaphore(self.places)
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="kubewatch-hash")
+
+    @contextmanager
+    def place(self):
+        """Hold a place for the block; raise Busy at once when none is free."""
+        if not self._free.acquire(blocking=False):
+            raise Busy()
+        try:
+            yield
+        finally:
+            self._free.release()
+
+    def run(self, function, *args):
+        """Return function(*args), computed on a worker; call it holding a place."""
+        return self._executor.submit(function, *args).result()
+
+
+def init_app(app):
+    """Give app its hashing pool."""
+    app.extensions["kubewatch.hashing"] = HashPool(app.config["HASH_WORKERS"], app.config["HASH_QUEUE"])
+
+
+def _pool():
+    return current_app.extensions["kubewatch.hashing"]
+
+
+def place():
+    """Take a place in the app's hashing pool for a `with` block; raise Busy when none is free."""
+    return _pool().place()
+
+
+def password_matches(password_hash, password):
+    """Tell as credentials.password_matches does, computed on a hashing worker; call it holding a place()."""
+    return _pool().run(credentials.password_matches, password_hash, password)
+
+
+def hash_password(password):
+    """Return credentials.hash_password(password), computed on a hashing worker; raise Busy when none is free."""
+    with place():
+        return _pool().run(credentials.hash_password, password)
