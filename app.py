@@ -10,7 +10,7 @@ if __name__ == "__main__" and sys.argv[1:] == ["--version"]:
 
 from kubewatch import create_app
 from kubewatch.config import ConfigError
-from kubewatch.db import SchemaTooNew
+from kubewatch.db_setup import SchemaTooNew
 
 try:
     app = create_app()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from kubewatch import (agent_watch, alerting, api, backup, cli, db, decompression, hashing, proxy, push_limits,
+from kubewatch import (agent_watch, alerting, api, backup, cli, db_setup, decompression, hashing, proxy, push_limits,
                        push_shortcut, revocations, rollup_job, server_metrics, web)
 from kubewatch.api import errors, throttle
 from kubewatch.api.fast_json import FastJSON
@@ -44,7 +44,7 @@ def create_app(test_config=None):
     app.json.sort_keys = False  # keep the documented field order
     logging.getLogger("kubewatch").setLevel(app.config["LOG_LEVEL"])
 
-    db.init_app(app)
+    db_setup.init_app(app)
     errors.init_app(app)
     throttle.init_app(app)
     revocations.init_app(app)

@@ -13,7 +13,7 @@ def load_app():
     except ImportError as error:  # the agent's install brings the server's modules but not Flask's friends
         sys.exit(f"kubewatch: the server needs {error.name!r}: pip install '.[server]' (or -r requirements.txt)")
     from kubewatch.config import ConfigError
-    from kubewatch.db import SchemaTooNew
+    from kubewatch.db_setup import SchemaTooNew
     try:
         return create_app()
     except (ConfigError, SchemaTooNew) as error:

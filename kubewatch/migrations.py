@@ -74,12 +74,12 @@ def to_version_6(conn):
     """Know agents by instanceId when they send one: new columns, and the name rule only for the others.
 
     SQLite cannot drop the old UNIQUE (org_id, name, hostname): the table is rebuilt from
-    schema.sql's definition, its rows copied whole (db.init_db runs this with foreign keys off).
+    schema.sql's definition, its rows copied whole (db_setup.init_db runs this with foreign keys off).
     """
     columns = ("id, org_id, name, hostname, version, platform, created_at, last_seen, last_push_ts, "
                "container_count, node_count, pod_count")
     if conn.dialect.name == "sqlite":
-        from kubewatch.db import schema_statements
+        from kubewatch.db_setup import schema_statements
         [create] = [s for s in schema_statements() if "CREATE TABLE IF NOT EXISTS agents (" in s]
         conn.execute(text(create.replace("CREATE TABLE IF NOT EXISTS agents (", "CREATE TABLE agents_v6 (")))
         conn.execute(text(f"INSERT INTO agents_v6 ({columns}, state_at) SELECT {columns}, last_push_ts FROM agents"))

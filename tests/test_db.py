@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from kubewatch import create_app
-from kubewatch import db
+from kubewatch import db, db_setup
 
 TABLES = ["schema_version", "organizations", "users", "api_keys", "agents", "pushes", "containers", "nodes", "pods",
           "container_rollups", "node_rollups", "pod_rollups"]
@@ -48,8 +48,8 @@ def test_init_db_is_safe_to_run_twice(any_app):
     with any_app.app_context():
         with db.write() as conn:
             add_org(conn)
-        db.init_db()
-        db.init_db()
+        db_setup.init_db()
+        db_setup.init_db()
     assert tables(any_app) >= set(TABLES)
     assert count(any_app, "organizations") == 1  # the data is kept
     assert count(any_app, "schema_version") == 1
@@ -76,8 +76,8 @@ def test_a_database_from_a_newer_kubewatch_is_refused(any_app):
     with any_app.app_context():
         with db.write() as conn:
             conn.execute(text("UPDATE schema_version SET version = :v"), {"v": db.SCHEMA_VERSION + 1})
-        with pytest.raises(db.SchemaTooNew, match="newer"):
-            db.init_db()
+        with pytest.raises(db_setup.SchemaTooNew, match="newer"):
+            db_setup.init_db()
         with db.read() as conn:  # refused, not downgraded
             assert conn.execute(text("SELECT version FROM schema_version")).scalar_one() == db.SCHEMA_VERSION + 1
 
@@ -85,7 +85,7 @@ def test_a_database_from_a_newer_kubewatch_is_refused(any_app):
 def test_a_server_started_on_a_newer_database_file_refuses_to_start(file_app):
     with file_app.app_context(), db.write() as conn:
         conn.execute(text("UPDATE schema_version SET version = 99"))
-    with pytest.raises(db.SchemaTooNew) as refused:
+    with pytest.raises(db_setup.SchemaTooNew) as refused:
         create_app(dict(file_app.config))
     assert f"schema version 99" in str(refused.value)
     assert f"schema version {db.SCHEMA_VERSION} and older" in str(refused.value)

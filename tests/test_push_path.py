@@ -9,7 +9,7 @@ from conftest import TEST_CONFIG, Org, bearer, container, sample_push
 from kubewatch import create_app, db, server
 from kubewatch.api import push_validation
 from kubewatch.config import DEFAULTS
-from kubewatch.repository import pushes
+from kubewatch.repository import push_objects, pushes
 
 
 def forbid_the_schema(monkeypatch):
@@ -74,7 +74,7 @@ def test_objects_known_before_are_found_in_slices_once_the_memory_is_gone(app, o
     body = {"timestamp": "2026-06-16T10:00:00Z", "containers": containers, "pods": pods}
     assert org.push(agent, body).status_code == 200
     with app.app_context():
-        pushes.forget_agent(agent["agentId"])  # as after a restart: the next push looks every object up
+        push_objects.forget_agent(agent["agentId"])  # as after a restart: the next push looks every object up
     renamed = [container(f"c{i}", f"renamed{i}") for i in range(1_200)]
     assert org.push(agent, {**body, "timestamp": "2026-06-16T10:00:15Z", "containers": renamed}).status_code == 200
     assert query("SELECT COUNT(*), MAX(key), MIN(name) FROM containers")[0] == (1_200, 1_200, "renamed0")

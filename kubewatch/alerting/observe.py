@@ -10,14 +10,8 @@ from collections import deque
 from typing import NamedTuple
 
 from kubewatch import packing
-from kubewatch.db import driver_sql
 from kubewatch.kinds import KINDS
-
-_AGENTS = "SELECT id, org_id, name, last_seen, last_push_ts FROM agents"
-_PUSHES = "SELECT ts, containers, nodes, pods FROM pushes WHERE agent_id = {0} AND ts > {0} ORDER BY ts"
-_DESCRIBED = {name: f"SELECT key, {', '.join(kind.identity + kind.described)}, described_at FROM {kind.table} "
-                    "WHERE agent_id = {0} AND (described_at > {0} OR key > {0})"
-              for name, kind in KINDS.items()}
+from kubewatch.repository.alert_window import Window
 _COLUMNS = {name: kind.identity + kind.described for name, kind in KINDS.items()}
 _INDEX = {name: {metric.column: i for i, metric in enumerate(kind.metrics)} for name, kind in KINDS.items()}
 
@@ -71,9 +65,8 @@ class Observer:
         window: seconds of pushes to keep before each agent's latest (the longest average of a rule).
         """
         seen = {}
-        # The driver's own cursor: a thousand agents' statements through SQLAlchemy cost more than SQLite's work.
-        cursor = conn.connection.dbapi_connection.cursor()
-        for row in cursor.execute(_AGENTS).fetchall():
+        reading = Window(conn)
+        for row in reading.agents():
             agent = self.agents.get(row[0])
             if agent is None:
                 agent = Agent(row)
@@ -82,8 +75,7 @@ class Observer:
             seen[agent.id] = agent
             if agent.last_push_ts is not None and (agent.read_through is None
                                                    or agent.last_push_ts > agent.read_through):
-                _read_new_pushes(cursor, agent, window)
-        cursor.close()
+                _read_new_pushes(reading, agent, window)
         self.agents = seen  # deleted agents are forgotten
         return seen
 
@@ -96,17 +88,17 @@ _LIMIT = {name: _INDEX[name].get("memory_limit_mb") for name in KINDS}
 _NAN = float("nan")
 
 
-def _read_new_pushes(cursor, agent, window):
+def _read_new_pushes(reading, agent, window):
     start = agent.last_push_ts - window - 1
     if agent.read_through is not None:
         start = max(start, agent.read_through)
-    rows = cursor.execute(driver_sql(_PUSHES), (agent.id, start)).fetchall()
+    rows = reading.pushes_after(agent.id, start)
     if not rows:
         return
     for position, name in enumerate(KINDS, start=1):
         if not agent.pushes[name] and all(row[position] is None for row in rows):
             continue  # a kind this agent does not push
-        changed = rows[-1][position] is not None and _read_descriptions(cursor, agent, name)
+        changed = rows[-1][position] is not None and _read_descriptions(reading, agent, name)
         described, kept = agent.described[name], agent.pushes[name]
         cpu_at, memory_at, limit_at = _CPU[name], _MEMORY[name], _LIMIT[name]
         latest = {}
@@ -134,11 +126,10 @@ def _read_new_pushes(cursor, agent, window):
     agent.read_through = rows[-1][0]
 
 
-def _read_descriptions(cursor, agent, name):
+def _read_descriptions(reading, agent, name):
     """Read the descriptions new or changed since the last read; return True when there were any."""
     columns = _COLUMNS[name]
-    rows = cursor.execute(driver_sql(_DESCRIBED[name]),
-                          (agent.id, agent.described_through[name], agent.max_key[name])).fetchall()
+    rows = reading.described_after(name, agent.id, agent.described_through[name], agent.max_key[name])
     for key, *values in rows:
         agent.described[name][key] = dict(zip(columns, values[:-1]))
         agent.described_through[name] = max(agent.described_through[name], values[-1])

@@ -1,7 +1,7 @@
 """Pruning what describes containers, nodes and pods once no tier holds a sample of them."""
 
 from kubewatch import packing
-from kubewatch.db import driver_sql
+from kubewatch.db import driver
 from kubewatch.kinds import KINDS
 
 # An object with a rolled-up sample has a minute or an hour row, which outlive the raw tier (the
@@ -19,18 +19,19 @@ def prune_descriptions(conn, agent_id):
 
     Call it in the transaction that pruned the tiers, after them.
     """
+    cursor = driver(conn)
     pending = None
     deleted = 0
     for position, (name, kind) in enumerate(KINDS.items()):
-        unsampled = {row[0] for row in conn.exec_driver_sql(driver_sql(_UNSAMPLED[name]), (agent_id, agent_id))}
+        unsampled = {row[0] for row in cursor.execute(_UNSAMPLED[name], (agent_id, agent_id)).fetchall()}
         if not unsampled:
             continue
         if pending is None:  # the pushes of the last minutes, not rolled up yet: read only when needed
-            pending = conn.exec_driver_sql(driver_sql(_PENDING), (agent_id,)).all()
+            pending = cursor.execute(_PENDING, (agent_id,)).fetchall()
         for row in pending:
             if row[position] is not None:
                 unsampled.difference_update(packing.unpack(kind.metrics, row[position]))
         if unsampled:
-            conn.exec_driver_sql(driver_sql(_DELETE[name]), [(agent_id, key) for key in sorted(unsampled)])
+            cursor.executemany(_DELETE[name], [(agent_id, key) for key in sorted(unsampled)])
             deleted += len(unsampled)
     return deleted

@@ -22,6 +22,6 @@ def database_size():
     """Return the database's size in bytes: SQLite's pages in use, or PostgreSQL's pg_database_size."""
     with read() as conn:
         if conn.dialect.name == "sqlite":
-            pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
-            return pages * conn.exec_driver_sql("PRAGMA page_size").scalar()
+            pages = conn.execute(text("PRAGMA page_count")).scalar()
+            return pages * conn.execute(text("PRAGMA page_size")).scalar()
         return conn.execute(text("SELECT pg_database_size(current_database())")).scalar()

@@ -1,6 +1,6 @@
 """The latest state of an organization: each agent, its latest push, and what describes each object."""
 
-from kubewatch.db import driver_sql, read
+from kubewatch.db import driver, read
 
 # Each kind's description columns as the exporter labels them, after agent_id and key.
 _DESCRIPTIONS = {
@@ -31,23 +31,22 @@ def latest_state(org_id, known):
     known one; a description is a tuple of text in the order of _DESCRIPTIONS.
     """
     with read() as conn:
+        transaction = conn.begin()  # rolled back at the end: read only, nothing to keep
         # On the driver's own cursor: SQLAlchemy's rows cost more than the reads, for 30,000 objects.
-        connection = conn.connection.dbapi_connection
-        cursor = connection.cursor()
+        cursor = driver(conn)
         if conn.dialect.name == "sqlite":
             cursor.execute("BEGIN")  # one snapshot: the descriptions cover every key of the pushes read
         try:
-            cursor.execute(driver_sql(_AGENTS), (org_id,))
-            rows = cursor.fetchall()
+            rows = cursor.execute(_AGENTS, (org_id,)).fetchall()
             signatures, descriptions = {}, {}
             for kind, columns in _DESCRIPTIONS.items():  # kind and columns come from here, never from input
-                cursor.execute(driver_sql(_SIGNATURES.format(kind=kind)), (org_id,))
-                signatures[kind] = {agent_id: (count, total) for agent_id, count, total in cursor.fetchall()}
+                signed = cursor.execute(_SIGNATURES.format(kind=kind), (org_id,)).fetchall()
+                signatures[kind] = {agent_id: (count, total) for agent_id, count, total in signed}
                 changed = [agent_id for agent_id, signature in signatures[kind].items()
                            if known.get((kind, agent_id)) != signature]
                 descriptions[kind] = _descriptions(cursor, kind, columns, org_id, changed)
         finally:
-            connection.rollback()  # read only: nothing to keep
+            transaction.rollback()
     agents = [(row[0], row[1], row[2], row[3], {"containers": row[4], "nodes": row[5], "pods": row[6]})
               for row in rows]
     return agents, signatures, descriptions
@@ -59,12 +58,10 @@ def _descriptions(cursor, kind, columns, org_id, agent_ids):
     if not agent_ids:
         return found
     if len(agent_ids) > _FEW:
-        cursor.execute(driver_sql(_ALL_OF_ORG.format(kind=kind, columns=columns)), (org_id,))
-        rows = cursor.fetchall()
+        rows = cursor.execute(_ALL_OF_ORG.format(kind=kind, columns=columns), (org_id,)).fetchall()
     else:
         marks = ", ".join(["{0}"] * len(agent_ids))
-        cursor.execute(driver_sql(_OF_AGENTS.format(kind=kind, columns=columns, marks=marks)), agent_ids)
-        rows = cursor.fetchall()
+        rows = cursor.execute(_OF_AGENTS.format(kind=kind, columns=columns, marks=marks), agent_ids).fetchall()
     for row in rows:
         of_agent = found.get(row[0])
         if of_agent is not None:

@@ -1,87 +1,13 @@
 """Storing a push: what describes each container, node and pod, and its samples in one row."""
 
-import weakref
-from operator import attrgetter
 from typing import NamedTuple
 
 from kubewatch import packing
-from kubewatch.db import db, write_cursor
+from kubewatch.db import write_cursor
 from kubewatch.kinds import KINDS
+from kubewatch.repository import push_objects
 
-# What each agent's latest push described, per database: {(kind, agent_id): Remembered}.
-# A steady push then needs no read at all. Only writers change it, after their commit; it
-# assumes, as with SQLite, that one server process writes the pushes of an agent.
-_described = weakref.WeakKeyDictionary()
-
-
-class Known(NamedTuple):
-    key: int
-    description: tuple
-    described_at: int
-
-
-class Remembered(NamedTuple):
-    """What an agent's latest push of one kind described."""
-
-    objects: dict  # {identity: Known}
-    identities: list  # in the push's order,
-    descriptions: list  # with each object's description as kept
-    keys: list  # and its key
-
-
-_NOTHING = Remembered({}, [], [], [])
-_LOOKUP_SLICE = 500  # identities looked up in one statement
-
-
-class _Statements(NamedTuple):
-    known: str  # with {identities}: one "{0}" per identity asked for
-    last_key: str
-    insert: str
-    update: str
-
-
-def _values(columns):
-    """Return a function giving an object's attributes of columns as a tuple."""
-    get = attrgetter(*columns)
-    return get if len(columns) > 1 else lambda item: (get(item),)
-
-
-class _Reader(NamedTuple):
-    """How a kind's pushed objects are read: their identity, description and measured values."""
-
-    identity: object  # one value, or a tuple when the identity has several columns
-    description: object
-    measured: object
-    row: object  # identity and description, as the insert and update take them
-
-
-def _statements(kind):
-    """Build a kind's statements once, from its column names in kubewatch/kinds.py (never from input).
-
-    Every statement of a push goes to the driver's cursor, with positional "{0}" parameters (see
-    db.DriverWrite): on this path SQLAlchemy's statement handling cost more than SQLite's work.
-    """
-    identity, described = kind.identity, kind.described
-    columns = identity + described
-    # Rows of identities as a row value: (namespace, name) IN (VALUES (?, ?), ...) for pods.
-    match = (f"({', '.join(identity)}) IN (VALUES {{identities}})" if len(identity) > 1
-             else f"{identity[0]} IN ({{identities}})")
-    return _Statements(
-        f"SELECT {', '.join(identity)}, key, {', '.join(described)}, described_at FROM {kind.table} "
-        f"WHERE agent_id = {{{{0}}}} AND {match}",
-        f"SELECT MAX(key) FROM {kind.table} WHERE agent_id = {{0}}",
-        f"INSERT INTO {kind.table} (agent_id, key, {', '.join(columns)}, first_seen, described_at) "
-        f"VALUES ({', '.join(['{0}'] * (len(columns) + 4))})",
-        # An older push replayed late must not overwrite what a newer one said.
-        f"UPDATE {kind.table} SET {', '.join(f'{c} = {{0}}' for c in described)}, described_at = {{0}} "
-        f"WHERE agent_id = {{0}} AND key = {{0}} AND described_at <= {{0}}",
-    )
-
-
-_STATEMENTS = {name: _statements(kind) for name, kind in KINDS.items()}
-_READERS = {name: _Reader(attrgetter(*kind.identity), _values(kind.described), _values(kind.measured),
-                          _values(kind.identity + kind.described)) for name, kind in KINDS.items()}
-
+# Every statement runs per push, on the driver's Cursor with "{0}" parameters (see kubewatch/db.py).
 _MARK_SEEN = (
     "UPDATE agents SET last_seen = {0}, "
     "container_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE container_count END, "
@@ -137,8 +63,8 @@ def _stopped_among(writing, agent_id, keys):
     """Count the containers of these keys that stopped after running, a slice of keys per statement."""
     keys = list(keys)
     stopped = 0
-    for start in range(0, len(keys), _LOOKUP_SLICE):
-        wanted = keys[start:start + _LOOKUP_SLICE]
+    for start in range(0, len(keys), push_objects.LOOKUP_SLICE):
+        wanted = keys[start:start + push_objects.LOOKUP_SLICE]
         stopped += writing.execute(_COUNT_STOPPED.format(keys=", ".join(["{0}"] * len(wanted))),
                                    (agent_id, *wanted)).fetchone()[0]
     return stopped
@@ -167,7 +93,6 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
                 received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, running, ts, restarts, ts, ts,
                 restarts, ts, ts, agent_id)).rowcount:
             return GONE
-        cache = _described.setdefault(writing.engine, {})
         budget = _Budget(writing, agent_id, max_described, describe_new)
         blobs = []
         for name, kind in KINDS.items():
@@ -177,17 +102,13 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
                     writing.execute(_NONE_STOPPED, (agent_id, ts))
                 blobs.append(None)
                 continue
-            reader = _READERS[name]
-            kept = cache.get((name, agent_id), _NOTHING)
-            remembered, items = _describe(writing, kind, _STATEMENTS[name], reader, agent_id, ts, items, kept, budget)
-            if name == "containers" and remembered is not kept:
-                if remembered.keys:
-                    writing.execute(_SET_STOPPED, (_stopped_among(writing, agent_id, remembered.keys), agent_id, ts))
+            keys, items, changed = push_objects.describe(writing, name, agent_id, ts, items, budget, on_commit)
+            if name == "containers" and changed:
+                if keys:
+                    writing.execute(_SET_STOPPED, (_stopped_among(writing, agent_id, keys), agent_id, ts))
                 else:
                     writing.execute(_NONE_STOPPED, (agent_id, ts))
-            on_commit.append(lambda entry=(name, agent_id), now=remembered: cache.__setitem__(entry, now))
-            blobs.append(packing.pack(kind.metrics, remembered.keys, list(map(reader.measured, items)))
-                         if items else None)
+            blobs.append(packing.pack(kind.metrics, keys, push_objects.measured(name, items)) if items else None)
         if budget.left_out:
             counts = [len(objects[name]) - budget.left_out.get(name, 0) for name in KINDS]
             writing.execute(_SET_COUNTS, (*counts, agent_id, ts))
@@ -227,70 +148,8 @@ def _same_samples(writing, agent_id, objects, blobs):
             return False
         if not items:
             continue
-        reader = _READERS[name]
-        identities = list(map(reader.identity, items))
-        known = _lookup(writing, kind, _STATEMENTS[name], agent_id, identities)
-        for identity, item in zip(identities, items):
-            found = known.get(identity)
-            if found is None or stored.get(found.key) != reader.measured(item):
+        keys = push_objects.known_keys(writing, name, agent_id, items)
+        for key, values in zip(keys, push_objects.measured(name, items)):
+            if key is None or stored.get(key) != values:
                 return False
     return True
-
-
-def forget_agent(agent_id):
-    """Drop what is remembered of an agent's objects, once the agent is deleted."""
-    cache = _described.get(db.engine, {})
-    for name in KINDS:
-        cache.pop((name, agent_id), None)
-
-
-def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered, budget):
-    """Describe new or changed objects; return what is now Remembered of them, with each item's key,
-    and the items kept: all of them, unless the budget leaves the new ones out."""
-    identities = list(map(reader.identity, items))
-    descriptions = list(map(reader.description, items))
-    if identities == remembered.identities and descriptions == remembered.descriptions:
-        return remembered, items  # the steady push: the same objects, described as before
-    known = {identity: remembered.objects[identity] for identity in identities if identity in remembered.objects}
-    known.update(_lookup(writing, kind, statements, agent_id, [i for i in identities if i not in known]))
-    new_count = sum(identity not in known for identity in identities)
-    if new_count and not budget.allows(kind.name, new_count):
-        kept = [index for index, identity in enumerate(identities) if identity in known]
-        items, identities, descriptions = ([sequence[index] for index in kept]
-                                           for sequence in (items, identities, descriptions))
-    new, changed, keys, described = [], [], [], []
-    next_key = None
-    for item, identity, description in zip(items, identities, descriptions):
-        found = known.get(identity)
-        if found is None:
-            if next_key is None:
-                next_key = (writing.execute(statements.last_key, (agent_id,)).fetchone()[0] or 0) + 1
-            found, next_key = Known(next_key, description, ts), next_key + 1
-            new.append((agent_id, found.key, *reader.row(item), ts, ts))
-        elif description != found.description and ts >= found.described_at:
-            changed.append((*description, ts, agent_id, found.key, ts))
-            found = Known(found.key, description, ts)
-        known[identity] = found
-        keys.append(found.key)
-        described.append(found.description)  # a late push's own may be older than what is kept
-    if new:
-        writing.executemany(statements.insert, new)
-    if changed:
-        writing.executemany(statements.update, changed)
-    return Remembered({identity: known[identity] for identity in identities}, identities, described, keys), items
-
-
-def _lookup(writing, kind, statements, agent_id, identities):
-    """Return {identity: Known} of the agent's described objects among identities."""
-    width = len(kind.identity)
-    mark = "{0}" if width == 1 else "(" + ", ".join(["{0}"] * width) + ")"
-    known = {}
-    # In slices: SQLite's default build takes at most 32,766 parameters a statement.
-    for start in range(0, len(identities), _LOOKUP_SLICE):
-        wanted = identities[start:start + _LOOKUP_SLICE]
-        values = wanted if width == 1 else [value for identity in wanted for value in identity]
-        found = writing.execute(statements.known.format(identities=", ".join([mark] * len(wanted))),
-                                (agent_id, *values))
-        for row in found.fetchall():
-            known[row[0] if width == 1 else tuple(row[:width])] = Known(row[width], tuple(row[width + 1:-1]), row[-1])
-    return known

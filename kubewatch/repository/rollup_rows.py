@@ -3,10 +3,10 @@
 from sqlalchemy import text
 
 from kubewatch import buckets
-from kubewatch.db import driver_sql, read, write
+from kubewatch.db import driver, read, write
 from kubewatch.kinds import COUNTER, GAUGE, KINDS
 from kubewatch.repository.descriptions import prune_descriptions
-from kubewatch.repository.pushes import forget_agent
+from kubewatch.repository.push_objects import forget_agent
 from kubewatch.repository.sample_rows import first_not_rolled_up
 
 MINUTE, HOUR = 60, 3600
@@ -91,7 +91,7 @@ def pushes_from(conn, agent_id, start, end):
 
 def write_minutes(conn, kind, rows):
     """Write one-minute rollup rows whole: (agent_id, key, step, bucket, *kubewatch.buckets.to_row)."""
-    conn.exec_driver_sql(driver_sql(_UPSERTS[kind.name]), rows)
+    driver(conn).executemany(_UPSERTS[kind.name], rows)
 
 
 def merge_hour(conn, agent_id, hour):
@@ -102,7 +102,7 @@ def merge_hour(conn, agent_id, hour):
 
 def mark_rolled_up(conn, agent_id, pending):
     """Mark the agent's pushes of these timestamps rolled up."""
-    conn.exec_driver_sql(driver_sql(_MARK_ROLLED_UP), [(agent_id, ts) for ts in pending])
+    driver(conn).executemany(_MARK_ROLLED_UP, [(agent_id, ts) for ts in pending])
 
 
 _MARK_ROLLED_UP = "UPDATE pushes SET rolled_up = 1 WHERE agent_id = {0} AND ts = {0}"
@@ -121,16 +121,17 @@ def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None):
         pending = first_not_rolled_up(conn, agent_id)
         if pending is not None:
             raw_before = min(raw_before, pending - pending % MINUTE)
-        deleted = conn.exec_driver_sql(driver_sql(_PRUNE_PUSHES), (agent_id, raw_before)).rowcount
+        cursor = driver(conn)
+        deleted = cursor.execute(_PRUNE_PUSHES, (agent_id, raw_before)).rowcount
         for name, kind in KINDS.items():
             if minutes_before is None and hours_before is None:
                 break
             # Key by key, so each delete walks only the old end of one object's rows.
-            keys = [row[0] for row in conn.exec_driver_sql(driver_sql(_KEYS[name]), (agent_id,))]
+            keys = [row[0] for row in cursor.execute(_KEYS[name], (agent_id,)).fetchall()]
             for step, before in ((MINUTE, minutes_before), (HOUR, hours_before)):
                 if keys and before is not None:
-                    deleted += conn.exec_driver_sql(driver_sql(_PRUNE_ROLLUPS[name]),
-                                                    [(agent_id, key, step, before) for key in keys]).rowcount
+                    deleted += cursor.executemany(_PRUNE_ROLLUPS[name],
+                                                  [(agent_id, key, step, before) for key in keys]).rowcount
         if minutes_before is not None or hours_before is not None:
             described = prune_descriptions(conn, agent_id)
             if described:  # the push path remembers the agent's objects by key: it must look them up again

@@ -1,9 +1,9 @@
 """Reading samples and rollups back: one object's raw samples, its rollup rows, an agent's latest objects."""
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from kubewatch import buckets, packing
-from kubewatch.db import driver_sql, read
+from kubewatch.db import driver, read
 from kubewatch.kinds import KINDS
 
 
@@ -50,7 +50,7 @@ def _pick(kind, key, rows, most=None):
 def rollup_rows(conn, kind, agent_id, key, step, start, end):
     """Return the object's rollup rows of this step with start <= bucket < end, oldest first,
     as (bucket, *columns of kubewatch.buckets.rollup_columns)."""
-    return conn.exec_driver_sql(driver_sql(_ROLLUP_ROWS[kind.name]), (agent_id, key, step, start, end)).all()
+    return driver(conn).execute(_ROLLUP_ROWS[kind.name], (agent_id, key, step, start, end)).fetchall()
 
 
 def rollups(conn, kind, agent_id, key, step, start, end):
@@ -97,9 +97,7 @@ def latest(kind, agent_id):
         described = []
         for start in range(0, len(keys), _KEY_SLICE):
             wanted = keys[start:start + _KEY_SLICE]
-            described += conn.exec_driver_sql(driver_sql(
-                f"SELECT key, first_seen, described_at, {', '.join(columns)} FROM {kind.table} "
-                f"WHERE agent_id = {{0}} AND key IN ({', '.join(['{0}'] * len(wanted))}) ORDER BY key"), (agent_id, *wanted)).all()
+            described += conn.execute(_DESCRIBED[kind.name], {"agent_id": agent_id, "keys": wanted}).all()
     objects = []
     for key, first_seen, described_at, *description in described:
         if key in now:
@@ -108,6 +106,12 @@ def latest(kind, agent_id):
                             "described_at": described_at, "ts": pushed[0][0], "values": now[key],
                             "previous": previous})
     return objects
+
+
+_DESCRIBED = {name: text(
+    f"SELECT key, first_seen, described_at, {', '.join(kind.identity + kind.described)} FROM {kind.table} "
+    "WHERE agent_id = :agent_id AND key IN :keys ORDER BY key").bindparams(bindparam("keys", expanding=True))
+    for name, kind in KINDS.items()}
 
 
 def object_keys(kind, agent_id):
