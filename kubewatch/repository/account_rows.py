@@ -114,13 +114,13 @@ def revoke_api_key(org_id, key_id, now, on_commit=lambda key_id: None):
 def revocation_generation():
     """Return the counter every revocation of a key bumps."""
     with read() as conn:
-        return conn.exec_driver_sql("SELECT generation FROM key_revocations").scalar()
+        return conn.execute(text("SELECT generation FROM key_revocations")).scalar()
 
 
 def revoked_key_ids():
     """Return the ids of every revoked key."""
     with read() as conn:
-        return conn.exec_driver_sql("SELECT id FROM api_keys WHERE revoked_at IS NOT NULL").scalars().all()
+        return conn.execute(text("SELECT id FROM api_keys WHERE revoked_at IS NOT NULL")).scalars().all()
 
 
 def _one(sql, value):
