@@ -1,6 +1,7 @@
 """The one way into the database: the handle, the writer lock, read and write transactions.
 
-The rule. Only modules of kubewatch/repository/ run statements, in one of two styles:
+The rule. Only modules of kubewatch/repository/ run statements (besides the schema's own makers,
+db_setup.py and migrations.py, and backup.py's checks of its copy), in one of two styles:
 - text() with :named parameters, on the connection that read() or write() yields. Every
   statement is written so, except those of the hot paths below.
 - The driver directly, on the Cursor that driver(conn) (or write_cursor(), for a push) gives,
@@ -9,6 +10,9 @@ The rule. Only modules of kubewatch/repository/ run statements, in one of two st
   are storing a push (repository/pushes.py, push_objects.py), reading points back (the series'
   rollup rows in sample_rows.py, the latest state for /metrics in latest.py, the evaluator's
   window of pushes in alert_window.py) and the rollup (rollup_rows.py, descriptions.py).
+Outside the repository, a module may hold a read() or write() open so that several repository
+calls share one transaction (the rollup job, a series query, an evaluator run): it hands the
+connection in, and runs no statement itself.
 """
 
 import functools

@@ -1,5 +1,8 @@
 """The database: schema creation that is safe to repeat, its version, SQLite's settings, write transactions."""
 
+import ast
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 
@@ -163,3 +166,39 @@ def test_a_write_transaction_is_committed_on_exit(any_app):
     with any_app.app_context(), db.write() as conn:
         add_org(conn)
     assert count(any_app, "organizations") == 1
+
+
+# The statements of the hot paths, run on the driver's cursor: each module is named in db.py's rule.
+DRIVER_MODULES = {"repository/pushes.py", "repository/push_objects.py", "repository/sample_rows.py",
+                  "repository/latest.py", "repository/alert_window.py", "repository/rollup_rows.py",
+                  "repository/descriptions.py"}
+
+
+def _uses(path):
+    """Return what a module of the package does with the database: statements, the driver, raw connections."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module in ("sqlalchemy", "kubewatch.db"):
+            names = {alias.name for alias in node.names}
+            found |= {"statements"} if "text" in names else set()
+            found |= {"driver"} if names & {"driver", "write_cursor"} else set()
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "{0}" in node.value \
+                and any(word in node.value for word in ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", " WHERE ")):
+            found.add("driver")  # a statement with the driver's "{0}" placeholders
+        elif isinstance(node, ast.Attribute) and node.attr in ("execute", "executemany"):
+            found.add("statements")
+        elif isinstance(node, ast.Attribute) and node.attr in ("exec_driver_sql", "dbapi_connection", "raw_connection"):
+            found.add("raw")
+    return found
+
+
+def test_only_the_repository_runs_statements_and_only_the_hot_paths_named_in_the_rule_use_the_driver():
+    package = Path(db.__file__).parent
+    uses = {path.relative_to(package).as_posix(): _uses(path) for path in package.rglob("*.py")}
+    statements = {name for name, found in uses.items() if "statements" in found}
+    assert {name for name in statements if not name.startswith("repository/")} == {
+        "db.py", "db_setup.py", "migrations.py", "backup.py"}
+    assert {name for name, found in uses.items() if "driver" in found} == DRIVER_MODULES
+    assert {name for name, found in uses.items() if "raw" in found} == {"db.py", "db_setup.py"}
+    for name in DRIVER_MODULES:
+        assert name.split("/")[-1] in db.__doc__

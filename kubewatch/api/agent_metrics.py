@@ -9,7 +9,8 @@ from marshmallow import Schema, fields
 from kubewatch import series_query, totals
 from kubewatch.api import Blueprint, access
 from kubewatch.api.fields import EpochTime
-from kubewatch.api.metrics import SeriesQuery, agent_or_404, query_range
+from kubewatch.api.metrics import agent_or_404, query_range
+from kubewatch.api.metrics_schemas import SeriesQuery
 from kubewatch.api.precision import PLACES, RATE_PLACES, rounded
 
 blp = Blueprint("agent_metrics", __name__, url_prefix="/api/v1/agents",

@@ -1,94 +1,24 @@
 """Reading an agent's objects back: the containers, nodes and pods of its latest push, and their series."""
 
-import re
 import time
 
 from flask import current_app, jsonify
 from flask_smorest import abort
-from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from kubewatch import buckets, series_query
 from kubewatch.api import Blueprint, access
-from kubewatch.api.fields import EpochTime, QueryTime
+from kubewatch.api.fields import EpochTime
+from kubewatch.api.metrics_schemas import (ContainerSeries, ContainersQuery, ListedContainer, ListedNode, ListedPod,
+                                           NodeSeries, PodSeries, PodsQuery, SeriesQuery)
 from kubewatch.api.precision import float_fields, rounded
 from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema
-from kubewatch.kinds import CONTAINERS, COUNTER, GAUGE, NODES, PODS, rate_field
+from kubewatch.kinds import CONTAINERS, COUNTER, NODES, PODS, rate_field
 from kubewatch.repository import agents, sample_rows
 
 blp = Blueprint("metrics", __name__, url_prefix="/api/v1/agents",
                 description="An agent's containers, nodes and pods, and their metrics over time.")
 
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _USER = [{"userToken": []}]
-
-
-class Step(fields.Field):
-    """Seconds, or a number with a unit: 30s, 1m, 1h, 1d."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        found = re.fullmatch(r"([0-9]{1,9})([smhd]?)", str(value).strip())
-        if not found or int(found.group(1)) == 0:
-            raise ValidationError("Use whole seconds, or a number with s, m, h or d: 30s, 1m, 1h.")
-        return int(found.group(1)) * _UNITS[found.group(2)]
-
-
-class SeriesQuery(Schema):
-    start = QueryTime(data_key="from", format="iso", metadata={"description": "Default: an hour before to."})
-    end = QueryTime(data_key="to", format="iso", metadata={"description": "Default: now."})
-    step = Step(metadata={"type": "string", "example": "1m",
-                          "description": "Bucket size: seconds, or 30s, 1m, 1h, 1d. Without it, raw samples."})
-
-    @validates_schema
-    def _ordered(self, data, **kwargs):
-        if "start" in data and "end" in data and data["start"] > data["end"]:
-            raise ValidationError("from must not be after to.", "from")
-
-
-class ContainersQuery(Schema):
-    status = fields.String(metadata={"description": "Only containers in this state, such as running."})
-
-
-class PodsQuery(Schema):
-    namespace = fields.String(metadata={"description": "Only the pods of this namespace."})
-
-
-def _point_schema(kind, name):
-    """Return the schema of a point of kind: raw points have the values, buckets averages and maxima too."""
-    point = {"t": EpochTime()}
-    for metric in kind.metrics:
-        number = fields.Integer if metric.integer and metric.how != GAUGE else fields.Float
-        if metric.how == COUNTER:
-            point[rate_field(metric)] = fields.Float(allow_none=True)
-        else:
-            point[metric.field] = number(allow_none=True)
-        if metric.how == GAUGE:
-            point[metric.field + "Max"] = fields.Float(allow_none=True, metadata={"description": "Buckets only."})
-    return Schema.from_dict(point, name=name)
-
-
-def _series_schema(point, name):
-    return Schema.from_dict({
-        "resolution": fields.String(metadata={"enum": ["raw", "1m", "1h"]}),
-        "step": fields.Integer(allow_none=True),
-        "points": fields.List(fields.Nested(point)),
-    }, name=name)
-
-
-def _object_schema(kind, pushed, name):
-    """Return the schema of an object as last pushed: the push's fields, rates of its counters, lastSeen."""
-    listed = {field.data_key or attr: field for attr, field in pushed().fields.items()}
-    for metric in kind.metrics:
-        if metric.how == COUNTER:
-            listed[rate_field(metric)] = fields.Float(allow_none=True)
-    listed["lastSeen"] = EpochTime()
-    if "restart_count" in kind.measured:
-        listed["recentRestarts"] = fields.Integer(metadata={
-            "description": "How much restartCount rose in the last hour, by its lowest value in that hour."})
-    if kind is CONTAINERS:
-        listed["stoppedAt"] = EpochTime(allow_none=True, metadata={
-            "description": "When a container that ran before was first reported in its present, stopped state; "
-                           "null while running, or when it was never seen running."})
-    return Schema.from_dict(listed, name=name)
 
 
 def _api_names(pushed):
@@ -182,14 +112,10 @@ def _series(kind, agent_id, identity, what, query):
     return jsonify(found)
 
 
-ContainerPoint, NodePoint, PodPoint = (_point_schema(kind, f"{kind.name[:-1].title()}Point")
-                                       for kind in (CONTAINERS, NODES, PODS))
-
-
 @blp.get("/<agent_id>/containers")
 @access.needs_user()
 @blp.arguments(ContainersQuery, location="query")
-@blp.response(200, _object_schema(CONTAINERS, ContainerSchema, "ListedContainer")(many=True))
+@blp.response(200, ListedContainer(many=True))
 @blp.doc(security=_USER)
 def list_containers(query, agent_id, user):
     """List the containers of the agent's latest push, as pushed, with network rates; `status` filters."""
@@ -201,7 +127,7 @@ def list_containers(query, agent_id, user):
 @blp.get("/<agent_id>/containers/<container_id>/metrics")
 @access.needs_user()
 @blp.arguments(SeriesQuery, location="query")
-@blp.response(200, _series_schema(ContainerPoint, "ContainerSeries"))
+@blp.response(200, ContainerSeries)
 @blp.doc(security=_USER)
 def container_metrics(query, agent_id, container_id, user):
     """Return a container's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
@@ -211,7 +137,7 @@ def container_metrics(query, agent_id, container_id, user):
 
 @blp.get("/<agent_id>/nodes")
 @access.needs_user()
-@blp.response(200, _object_schema(NODES, NodeSchema, "ListedNode")(many=True))
+@blp.response(200, ListedNode(many=True))
 @blp.doc(security=_USER)
 def list_nodes(agent_id, user):
     """List the Kubernetes nodes of the agent's latest push, as pushed, with network rates."""
@@ -222,7 +148,7 @@ def list_nodes(agent_id, user):
 @blp.get("/<agent_id>/nodes/<name>/metrics")
 @access.needs_user()
 @blp.arguments(SeriesQuery, location="query")
-@blp.response(200, _series_schema(NodePoint, "NodeSeries"))
+@blp.response(200, NodeSeries)
 @blp.doc(security=_USER)
 def node_metrics(query, agent_id, name, user):
     """Return a node's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
@@ -233,7 +159,7 @@ def node_metrics(query, agent_id, name, user):
 @blp.get("/<agent_id>/pods")
 @access.needs_user()
 @blp.arguments(PodsQuery, location="query")
-@blp.response(200, _object_schema(PODS, PodSchema, "ListedPod")(many=True))
+@blp.response(200, ListedPod(many=True))
 @blp.doc(security=_USER)
 def list_pods(query, agent_id, user):
     """List the Kubernetes pods of the agent's latest push, as pushed, with network rates; `namespace` filters."""
@@ -245,7 +171,7 @@ def list_pods(query, agent_id, user):
 @blp.get("/<agent_id>/pods/<namespace>/<name>/metrics")
 @access.needs_user()
 @blp.arguments(SeriesQuery, location="query")
-@blp.response(200, _series_schema(PodPoint, "PodSeries"))
+@blp.response(200, PodSeries)
 @blp.doc(security=_USER)
 def pod_metrics(query, agent_id, namespace, name, user):
     """Return a pod's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
