@@ -1,7 +1,7 @@
 """A real Docker Engine for the tests: reached through DOCKER_HOST (or the local socket) with the docker CLI.
 
 Tests that need it take the `engine` fixture. Without a reachable Engine they are skipped, unless
-KUBEWATCH_TEST_DOCKER=required (as .ci/run sets): then a missing Engine fails them.
+KUBEWATCH_TEST_DOCKER=required (as .ci/run sets) or CI=true: then a missing Engine fails them.
 """
 
 import io
@@ -28,9 +28,11 @@ def docker(*args, check=True, timeout=120, **options):
 
 
 def unavailable(reason):
-    """Skip, or fail when CI requires the Engine."""
+    """Skip, or fail when CI requires the Engine (KUBEWATCH_TEST_DOCKER=required, or CI=true)."""
     if os.environ.get("KUBEWATCH_TEST_DOCKER") == "required":
         pytest.fail(f"KUBEWATCH_TEST_DOCKER=required but {reason}", pytrace=False)
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
     pytest.skip(reason)
 
 

@@ -1,7 +1,10 @@
 """Both images built on the Engine, compose.yaml started: the agent's host and containers arrive at the server.
 
 Needs KUBEWATCH_TEST_BASE_IMAGE, an image with Python 3.11+ already on the Engine (no registry is
-reached: .ci/docker.sh's debian_image makes one with debootstrap); skipped without it.
+reached: .ci/docker.sh's debian_image makes one with debootstrap); skipped without it, failed without
+it where the Engine is required (KUBEWATCH_TEST_DOCKER=required or CI=true, as in .ci/run). With
+KUBEWATCH_TEST_WHEELHOUSE (a URL serving a folder of wheels, as .ci/run sets) pip in the builds
+installs from there alone instead of PyPI.
 """
 
 import json
@@ -31,7 +34,8 @@ def compose_command():
     unavailable("neither `docker compose` nor docker-compose is installed")
 
 
-def wait_for(check, what, timeout=120):
+def wait_for(check, what, timeout=120, explain=lambda: ""):
+    """Return check()'s first true answer; on timeout fail with what explain() then says (a log)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -41,19 +45,23 @@ def wait_for(check, what, timeout=120):
         if found:
             return found
         time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}\n{explain()}")
 
 
 @pytest.fixture(scope="module")
 def stack(engine):  # noqa: F811
     base = os.environ.get("KUBEWATCH_TEST_BASE_IMAGE")
     if not base:
-        pytest.skip("KUBEWATCH_TEST_BASE_IMAGE names no base image to build on")
+        unavailable("KUBEWATCH_TEST_BASE_IMAGE names no base image to build on")
+    if not docker("images", "-q", base):
+        unavailable(f"the base image {base} (KUBEWATCH_TEST_BASE_IMAGE) is not on the Engine")
     compose = compose_command()
+    wheelhouse = os.environ.get("KUBEWATCH_TEST_WHEELHOUSE")
+    index = ["--build-arg", f"PIP_FIND_LINKS={wheelhouse}", "--build-arg", "PIP_NO_INDEX=1"] if wheelhouse else []
     for dockerfile, tag in (("Dockerfile", "kubewatch:latest"), ("docker/agent.Dockerfile", "kubewatch-agent:latest")):
         # Host networking for the build: the CI Engine runs without a bridge.
-        docker("build", "--quiet", "--network", "host", "--build-arg", f"BASE={base}", "-f", dockerfile, "-t", tag,
-               str(ROOT), timeout=1200)
+        docker("build", "--quiet", "--network", "host", "--build-arg", f"BASE={base}", *index, "-f", dockerfile,
+               "-t", tag, str(ROOT), timeout=1200)
     socket_path = urlsplit(os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")).path
     port = free_port()
     env = {**os.environ, "DOCKER_SOCKET": socket_path, "DOCKER_GID": str(os.stat(socket_path).st_gid),
@@ -69,7 +77,8 @@ def stack(engine):  # noqa: F811
     url = f"http://127.0.0.1:{port}"
     try:
         run("up", "-d", "--no-build", "server")
-        wait_for(lambda: requests.get(url + "/healthz", timeout=2).status_code == 200, "the server")
+        wait_for(lambda: requests.get(url + "/healthz", timeout=2).status_code == 200, "the server",
+                 explain=lambda: run("logs", "--no-color", "server"))
         logs = run("logs", "--no-color", "server")
         key = re.search(r"API key\s+(kw_live_\S+)", logs).group(1)
         password = re.search(r"password\s+(\S+)", logs).group(1)
@@ -94,7 +103,7 @@ def test_the_agent_s_host_and_containers_arrive_at_the_server(stack):
         found = [agent for agent in listed if agent["name"] == "docker-host" and agent["status"] == "connected"]
         return found and found[0]["containerCount"] >= 2 and found[0]
 
-    agent = wait_for(connected, "the agent's first push")
+    agent = wait_for(connected, "the agent's first push", explain=lambda: stack["run"]("logs", "--no-color", "agent"))
     assert agent["platform"] == "docker"
     assert re.fullmatch(r"machine-[0-9a-f]{12}", agent["hostname"])  # the host's /etc/machine-id, mounted
     containers = requests.get(f"{stack['url']}/api/v1/agents/{agent['id']}/containers", headers=headers,
