@@ -61,9 +61,10 @@ def test_an_admin_adds_a_channel_and_a_rule_and_a_stop_fires_marks_the_agent_and
     expect(admin.get_by_role("heading", name="Alerts", exact=True)).to_be_visible()
     expect(admin.locator("#firing tbody")).to_contain_text("Nothing is firing.")
 
-    admin.get_by_label("Name", exact=True).nth(1).fill("hook")
-    admin.get_by_label("Apprise URL").fill(receiver.url("hook"))
-    admin.get_by_role("button", name="Add channel").click()
+    adding = admin.locator("#channel-form")
+    adding.get_by_label("Name").fill("hook")
+    adding.get_by_label("Apprise URL").fill(receiver.url("hook"))
+    adding.get_by_role("button", name="Add channel").click()
     channel = admin.locator("#channels tbody tr", has_text="hook")
     expect(channel).to_contain_text(f"json://127.0.0.1:{receiver.port}")
     channel.get_by_role("button", name="Send a test message to hook").click()

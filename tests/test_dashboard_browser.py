@@ -309,6 +309,7 @@ def test_screenshots_of_the_agents_an_agent_the_keys_and_the_alerts_page(browser
     expect(page.locator('figure[data-chart="memory"]')).to_have_attribute("data-drawn", "true")
     expect(page.locator("#containers tbody tr")).to_have_count(5)
     expect(page.locator("#containers tbody tr", has_text="backup").locator(".badge.firing")).to_be_visible()
+    assert sideways_overflow(page) == []
     page.screenshot(path=ARTIFACTS / f"agent-{width}-{scheme}.png", full_page=True)
     page.goto(f"{server.url}/keys")
     expect(page.locator("#keys tbody tr").first).to_contain_text("kw_live_")

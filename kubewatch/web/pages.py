@@ -1,9 +1,10 @@
-"""The dashboard's pages: agents, one agent, API keys, users and one's own account."""
+"""The dashboard's pages: agents, one agent, alerts, API keys, users and one's own account."""
 
 import time
 
 from flask import abort, current_app, render_template, request
 
+from kubewatch.alerting.conditions import KINDS, THRESHOLD_KINDS
 from kubewatch.api.agents import agent_json
 from kubewatch.api.alerts import alert_json
 from kubewatch.repository import agents, alert_state
@@ -58,8 +59,6 @@ def agent_page(agent_id, user):
 @page()
 def alerts_page(user):
     """Show what fires, the history, the rules, channels and silences; admins also get the forms that change them."""
-    from kubewatch.alerting.conditions import KINDS, THRESHOLD_KINDS
-
     choices = {"agents": [{"id": a["id"], "name": a["name"]} for a in agents.agents_for_org(user["org_id"])],
                "kinds": list(KINDS), "thresholdKinds": sorted(THRESHOLD_KINDS)}
     return render_template("alerts.html", user=user, choices=choices)
