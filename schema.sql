@@ -33,7 +33,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
     created_at  BIGINT NOT NULL,
     revoked_at  BIGINT,
     -- ingest keys register agents; read keys scrape /metrics and read, and change nothing.
-    scope       TEXT NOT NULL DEFAULT 'ingest' CHECK (scope IN ('ingest', 'read'))
+    scope       TEXT NOT NULL DEFAULT 'ingest' CHECK (scope IN ('ingest', 'read')),
+    -- When the key last registered an agent (ingest) or read (read), to the minute: it is written
+    -- at most once a minute per key, never on every scrape.
+    last_used_at  BIGINT
 );
 
 -- An agent is known by (org_id, instance_id) when it sent an instanceId, else by (org_id, name,
@@ -324,4 +327,4 @@ CREATE INDEX IF NOT EXISTS users_org ON users (org_id);
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
 
 -- Later versions migrate a live database from the version recorded here (see kubewatch/db.py).
-INSERT INTO schema_version (version) SELECT 8 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+INSERT INTO schema_version (version) SELECT 9 WHERE NOT EXISTS (SELECT 1 FROM schema_version);

@@ -126,5 +126,12 @@ def to_version_8(conn):
     """
 
 
+def to_version_9(conn):
+    """Give API keys the time of their last use, unknown for the keys made before."""
+    if "last_used_at" not in {column["name"] for column in inspect(conn).get_columns("api_keys")}:
+        conn.execute(text("ALTER TABLE api_keys ADD COLUMN last_used_at BIGINT"))
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7, 7: to_version_8}
+MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7, 7: to_version_8,
+              8: to_version_9}

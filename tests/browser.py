@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -58,3 +60,41 @@ def sign_in(page, url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{url}/")
+
+
+def wait_for(check, seconds=10):
+    """Return check()'s first truthy answer, asked every 0.1 s; fail after seconds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {seconds} s")
+
+
+def followed_running(server, agent_id, name):
+    """Wait until the server's evaluator has seen the container running: it fires only for one seen running."""
+    def running():
+        conn = sqlite3.connect(server.db_path)
+        try:
+            return conn.execute("SELECT running FROM watched_containers WHERE agent_id = ? AND name = ?",
+                                (agent_id, name)).fetchone() == (1,)
+        finally:
+            conn.close()
+    wait_for(running, 20)
+
+
+def sideways_overflow(page):
+    """Return what scrolls sideways on the page: the page itself or a table's frame, with the pixels hidden."""
+    return page.evaluate("""() => {
+        const found = [];
+        const root = document.documentElement;
+        if (root.scrollWidth > root.clientWidth) found.push(["page", root.scrollWidth - root.clientWidth]);
+        for (const wrap of document.querySelectorAll(".tablewrap")) {
+            if (!wrap.hidden && wrap.scrollWidth > wrap.clientWidth) {
+                found.push([wrap.querySelector("table").id, wrap.scrollWidth - wrap.clientWidth]);
+            }
+        }
+        return found;
+    }""")

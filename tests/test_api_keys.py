@@ -33,7 +33,7 @@ def test_listing_shows_prefixes_never_keys(client, org):
     assert sorted(k["name"] for k in listed) == ["second", "test"]
     assert all("key" not in k for k in listed)
     assert created["prefix"] in [k["prefix"] for k in listed]
-    assert all(set(k) == {"id", "name", "prefix", "scope", "createdAt", "revokedAt"} for k in listed)
+    assert all(set(k) == {"id", "name", "prefix", "scope", "createdAt", "revokedAt", "lastUsedAt"} for k in listed)
 
 
 def test_revoking_marks_the_key_and_keeps_others_working(client, org):

@@ -8,7 +8,9 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from browser import ADMIN_EMAIL, ADMIN_PASSWORD, ARTIFACTS, Agent, container, launch, sign_in
+from alerting_world import Receiver
+from browser import (ADMIN_EMAIL, ADMIN_PASSWORD, ARTIFACTS, Agent, container, followed_running, launch, sideways_overflow,
+                     sign_in, wait_for)
 from live_server import LiveServer
 
 INTERVAL = 2  # seconds between the page's refreshes; the tests push faster than three of them
@@ -242,43 +244,84 @@ def test_a_cross_site_form_post_without_the_token_changes_nothing(admin, server,
 
 @pytest.fixture(scope="module")
 def showcase(tmp_path_factory):
-    """A server of its own with what a homelab shows: a busy Docker host with an hour of history, one down, one new."""
+    """A server of its own with what a homelab shows: a busy Docker host with an hour of history, one down, one new;
+    alert rules with one alert firing, one resolved, a channel that delivers and one that fails."""
+    receiver = Receiver()
     live = LiveServer(tmp_path_factory.mktemp("showcase"), ADMIN_EMAIL=ADMIN_EMAIL, ADMIN_PASSWORD=ADMIN_PASSWORD,
-                      PUSH_INTERVAL_SECONDS=60, ROLLUP_INTERVAL=0).start()
+                      PUSH_INTERVAL_SECONDS=60, ROLLUP_INTERVAL=0, ALERT_INTERVAL=1).start()
     key = live.first_run_key()
     nas = Agent(live.url, key, "nas")
     now = int(time.time())
-    for minute in range(60, -1, -1):
+
+    def nas_containers(minute, certbot="running", backup="running"):
         wave = 1 + math.sin(minute / 6)
-        nas.push(now - minute * 60, [
+        return [
             container("c1", "nginx-proxy", cpu=8 + 6 * wave, memory=48 + 4 * wave, rx=(60 - minute) * 9_000_000,
                       tx=(60 - minute) * 4_000_000),
             container("c2", "postgres", cpu=3 + 2 * wave, memory=380 + 30 * wave, rx=(60 - minute) * 500_000,
                       tx=(60 - minute) * 800_000, restarts=0 if minute > 5 else 1),
             container("c3", "immich-server", cpu=20 + 15 * wave, memory=300, rx=(60 - minute) * 2_000_000),
-            container("c4", "backup", status="running" if minute > 2 else "exited", cpu=1, memory=20)])
+            container("c4", "backup", status=backup, cpu=1, memory=20),
+            container("c5", "certbot", status=certbot, cpu=0.2, memory=12)]
+    for minute in range(60, -1, -1):
+        nas.push(now - minute * 60, nas_containers(minute))
     Agent(live.url, key, "garage-pi", platform="host").push(now - 3600, [])
     Agent(live.url, key, "new-vm")
+    admin = bearer(live)
+    hook, dead = [requests.post(f"{live.url}/api/v1/notification-channels", headers=admin, timeout=10,
+                                json={"name": name, "url": url}).json()["id"]
+                  for name, url in (("home-assistant", receiver.url("hook")), ("old-webhook", "json://127.0.0.1:9/x"))]
+    for rule in ({"name": "container stopped", "kind": "container_stopped", "channels": [hook, dead]},
+                 {"name": "busy CPU", "kind": "cpu_above", "threshold": 90, "forSeconds": 300, "channels": [hook]},
+                 {"name": "nas quiet", "kind": "agent_down", "agentId": nas.id, "channels": [hook],
+                  "repeatSeconds": 3600}):
+        assert requests.post(f"{live.url}/api/v1/alert-rules", headers=admin, json=rule, timeout=10).status_code == 201
+    # The evaluator fires for a container it saw running: certbot stops and runs again, then backup stops.
+    def alerts(state):
+        return requests.get(f"{live.url}/api/v1/alerts?state={state}", headers=admin, timeout=10).json()
+    nas.push(int(time.time()) + 1, nas_containers(0))
+    followed_running(live, nas.id, "certbot")
+    nas.push(int(time.time()) + 2, nas_containers(0, certbot="exited"))
+    wait_for(lambda: alerts("firing"))
+    nas.push(int(time.time()) + 3, nas_containers(0))
+    wait_for(lambda: alerts("resolved"))
+    nas.push(int(time.time()) + 4, nas_containers(0, backup="exited"))
+    wait_for(lambda: [a for a in alerts("firing") if a["object"] == "backup"])
     live.agent_id = nas.id
     yield live
     live.stop()
+    receiver.stop()
 
 
 @pytest.mark.parametrize("width", [375, 1920])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_screenshots_of_the_agents_an_agent_and_the_keys_page(browser, showcase, width, scheme):
+def test_screenshots_of_the_agents_an_agent_the_keys_and_the_alerts_page(browser, showcase, width, scheme):
     server = showcase
     context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
     page = context.new_page()
     sign_in(page, server.url)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     expect(row_of(page, "nas")).to_contain_text("connected")
+    expect(row_of(page, "nas").locator(".badge.firing")).to_have_text("1 firing")
+    assert sideways_overflow(page) == []
     page.screenshot(path=ARTIFACTS / f"agents-{width}-{scheme}.png", full_page=True)
     page.goto(f"{server.url}/agents/{server.agent_id}")
     expect(page.locator('figure[data-chart="memory"]')).to_have_attribute("data-drawn", "true")
-    expect(page.locator("#containers tbody tr")).to_have_count(4)
+    expect(page.locator("#containers tbody tr")).to_have_count(5)
+    expect(page.locator("#containers tbody tr", has_text="backup").locator(".badge.firing")).to_be_visible()
+    assert sideways_overflow(page) == []
     page.screenshot(path=ARTIFACTS / f"agent-{width}-{scheme}.png", full_page=True)
     page.goto(f"{server.url}/keys")
     expect(page.locator("#keys tbody tr").first).to_contain_text("kw_live_")
+    expect(page.locator("#keys tbody tr").first.locator("td.last-used")).to_contain_text("ago")
+    assert sideways_overflow(page) == []
     page.screenshot(path=ARTIFACTS / f"keys-{width}-{scheme}.png", full_page=True)
+    page.goto(f"{server.url}/alerts")
+    expect(page.locator("#firing tbody tr")).to_have_count(1)
+    expect(page.locator("#firing tbody")).to_contain_text("backup exited")
+    expect(page.locator("#history tbody")).to_contain_text("certbot exited")
+    expect(page.locator("#channels tbody tr", has_text="old-webhook")).to_contain_text("127.0.0.1")
+    expect(page.locator("#rules tbody tr")).to_have_count(3)
+    assert sideways_overflow(page) == []
+    page.screenshot(path=ARTIFACTS / f"alerts-{width}-{scheme}.png", full_page=True)
     context.close()

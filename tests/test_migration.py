@@ -1,4 +1,4 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use)."""
 
 import sqlite3
 from pathlib import Path
@@ -77,7 +77,7 @@ def test_a_migrated_database_opens_again_unchanged(tmp_path):
 
 
 def _packed_database(path, version):
-    """Write a database as schema version 2 to 7 made it (from its schema.sql), with an ingest key and a push."""
+    """Write a database as schema version 2 to 8 made it (from its schema.sql), with an ingest key and a push."""
     blob = packing.pack(KINDS["containers"].metrics, [1, 2], [(12.4, 48.0, 512.0, 10240, 8192, 0),
                                                               (None, None, None, None, None, None)])
     conn = sqlite3.connect(path)
@@ -99,8 +99,8 @@ def _packed_database(path, version):
     conn.close()
 
 
-@pytest.mark.parametrize("version", [2, 3, 4, 5, 6, 7])
-def test_a_version_2_to_7_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
+@pytest.mark.parametrize("version", [2, 3, 4, 5, 6, 7, 8])
+def test_a_version_2_to_8_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
     url = f"sqlite:///{tmp_path / f'v{version}.db'}"
     _packed_database(tmp_path / f"v{version}.db", version)
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))
@@ -111,7 +111,7 @@ def test_a_version_2_to_7_database_opens_migrated_with_its_samples_and_its_keys_
         assert query("SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
         assert samples(query) == [(1015, 1, (12.4, 48.0, 512.0, 10240, 8192, 0)),
                                   (1015, 2, (None, None, None, None, None, None))]
-        assert query("SELECT id, scope FROM api_keys") == [("key_1", "ingest")]
+        assert query("SELECT id, scope, last_used_at FROM api_keys") == [("key_1", "ingest", None)]
         # Counted from the newest push by version 7's migration: c1 runs, c2 has no status; neither stopped
         # after running. A version 7 database kept its counts as its pushes left them (none here).
         assert query("SELECT running_count, stopped_count, restart_total, restarted_at FROM agents") == [
@@ -120,10 +120,12 @@ def test_a_version_2_to_7_database_opens_migrated_with_its_samples_and_its_keys_
                                       headers={"X-API-Key": OLD_KEY})
     assert response.status_code == 200
     with app.app_context():
+        with db.engine.connect() as conn:  # its use is noted in the column version 9 added
+            assert conn.execute(text("SELECT last_used_at FROM api_keys")).scalar() is not None
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_each_earlier_schema_fixture_is_the_schema_sql_its_version_wrote(version):
     """The fixtures are schema.sql as released; a later edit to them would test a schema no one ran."""
     written = (FIXTURES / f"schema_v{version}.sql").read_text()

@@ -177,3 +177,22 @@ def test_the_real_server_behind_a_prefixing_proxy(tmp_path):
         assert "login failed for x0@example.com from 203.0.113.7" in server.output()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("hops, secure", [(1, True), (0, False)], ids=["trusted proxy", "no trusted proxy"])
+def test_the_session_cookie_is_secure_when_a_trusted_proxy_says_the_request_came_over_https(hops, secure):
+    app, org = proxied(hops)
+    client = Client(app.wsgi_app, Response)
+    # The proxy ends TLS and speaks plain HTTP to the server: only its headers say HTTPS.
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "monitor.example.org", "X-Forwarded-For": "203.0.113.7",
+             "Referer": "https://monitor.example.org/login"}  # Flask-WTF checks it over HTTPS, as a browser sends it
+    page = client.get("/login", headers=proxy, environ_base={"REMOTE_ADDR": PROXY}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    signed = client.post("/login", headers=proxy, environ_base={"REMOTE_ADDR": PROXY},
+                         data={"email": "admin@acme.test", "password": PASSWORD, "next": "/", "csrf_token": token})
+    assert signed.status_code == 302, signed.get_data(as_text=True)
+    [cookie] = [value for name, value in signed.headers.items() if name == "Set-Cookie"
+                and value.startswith("kubewatch_session=")]
+    attributes = [part.strip().lower() for part in cookie.split(";")[1:]]
+    assert ("secure" in attributes) is secure
+    assert "httponly" in attributes and "samesite=lax" in attributes

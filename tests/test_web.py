@@ -142,3 +142,30 @@ def test_uplot_is_vendored_with_its_license_and_version(client):
             assert answer.status_code == 200
             if name == "VERSION":
                 assert "uPlot 1.6.32" in answer.text
+
+
+@pytest.mark.parametrize("email, forms", [("admin@acme.test", True), ("viewer@acme.test", False)])
+def test_the_alerts_page_has_its_forms_for_admins_only(client, org, email, forms):
+    signed_in(client, email)
+    page = client.get("/alerts")
+    assert page.status_code == 200
+    for form in ('id="rule-form"', 'id="channel-form"', 'id="silence-form"'):
+        assert (form in page.text) is forms
+    assert 'data-admin="true"' in page.text if forms else 'data-admin="false"' in page.text
+    assert '<a href="/alerts"' in client.get("/").text  # in every user's menu
+
+
+def test_the_agents_page_embeds_the_firing_alerts_of_the_organization_only(app, client, org, other_org):
+    from kubewatch.repository import alert_state
+
+    ours, theirs = org.register(name="ours")["agentId"], other_org.register(name="theirs")["agentId"]
+    with app.app_context():
+        alert_state.apply([{"id": f"alert_{n}", "org_id": o.id, "rule_id": None, "rule_name": "stops",
+                            "kind": "container_stopped", "agent_id": agent, "object_type": "container",
+                            "object_name": f"db-{n}", "value": None, "threshold": None, "summary": f"db-{n} exited",
+                            "started_at": 100, "fired_at": 100, "resolved_at": None, "notified_at": 100}
+                           for n, (o, agent) in enumerate(((org, ours), (other_org, theirs)))], [], [], [], 100)
+    signed_in(client)
+    page = client.get("/").text
+    assert '"summary":"db-0 exited"' in page and "db-1 exited" not in page
+    assert '"summary":"db-0 exited"' in client.get(f"/agents/{ours}").text

@@ -56,7 +56,7 @@ def _stop_reason(description):
 
 def _container_stopped(rule, agent, watched, now, interval):
     found = {}
-    present = {name: description for _, name, description in agent.present["containers"]}
+    present = agent.present_by_name["containers"]
     for name, memory in watched.items():
         if memory.running or not memory.seen_running or not _matches(rule, name):
             continue
@@ -97,6 +97,8 @@ def _averages_above(rule, agent, metric):
         if not pushes or pushes[0].ts > since or not agent.present[kind]:
             continue
         recent = [p for p in pushes if p.ts > since] if window else [pushes[-1]]
+        if max(getattr(p, metric + "_peak") for p in recent) <= threshold:
+            continue  # no value above the threshold, so no average above it: the usual case, not averaged
         keys = recent[-1].keys
         if all(p.keys == keys for p in recent):  # the usual case: the same objects in the same order
             averages = dict(zip(keys, [sum(column) / len(column) for column in zip(*[getattr(p, metric)

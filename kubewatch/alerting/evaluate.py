@@ -39,6 +39,9 @@ class Evaluator:
         self.observer = Observer()
         self.watched = None  # {agent_id: {name: Watched}}, loaded from the database on the first run
         self.followed = {}  # {agent_id: ts of the push its containers were last followed from}
+        # {agent_id: (its present containers, their restart counts)} as last followed: the same again
+        # cannot change what is known of them, so they are not followed again.
+        self.followed_from = {}
 
     def run(self, config, now):
         """Evaluate every enabled rule at now (epoch seconds) and store the changes; return the Outcome."""
@@ -74,16 +77,23 @@ class Evaluator:
         """Follow the containers of each agent with a push not followed yet; return the changes to store."""
         changed = []
         self.watched = {agent_id: known for agent_id, known in self.watched.items() if agent_id in agents}
+        self.followed_from = {agent_id: seen for agent_id, seen in self.followed_from.items() if agent_id in agents}
         for agent in agents.values():
             if agent.read_through is None or self.followed.get(agent.id) == agent.read_through:
                 continue
+            self.followed[agent.id] = agent.read_through
+            present, restarts = agent.present["containers"], agent.columns["containers"]
+            restarts = restarts[_RESTARTS] if restarts else None
+            before = self.followed_from.get(agent.id)
+            if before is not None and before[0] is present and before[1] == restarts:
+                continue  # the same containers in the same states and restart counts: nothing to follow
+            self.followed_from[agent.id] = (present, restarts)
             known = self.watched.get(agent.id, {})
             latest = agent.latest["containers"]
             pushed = [(d, _measured(latest[key][_RESTARTS])) for key, _, d in agent.present["containers"]]
             now_known = follow(known, pushed, now)
             changed += [(agent.id, name, w) for name, w in now_known.items() if known.get(name) != w]
             self.watched[agent.id] = now_known
-            self.followed[agent.id] = agent.read_through
         return changed
 
     def _find(self, rules, agents, now, interval):

@@ -28,6 +28,17 @@ class Pushed(NamedTuple):
     keys: tuple
     cpu: list  # CPU %, NaN when not measured
     memory: list  # memory % of the limit (a node's: of its capacity), NaN when not known
+    # The highest of each column, NaN when none was measured: no average over pushes whose peaks
+    # are all at or below a threshold can be above it, so those pushes need no average.
+    cpu_peak: float
+    memory_peak: float
+
+
+def peak(column):
+    """Return the highest value of a column that is not NaN, or NaN when it has none."""
+    # max() keeps its first item against NaNs (they compare False), so only a NaN first needs the slow way.
+    top = max(column, default=_NAN)
+    return top if top == top else max((value for value in column if value == value), default=_NAN)
 
 
 def object_name(kind, description):
@@ -39,7 +50,7 @@ class Agent:
     """One agent as last read: its row, and per kind its objects' descriptions, latest values and pushes."""
 
     __slots__ = ("id", "org_id", "name", "last_seen", "last_push_ts", "read_through", "described", "latest",
-                 "pushes", "described_through", "max_key", "present", "names")
+                 "pushes", "described_through", "max_key", "present", "names", "present_by_name", "columns")
 
     def __init__(self, row):
         self.id, self.org_id, self.name, self.last_seen, self.last_push_ts = row
@@ -49,6 +60,8 @@ class Agent:
         self.pushes = {name: deque() for name in KINDS}  # Pushed, oldest first
         self.present = {name: [] for name in KINDS}  # (key, name, description) of the latest push's objects
         self.names = {name: {} for name in KINDS}  # {key: name} of the same
+        self.present_by_name = {name: {} for name in KINDS}  # {name: description} of the same
+        self.columns = {name: () for name in KINDS}  # the latest push's columns, in the order of kind.metrics
         self.described_through = {name: -1 for name in KINDS}
         self.max_key = {name: 0 for name in KINDS}
 
@@ -111,10 +124,10 @@ def _read_new_pushes(reading, agent, window):
                 limits = [(described.get(key) or {}).get("memory_capacity_mb") or _NAN for key in keys]
             else:
                 limits = columns[limit_at]
-            kept.append(Pushed(row[0], tuple(keys), columns[cpu_at],
-                               [used / limit * 100 if limit > 0 else _NAN
-                                for used, limit in zip(columns[memory_at], limits)]))
+            memory = [used / limit * 100 if limit > 0 else _NAN for used, limit in zip(columns[memory_at], limits)]
+            kept.append(Pushed(row[0], tuple(keys), columns[cpu_at], memory, peak(columns[cpu_at]), peak(memory)))
         latest = dict(zip(keys, zip(*columns)))  # as stored: NaN or -1 where not measured
+        agent.columns[name] = columns
         oldest = rows[-1][0] - window
         while len(kept) > 1 and kept[1].ts <= oldest:
             kept.popleft()  # the oldest kept is at or before the window's start: it anchors it
@@ -122,6 +135,7 @@ def _read_new_pushes(reading, agent, window):
             agent.present[name] = [(key, object_name(name, described[key]), described[key])
                                    for key in latest if key in described]
             agent.names[name] = {key: found for key, found, _ in agent.present[name]}
+            agent.present_by_name[name] = {found: description for _, found, description in agent.present[name]}
         agent.latest[name] = latest
     agent.read_through = rows[-1][0]
 

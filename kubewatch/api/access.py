@@ -5,7 +5,7 @@ from functools import wraps
 from flask import request
 from flask_smorest import abort
 
-from kubewatch import credentials, hashing, revocations, sessions, tokens
+from kubewatch import accounts, credentials, hashing, revocations, sessions, tokens
 from kubewatch.api import throttle
 from kubewatch.repository import account_rows, users
 
@@ -53,6 +53,7 @@ def api_key_of_request():
               headers={"WWW-Authenticate": CHALLENGES["api key"]})
     if found["scope"] != "ingest":
         abort(403, message=READ_ONLY)
+    accounts.note_key_use(found)
     return found["org_id"], found["id"]
 
 
@@ -67,13 +68,14 @@ def agent_pushing(agent_id):
 
 
 def read_key_reader(token):
-    """Return a reader {id, org_id, email, role: "reader"} for a valid read-only key, else None."""
+    """Return a reader {id, org_id, email, role: "reader", last_used_at} for a valid read-only key, else None."""
     if not token or not token.startswith(credentials.READ_KEY_PREFIX):
         return None
     found = account_rows.api_key_by_hash(credentials.hash_api_key(token))
     if found is None or found["scope"] != "read":
         return None
-    return {"id": found["id"], "org_id": found["org_id"], "email": f"read key {found['prefix']}...", "role": "reader"}
+    return {"id": found["id"], "org_id": found["org_id"], "email": f"read key {found['prefix']}...", "role": "reader",
+            "last_used_at": found["last_used_at"]}
 
 
 def session_user():
@@ -101,6 +103,7 @@ def signed_in_user(role=None):
         if reader is not None:
             if request.method not in READ_ONLY_METHODS or role is not None:
                 abort(403, message=READ_ONLY)
+            accounts.note_key_use(reader)  # a read it may make: a refused one is no use of it
             return reader
         try:
             user = account_rows.user_by_id(tokens.verify_user_token(token))

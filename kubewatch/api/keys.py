@@ -34,6 +34,9 @@ class KeySchema(Schema):
     scope = fields.String(metadata={"enum": list(SCOPES)})
     createdAt = EpochTime(attribute="created_at")
     revokedAt = EpochTime(attribute="revoked_at", allow_none=True)
+    lastUsedAt = EpochTime(attribute="last_used_at", allow_none=True, metadata={
+        "description": "When the key last registered an agent (ingest) or read (read), to the minute; "
+                       "null when never since it was made (or since the upgrade that began recording it)."})
 
 
 class CreatedKeySchema(KeySchema):

@@ -73,24 +73,35 @@ def create_api_key(key_id, org_id, name, prefix, key_hash, now, scope="ingest"):
             {"id": key_id, "org_id": org_id, "name": name, "prefix": prefix, "hash": key_hash,
              "now": now, "scope": scope},
         )
-    return {"id": key_id, "name": name, "prefix": prefix, "scope": scope, "created_at": now, "revoked_at": None}
+    return {"id": key_id, "name": name, "prefix": prefix, "scope": scope, "created_at": now, "revoked_at": None,
+            "last_used_at": None}
 
 
 def api_key_by_hash(key_hash):
-    """Return {id, org_id, prefix, scope} of a key that is not revoked, or None."""
-    return _one("SELECT id, org_id, prefix, scope FROM api_keys WHERE key_hash = :v AND revoked_at IS NULL",
-                key_hash)
+    """Return {id, org_id, prefix, scope, last_used_at} of a key that is not revoked, or None."""
+    return _one("SELECT id, org_id, prefix, scope, last_used_at FROM api_keys "
+                "WHERE key_hash = :v AND revoked_at IS NULL", key_hash)
 
 
 def api_keys_for_org(org_id):
     """Return the listings of an organization's keys, newest first."""
     with read() as conn:
         rows = conn.execute(
-            text("SELECT id, name, prefix, scope, created_at, revoked_at FROM api_keys "
+            text("SELECT id, name, prefix, scope, created_at, revoked_at, last_used_at FROM api_keys "
                  "WHERE org_id = :org_id ORDER BY created_at DESC, id"),
             {"org_id": org_id},
         ).mappings()
         return [dict(row) for row in rows]
+
+
+def note_api_key_used(key_id, now, unless_since):
+    """Set the key's last use to now, unless it was already noted at unless_since or later; return True when set."""
+    with write() as conn:
+        return conn.execute(
+            text("UPDATE api_keys SET last_used_at = :now WHERE id = :id "
+                 "AND (last_used_at IS NULL OR last_used_at < :since)"),
+            {"id": key_id, "now": now, "since": unless_since},
+        ).rowcount == 1
 
 
 def revoke_api_key(org_id, key_id, now, on_commit=lambda key_id: None):

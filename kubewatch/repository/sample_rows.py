@@ -1,4 +1,6 @@
-"""Reading samples and rollups back: one object's raw samples, its rollup rows, an agent's latest objects."""
+"""Reading samples and rollups back: objects' raw samples and rollup rows, an agent's latest objects."""
+
+import itertools
 
 from sqlalchemy import text
 
@@ -17,52 +19,72 @@ def object_key(kind, agent_id, identity):
         ).scalar()
 
 
-def samples(conn, kind, agent_id, key, start, end, most=None):
-    """Return the object's raw samples with start <= ts <= end as (ts, values) pairs, oldest first,
-    and the sample of the push just before start (or None), which seeds rates.
+def samples(conn, kind, agent_id, keys, start, end, most=None):
+    """Return the raw samples of the objects with these keys with start <= ts <= end, one pass over the pushes.
 
-    With most, reading stops at most + 1 samples: more than most is all the caller needs to know.
+    Returns ({key: [(ts, values)], oldest first}, {key: (ts, values) in the push just before
+    start}), which seeds rates; an object without any is left out of each. With most, reading
+    stops once an object has most + 1 samples: more than most is all the caller needs to know.
     """
     rows = conn.execute(
         text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id AND ts BETWEEN :start AND :end "
              f"ORDER BY ts"), {"agent_id": agent_id, "start": start, "end": end})
-    found = _pick(kind, key, rows, most)
+    found = _pick(kind, keys, rows, most)
     rows.close()
     before = conn.execute(
         text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id AND ts < :start "
              f"ORDER BY ts DESC LIMIT 1"), {"agent_id": agent_id, "start": start}).first()
-    earlier = _pick(kind, key, [before]) if before else []
-    return found, (earlier[0] if earlier else None)
+    earlier = _pick(kind, keys, [before]) if before else {}
+    return found, {key: picked[0] for key, picked in earlier.items()}
 
 
-def _pick(kind, key, rows, most=None):
-    picked = []
+def _pick(kind, keys, rows, most=None):
+    picked = {}
+    one = keys[0] if len(keys) == 1 else None
+    wanted = set(keys)
     for ts, blob in rows:
-        if blob is not None:
-            values = packing.unpack_one(kind.metrics, blob, key)
-            if values is not None:
-                picked.append((ts, values))
-                if most is not None and len(picked) > most:
-                    break
+        if blob is None:
+            continue
+        if one is not None:  # one object: only its values are read out of the blob
+            values = packing.unpack_one(kind.metrics, blob, one)
+            pushed = () if values is None else ((one, values),)
+        else:
+            pushed = packing.unpack(kind.metrics, blob).items()
+        for key, values in pushed:
+            if key in wanted:
+                found = picked.setdefault(key, [])
+                found.append((ts, values))
+                if most is not None and len(found) > most:
+                    return picked
     return picked
 
 
-def rollup_rows(conn, kind, agent_id, key, step, start, end):
-    """Return the object's rollup rows of this step with start <= bucket < end, oldest first,
-    as (bucket, *columns of kubewatch.buckets.rollup_columns)."""
-    return driver(conn).execute(_ROLLUP_ROWS[kind.name], (agent_id, key, step, start, end)).fetchall()
+def rollup_rows(conn, kind, agent_id, keys, step, start, end):
+    """Return {key: rows} of the objects' rollup rows of this step with start <= bucket < end, oldest first,
+    each row (bucket, *columns of kubewatch.buckets.rollup_columns); an object without any is left out."""
+    found = {}
+    for first in range(0, len(keys), _KEY_SLICE):
+        wanted = keys[first:first + _KEY_SLICE]
+        marks = ", ".join(["{0}"] * len(wanted))
+        rows = driver(conn).execute(_ROLLUP_ROWS[kind.name].replace("KEYS", marks),
+                                    (agent_id, *wanted, step, start, end)).fetchall()
+        for key, group in itertools.groupby(rows, key=lambda row: row[0]):
+            found[key] = [row[1:] for row in group]
+    return found
 
 
-def rollups(conn, kind, agent_id, key, step, start, end):
-    """Return the object's rollup summaries of this step with start <= bucket < end, oldest first."""
-    return [(row[0], buckets.from_row(kind, row[0], row[1:]))
-            for row in rollup_rows(conn, kind, agent_id, key, step, start, end)]
+def rollups(conn, kind, agent_id, keys, step, start, end):
+    """Return {key: [(bucket, summary)]} of the objects' rollups of this step with start <= bucket < end, oldest first."""
+    return {key: [(row[0], buckets.from_row(kind, row[0], row[1:])) for row in rows]
+            for key, rows in rollup_rows(conn, kind, agent_id, keys, step, start, end).items()}
 
 
-# Through the driver: a day of minutes is 1,440 rows, and SQLAlchemy's per-row work showed.
+# Through the driver: a day of minutes is 1,440 rows per object, and SQLAlchemy's per-row work showed.
+# The keys are asked for by the primary key's order (agent_id, key, step, bucket): an index seek per object.
 _ROLLUP_ROWS = {
-    name: f"SELECT bucket, {', '.join(buckets.rollup_columns(kind))} FROM {kind.rollups} "
-          "WHERE agent_id = {0} AND key = {0} AND step = {0} AND bucket >= {0} AND bucket < {0} ORDER BY bucket"
+    name: f"SELECT key, bucket, {', '.join(buckets.rollup_columns(kind))} FROM {kind.rollups} "
+          "WHERE agent_id = {0} AND key IN (KEYS) AND step = {0} AND bucket >= {0} AND bucket < {0} "
+          "ORDER BY key, bucket"
     for name, kind in KINDS.items()}
 
 

@@ -1,11 +1,13 @@
-"""The dashboard's pages: agents, one agent, API keys, users and one's own account."""
+"""The dashboard's pages: agents, one agent, alerts, API keys, users and one's own account."""
 
 import time
 
 from flask import abort, current_app, render_template, request
 
+from kubewatch.alerting.conditions import KINDS, THRESHOLD_KINDS
 from kubewatch.api.agents import agent_json
-from kubewatch.repository import agents
+from kubewatch.api.alerts import alert_json
+from kubewatch.repository import agents, alert_state
 from kubewatch.web import blp, page
 
 
@@ -25,6 +27,12 @@ def summary(listed):
     return counts
 
 
+def firing(user, agent_id=None):
+    """Return the organization's firing alerts (of one agent, when given) as GET /api/v1/alerts shows them."""
+    return [alert_json(alert) for alert in alert_state.alerts_for_org(user["org_id"], "firing")
+            if agent_id is None or alert["agent_id"] == agent_id]
+
+
 @blp.get("/", endpoint="agents")
 @page()
 def agents_page(user):
@@ -32,7 +40,7 @@ def agents_page(user):
     now, interval = int(time.time()), current_app.config["PUSH_INTERVAL_SECONDS"]
     listed = [agent_json(agent, now, interval) for agent in agents.agents_for_org(user["org_id"])]
     return render_template("agents.html", user=user, agents=listed, summary=summary(listed),
-                           public_url=public_url())
+                           public_url=public_url(), firing=firing(user))
 
 
 @blp.get("/agents/<agent_id>", endpoint="agent")
@@ -44,7 +52,16 @@ def agent_page(agent_id, user):
         abort(404, f"Agent {agent_id} doesn't exist.")
     interval = current_app.config["PUSH_INTERVAL_SECONDS"]
     return render_template("agent.html", user=user, agent=agent_json(agent, int(time.time()), interval),
-                           detail=agent)
+                           detail=agent, firing=firing(user, agent_id))
+
+
+@blp.get("/alerts", endpoint="alerts")
+@page()
+def alerts_page(user):
+    """Show what fires, the history, the rules, channels and silences; admins also get the forms that change them."""
+    choices = {"agents": [{"id": a["id"], "name": a["name"]} for a in agents.agents_for_org(user["org_id"])],
+               "kinds": list(KINDS), "thresholdKinds": sorted(THRESHOLD_KINDS)}
+    return render_template("alerts.html", user=user, choices=choices)
 
 
 @blp.get("/keys", endpoint="keys")

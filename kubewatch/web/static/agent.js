@@ -14,6 +14,23 @@
   let sort = {key: "name", descending: false};
   // What the charts show: "agent", or "container:<id>", "node:<name>", "pod:<namespace>/<name>"; kept in the URL's hash.
   let chosen = decodeURIComponent(location.hash.slice(1)) || "agent";
+  let alerts = JSON.parse(document.getElementById("firing-data").textContent);
+
+  // The alerts firing on the agent, listed above the charts; an object's own mark its row's name.
+  function showFiring() {
+    const section = document.getElementById("agent-firing");
+    section.querySelector("ul").replaceChildren(...alerts.map((a) => kw.el("li", {},
+      kw.el("span", {class: "badge firing"}, a.ruleName), " ", a.summary, " ",
+      kw.el("span", {class: "muted"}, "since ", kw.time(a.startedAt)))));
+    section.hidden = alerts.length === 0;
+  }
+
+  function firingMark(objectType, name) {
+    const found = alerts.filter((a) => a.objectType === objectType && a.object === name);
+    if (!found.length) return null;
+    return kw.el("span", {class: "badge firing", title: found.map((a) => a.summary).join("\n")},
+      found.length > 1 ? `${found.length} firing` : "firing");
+  }
 
   const fixed = (v, digits) => v === null || v === undefined ? "–" : v.toFixed(digits);
   const megabytes = (v) => v === null || v === undefined ? "–" : kw.bytes(v * 1048576);
@@ -48,7 +65,7 @@
     const stopped = c.stoppedAt !== null && c.stoppedAt !== undefined;
     return kw.el("tr", {"data-id": c.id, class: stopped ? "stopped" : null},
       kw.el("td", {}, kw.el("button", {type: "button", class: "link", "data-subject": "container:" + c.id,
-                                       title: "Show its charts"}, c.name)),
+                                       title: "Show its charts"}, c.name), firingMark("container", c.name)),
       kw.el("td", {class: "hide-narrow"}, c.image || "–"),
       kw.el("td", {class: stopped ? "attention" : null,
                    title: stopped ? "Stopped since it was last running, " + kw.exact(c.stoppedAt) : null},
@@ -85,7 +102,8 @@
 
   function nodeRow(n) {
     return kw.el("tr", {},
-      kw.el("td", {}, kw.el("button", {type: "button", class: "link", "data-subject": "node:" + n.name}, n.name)),
+      kw.el("td", {}, kw.el("button", {type: "button", class: "link", "data-subject": "node:" + n.name}, n.name),
+        firingMark("node", n.name)),
       kw.el("td", {}, ...statusDot(n.status, "Ready")),
       kw.el("td", {class: "num"}, fixed(n.cpuPercent, 1)),
       memory(n.memoryMB, n.memoryCapacityMB),
@@ -99,7 +117,8 @@
     return kw.el("tr", {},
       kw.el("td", {}, p.namespace),
       kw.el("td", {}, kw.el("button", {type: "button", class: "link",
-                                       "data-subject": "pod:" + p.namespace + "/" + p.name}, p.name)),
+                                       "data-subject": "pod:" + p.namespace + "/" + p.name}, p.name),
+        firingMark("pod", p.namespace + "/" + p.name)),
       kw.el("td", {}, ...statusDot(p.phase, "Running")),
       kw.el("td", {}, p.ready === null || p.ready === undefined ? "–"
         : (p.ready ? "yes" : "no") + (p.containerCount ? ` (${p.readyContainers ?? 0}/${p.containerCount})` : "")),
@@ -186,7 +205,9 @@
   }
 
   async function refreshAgent() {
-    const agent = await kw.api("GET", base);
+    const [agent, firing] = await Promise.all([kw.api("GET", base), kw.api("GET", "/api/v1/alerts?state=firing")]);
+    alerts = firing.filter((a) => a.agentId === agentId);
+    showFiring();
     document.getElementById("agent-status").textContent = agent.status;
     document.getElementById("agent-dot").className = "dot " + agent.status;
     if (agent.lastSeen) document.getElementById("agent-last-seen").replaceChildren(kw.time(agent.lastSeen));
@@ -230,11 +251,13 @@
     });
   }
 
+  showFiring();
   loadCharts();
   loadTables().catch((error) => console.warn("tables not loaded:", error));
   setInterval(() => {
-    refreshAgent().catch((error) => console.warn("agent not refreshed:", error));
-    loadTables().catch((error) => console.warn("tables not refreshed:", error));
+    // The tables are drawn once the firing alerts are known, so that their marks follow them.
+    refreshAgent().catch((error) => console.warn("agent not refreshed:", error))
+      .then(() => loadTables()).catch((error) => console.warn("tables not refreshed:", error));
     if (range <= 86400) loadCharts();
   }, interval);
   setInterval(() => kw.refreshTimes(root), 1000);

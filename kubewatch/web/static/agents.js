@@ -4,6 +4,15 @@
 (function () {
   const table = document.getElementById("agents");
   const interval = Number(table.dataset.interval) * 1000;
+  let alerts = kw.firingByAgent(JSON.parse(document.getElementById("firing-data").textContent));
+
+  // The alerts firing on an agent or its objects, as a badge that opens the Alerts page.
+  function firing(agent) {
+    const found = alerts.get(agent.id) || [];
+    if (!found.length) return null;
+    return kw.el("a", {class: "badge firing", href: kw.root + "/alerts", title: found.map((a) => a.summary).join("\n")},
+      `${found.length} firing`);
+  }
 
   // Why the containers cell is highlighted, as the server says it on the first load ("" when it is not).
   function attention(agent) {
@@ -17,16 +26,18 @@
 
   function row(agent) {
     const why = attention(agent);
+    // data-label names each cell in the narrow layout, where rows are cards without the header row.
     return kw.el("tr", {"data-id": agent.id},
-      kw.el("td", {}, kw.el("span", {class: "dot " + agent.status, "aria-hidden": "true"}),
+      kw.el("td", {class: "dotcell"}, kw.el("span", {class: "dot " + agent.status, "aria-hidden": "true"}),
         kw.el("span", {class: "status-text"}, agent.status)),
-      kw.el("td", {}, kw.el("a", {href: kw.root + "/agents/" + encodeURIComponent(agent.id)}, agent.name)),
-      kw.el("td", {class: "hide-narrow"}, agent.hostname),
-      kw.el("td", {class: "hide-narrow"}, agent.platform || ""),
-      kw.el("td", {class: "hide-narrow"}, agent.version || ""),
-      kw.el("td", {class: "containers" + (why ? " attention" : ""), title: why || null},
+      kw.el("td", {class: "lead"}, kw.el("a", {href: kw.root + "/agents/" + encodeURIComponent(agent.id)}, agent.name),
+        firing(agent)),
+      kw.el("td", {class: "hide-narrow", "data-label": "Hostname"}, agent.hostname),
+      kw.el("td", {class: "hide-narrow", "data-label": "Platform"}, agent.platform || "–"),
+      kw.el("td", {class: "hide-narrow", "data-label": "Version"}, agent.version || "–"),
+      kw.el("td", {class: "containers" + (why ? " attention" : ""), title: why || null, "data-label": "Containers"},
         `${agent.runningCount} / ${agent.containerCount}`),
-      kw.el("td", {}, kw.time(agent.lastSeen)));
+      kw.el("td", {"data-label": "Last seen"}, kw.time(agent.lastSeen)));
   }
 
   function show(agents) {
@@ -46,7 +57,10 @@
 
   async function refresh() {
     try {
-      show(await kw.api("GET", "/api/v1/agents"));
+      const [listed, firingNow] = await Promise.all([kw.api("GET", "/api/v1/agents"),
+                                                     kw.api("GET", "/api/v1/alerts?state=firing")]);
+      alerts = kw.firingByAgent(firingNow);
+      show(listed);
     } catch (error) {
       console.warn("agents not refreshed:", error);
     }

@@ -86,6 +86,16 @@ const kw = {
     box.hidden = false;
   },
 
+  // {agentId: [alert]} of a list of firing alerts (GET /api/v1/alerts?state=firing).
+  firingByAgent(alerts) {
+    const found = new Map();
+    for (const alert of alerts) {
+      if (!found.has(alert.agentId)) found.set(alert.agentId, []);
+      found.get(alert.agentId).push(alert);
+    }
+    return found;
+  },
+
   bytes(value) {
     if (value === null || value === undefined) return "–";
     const units = ["B", "KB", "MB", "GB", "TB"];

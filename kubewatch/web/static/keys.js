@@ -13,19 +13,20 @@
   function row(key) {
     const revoke = key.revokedAt ? null : kw.el("button", {type: "button", class: "danger", "data-revoke": key.id,
                                                           "aria-label": `Revoke ${key.prefix}… (${key.name})`}, "Revoke");
+    // data-label names each cell in the narrow layout, where rows are cards without the header row.
     return kw.el("tr", {"data-id": key.id},
-      kw.el("td", {}, kw.el("code", {}, key.prefix + "…")),
-      kw.el("td", {}, key.name || "–"),
-      kw.el("td", {}, key.scope),
-      kw.el("td", {}, kw.time(key.createdAt, "data-local")),
-      kw.el("td", {}, key.revokedAt ? kw.el("span", {}, "revoked ", kw.time(key.revokedAt)) : "active"),
-      kw.el("td", {}, revoke));
+      kw.el("td", {class: "lead"}, kw.el("code", {}, key.prefix + "…"), " ", key.name || "–"),
+      kw.el("td", {"data-label": "Scope"}, key.scope),
+      kw.el("td", {"data-label": "Created"}, kw.time(key.createdAt, "data-local")),
+      kw.el("td", {"data-label": "Last used", class: "last-used"}, kw.time(key.lastUsedAt)),
+      kw.el("td", {"data-label": "State"}, key.revokedAt ? kw.el("span", {}, "revoked ", kw.time(key.revokedAt)) : "active"),
+      kw.el("td", {class: "actions"}, revoke));
   }
 
   async function load() {
     const keys = await kw.api("GET", "/api/v1/api-keys");
     body.replaceChildren(...(keys.length ? keys.map(row)
-      : [kw.el("tr", {}, kw.el("td", {colspan: 5, class: "muted"}, "No keys yet."))]));
+      : [kw.el("tr", {}, kw.el("td", {colspan: 6, class: "muted"}, "No keys yet."))]));
   }
 
   document.getElementById("create-key").addEventListener("submit", async (event) => {
@@ -52,4 +53,5 @@
   });
 
   load().catch(fail);
+  setInterval(() => kw.refreshTimes(body), 1000);
 })();
