@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from kubewatch.migrations import MIGRATIONS
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.sql"
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 db = SQLAlchemy()
 

@@ -126,5 +126,12 @@ def to_version_8(conn):
     """
 
 
+def to_version_9(conn):
+    """Count failed sign-ins in the database, where every server process sees them; schema.sql creates the table.
+
+    Failures counted in memory by a version 8 server are forgotten: at most one window of them.
+    """
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7, 7: to_version_8}
+MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7, 7: to_version_8, 8: to_version_9}

@@ -1,4 +1,4 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (failed sign-ins counted per process)."""
 
 import sqlite3
 from pathlib import Path
@@ -77,7 +77,7 @@ def test_a_migrated_database_opens_again_unchanged(tmp_path):
 
 
 def _packed_database(path, version):
-    """Write a database as schema version 2 to 7 made it (from its schema.sql), with an ingest key and a push."""
+    """Write a database as schema version 2 to 8 made it (from its schema.sql), with an ingest key and a push."""
     blob = packing.pack(KINDS["containers"].metrics, [1, 2], [(12.4, 48.0, 512.0, 10240, 8192, 0),
                                                               (None, None, None, None, None, None)])
     conn = sqlite3.connect(path)
@@ -99,8 +99,8 @@ def _packed_database(path, version):
     conn.close()
 
 
-@pytest.mark.parametrize("version", [2, 3, 4, 5, 6, 7])
-def test_a_version_2_to_7_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
+@pytest.mark.parametrize("version", [2, 3, 4, 5, 6, 7, 8])
+def test_a_version_2_to_8_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
     url = f"sqlite:///{tmp_path / f'v{version}.db'}"
     _packed_database(tmp_path / f"v{version}.db", version)
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))
@@ -123,7 +123,7 @@ def test_a_version_2_to_7_database_opens_migrated_with_its_samples_and_its_keys_
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_each_earlier_schema_fixture_is_the_schema_sql_its_version_wrote(version):
     """The fixtures are schema.sql as released; a later edit to them would test a schema no one ran."""
     written = (FIXTURES / f"schema_v{version}.sql").read_text()
@@ -174,3 +174,22 @@ def test_a_version_7_database_gets_the_revocation_generation_and_its_agents_regi
                        headers={"Authorization": f"Bearer {again['token']}"}).status_code == 200
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_version_8_database_counts_failed_sign_ins_where_every_server_process_sees_them(tmp_path):
+    path = tmp_path / "v8.db"
+    _packed_database(path, 8)
+    url = f"sqlite:///{path}"
+    apps = [create_app(dict(TEST_CONFIG, DATABASE_URL=url)) for _ in range(2)]
+    with apps[0].app_context():
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(SCHEMA_VERSION,)]
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM auth_failures").scalar() == 0
+    for app in apps:  # the failures of two server processes add up
+        app.test_client().post("/api/v1/auth/login", json={"email": "nobody@acme.test", "password": "wrong"})
+    with apps[0].app_context():
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT MAX(failures), COUNT(*) FROM auth_failures").all() == [(2, 2)]
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
