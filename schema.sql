@@ -319,6 +319,16 @@ CREATE TABLE IF NOT EXISTS key_revocations (
 );
 INSERT INTO key_revocations (generation) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM key_revocations);
 
+-- Failed sign-ins and registrations, in fixed windows, where every server process counts them
+-- (kubewatch/api/throttle.py). key is a digest of what was tried from where: no email or address is kept.
+CREATE TABLE IF NOT EXISTS auth_failures (
+    key           TEXT PRIMARY KEY,
+    failures      BIGINT NOT NULL,
+    window_start  BIGINT NOT NULL,
+    last_attempt  BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS auth_failures_window ON auth_failures (window_start);
+
 -- Finds the pushes not yet rolled up without reading the ones that are.
 CREATE INDEX IF NOT EXISTS pushes_to_roll_up ON pushes (agent_id, ts) WHERE rolled_up = 0;
 CREATE UNIQUE INDEX IF NOT EXISTS agents_by_name ON agents (org_id, name, hostname) WHERE instance_id IS NULL;

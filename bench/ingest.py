@@ -7,7 +7,15 @@ Starts the real server (`python app.py`, on a fresh database) and bench/hello.py
 waitress settings, drives both over keep-alive connections from this process, and prints
 pushes/s, samples/s, latency, errors, server memory and the ratio of push to hello-world
 throughput. Then a steady scenario: 1,000 agents x 30 containers every 15 s while a reader polls
-the agent list and one container's last hour.
+the agent list and one container's last hour. Then the abuse scenarios, side by side, each on a
+fresh server with the default limits: 100 agents push 30 containers every second while nothing
+else happens, while 8 clients flood logins (a new email from a new address each time, as through
+a proxy), while one agent pushes 36,000-container bodies (over max_objects_per_push), and while
+one agent pushes 20,000-container bodies an hour old (at the limit) that the rollup job (every
+5 s here) rolls up meanwhile. It prints the other agents' p50 and p99, the server's peak RSS, and
+what the abuse was answered.
+
+    python bench/ingest.py --only-abuse --abuse-seconds 30
 """
 
 import argparse
@@ -167,6 +175,71 @@ def steady_scenario(server, agent_count, container_count, interval, seconds):
     return pushes, reader, acknowledged[0], acknowledged[0] * container_count - stored
 
 
+def flood_of_logins(index):
+    """Return a login with a wrong password, for an email never seen before from an address never seen before."""
+    n = time.perf_counter_ns()
+    body = json.dumps({"email": f"nobody-{index}-{n}@example.com", "password": "guess"}).encode()
+    return load.request_bytes("POST", "/api/v1/auth/login", body, {
+        "Content-Type": "application/json", "X-Forwarded-For": f"2001:db8:{n % 65536:x}:{index:x}::{n % 9973:x}"})
+
+
+def big_pushes(server, container_count, first_ts):
+    """Return a function making the pushes of one agent, each of container_count containers in under 1 MiB."""
+    [agent] = register_agents(server, 1, 0, "abuser", first_ts)
+    containers = ",".join(f'{{"id":"{i:08x}","name":"c"}}' for i in range(container_count))
+    body = b'{"timestamp":"@@@@@@@@@@@@@@@@@@@@","containers":[' + containers.encode() + b"]}"
+    assert len(body) < 2**20
+
+    def request(index):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(agent.next_ts)).encode()
+        agent.next_ts += 1
+        return load.request_bytes("POST", f"/api/v1/agents/{agent.agent_id}/push", body.replace(b"@" * 20, stamp),
+                                  {"Authorization": f"Bearer {agent.token}", "Content-Type": "application/json"})
+    return request
+
+
+def abuse_scenario(server, abuse, abusers, agent_count, seconds):
+    """Agents push 30 containers every second while `abusers` connections send abuse(i) back to back.
+
+    Returns the agents' tally, the abuse's tally and the server's peak RSS meanwhile.
+    """
+    agents = register_agents(server, agent_count, 30, "agent", int(time.time()) - 600, 1)
+    pushes, abused = load.Tally(), load.Tally()
+    server.peak_rss_mb = server.rss_mb()
+
+    async def both():
+        await asyncio.gather(
+            load.paced("127.0.0.1", server.port, agents, 1.0, seconds, pushes, lambda i: None),
+            load.closed_loop("127.0.0.1", server.port, abuse, abusers, seconds, abused))
+
+    asyncio.run(both())
+    return pushes, abused, server.peak_rss_mb
+
+
+def abuse(args, seed):
+    """One agent or one client against the others: what the others' pushes and the server's memory see."""
+    print(f"\nabuse: {args.abuse_agents} agents x 30 containers every 1 s for {args.abuse_seconds:.0f} s, while ...")
+    print(f"{'while':<50} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'RSS MB':>7}  abuse answered")
+    hour_ago = int(time.time()) - 3600
+    scenarios = [
+        ("nothing else", lambda server: (lambda i: load.request_bytes("GET", "/healthz"), 0)),
+        ("8 clients flood logins (new email, new address)", lambda server: (flood_of_logins, 8)),
+        ("1 agent pushes 36,000-container bodies", lambda server: (big_pushes(server, 36_000, hour_ago), 1)),
+        ("1 agent pushes 20,000-container bodies, rolled up", lambda server: (big_pushes(server, 20_000, hour_ago), 1)),
+    ]
+    for name, make in scenarios:
+        with tempfile.TemporaryDirectory() as work:
+            # As behind a proxy, so that each login comes from its own address; the job runs every 5 s.
+            server = Server("app.py", work, int(args.threads.split(",")[0]), TRUSTED_PROXY_HOPS=1, ROLLUP_INTERVAL=5,
+                            PUSHES_PER_INTERVAL=30, **seed)
+            request, connections = make(server)
+            pushes, abused, rss = abuse_scenario(server, request, connections, args.abuse_agents, args.abuse_seconds)
+            answers = ", ".join(f"{status}: {n}" for status, n in sorted(abused.statuses.items())) or "-"
+            print(f"{name:<50} {ms(pushes.percentile(50)):>7} {ms(pushes.percentile(99)):>7} {pushes.errors:>6} "
+                  f"{rss:>7.1f}  {answers}", flush=True)
+            server.stop()
+
+
 def ms(seconds):
     return f"{seconds * 1000:.1f}"
 
@@ -185,8 +258,20 @@ def main():
     parser.add_argument("--steady-agents", type=int, default=1000)
     parser.add_argument("--steady-seconds", type=float, default=60)
     parser.add_argument("--no-steady", action="store_true")
+    parser.add_argument("--abuse-seconds", type=float, default=30, help="length of each abuse scenario")
+    parser.add_argument("--abuse-agents", type=int, default=100, help="agents pushing every second meanwhile")
+    parser.add_argument("--no-abuse", action="store_true")
+    parser.add_argument("--only-abuse", action="store_true", help="run the abuse scenarios alone")
     args = parser.parse_args()
     seed = {"ADMIN_EMAIL": "bench@kubewatch.local", "ADMIN_PASSWORD": "bench-password"}
+    if not args.only_abuse:
+        throughput(args, seed)
+    if not args.no_abuse:
+        abuse(args, seed)
+
+
+def throughput(args, seed):
+    """The push table against hello world, then the steady scenario."""
 
     print(f"median of {args.rounds} alternating {args.seconds:.0f} s runs, {args.connections} keep-alive connections")
     print(f"{'threads':>7}  {'scenario':<24} {'req/s':>8} {'samples/s':>10} {'p50 ms':>7} {'p99 ms':>7} "

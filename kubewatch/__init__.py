@@ -7,7 +7,7 @@ from flask import Flask
 
 from kubewatch import (agent_watch, alerting, api, backup, cli, db_setup, decompression, hashing, proxy, push_limits,
                        push_shortcut, revocations, rollup_job, server_metrics, web)
-from kubewatch.api import errors, throttle
+from kubewatch.api import errors
 from kubewatch.api.fast_json import FastJSON
 from kubewatch.config import DEFAULTS, instance_path, load_settings, secret_key
 
@@ -46,7 +46,6 @@ def create_app(test_config=None):
 
     db_setup.init_app(app)
     errors.init_app(app)
-    throttle.init_app(app)
     revocations.init_app(app)
     hashing.init_app(app)
     push_limits.init_app(app)

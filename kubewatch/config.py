@@ -34,6 +34,8 @@ DEFAULTS = {
     "LOG_LEVEL": "INFO",
     "AUTH_FAILURE_LIMIT": 10,
     "AUTH_FAILURE_WINDOW": 300,
+    "AUTH_ACCOUNT_FAILURE_LIMIT": 100,
+    "AUTH_ACCOUNT_SLOW_SECONDS": 2,
     "RAW_RETENTION": 48 * 3600,
     "MINUTE_RETENTION": 14 * 86400,
     "HOUR_RETENTION": 400 * 86400,
@@ -140,7 +142,8 @@ def check(settings):
     if not 3600 <= raw <= minute - 3600 or hour < minute:
         raise ConfigError("retention must grow tier by tier: RAW_RETENTION at least 3600 s, MINUTE_RETENTION "
                           "at least an hour longer, HOUR_RETENTION at least as long as MINUTE_RETENTION")
-    for name in ("THREADS", "HASH_WORKERS", "MAX_OBJECTS_PER_PUSH", "MAX_DESCRIBED_OBJECTS", "PUSHES_PER_INTERVAL",
+    for name in ("THREADS", "HASH_WORKERS", "AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW", "AUTH_ACCOUNT_FAILURE_LIMIT",
+                 "AUTH_ACCOUNT_SLOW_SECONDS", "MAX_OBJECTS_PER_PUSH", "MAX_DESCRIBED_OBJECTS", "PUSHES_PER_INTERVAL",
                  "PUSH_INTERVAL_SECONDS", "MAX_CONTENT_LENGTH"):
         if settings[name] < 1:
             raise ConfigError(f"{name} must be at least 1")

@@ -127,7 +127,11 @@ def to_version_8(conn):
 
 
 def to_version_9(conn):
-    """Give API keys the time of their last use, unknown for the keys made before."""
+    """Give API keys the time of their last use (unknown for the keys made before), and count failed
+    sign-ins in the database, where every server process sees them (schema.sql creates that table).
+
+    Failures counted in memory by a version 8 server are forgotten: at most one window of them.
+    """
     if "last_used_at" not in {column["name"] for column in inspect(conn).get_columns("api_keys")}:
         conn.execute(text("ALTER TABLE api_keys ADD COLUMN last_used_at BIGINT"))
 

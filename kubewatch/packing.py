@@ -38,12 +38,28 @@ def pack(metrics, keys, rows):
 
 def unpack(metrics, blob):
     """Return {key: row} from a blob, each row a tuple of the metrics' values (None: not measured)."""
+    return unpack_keys(metrics, blob, None, None)
+
+
+def unpack_keys(metrics, blob, first_key, end_key):
+    """Return {key: row} as unpack does, of the keys with first_key <= key < end_key only (None: no bound).
+
+    For readers that hold a slice of a big push's objects at a time (the rollup job).
+    """
     data = _decompressed(blob)
     count = _COUNT.unpack_from(data)[0]
     keys, offset = _read("I", data, _COUNT.size, count)
+    picked = None
+    if keys and (first_key is not None and min(keys) < first_key or end_key is not None and max(keys) >= end_key):
+        low = -1 if first_key is None else first_key
+        high = math.inf if end_key is None else end_key
+        picked = [index for index, key in enumerate(keys) if low <= key < high]
+        keys = [keys[index] for index in picked]
     columns = []
     for metric in metrics:
         values, offset = _read("q" if metric.integer else "d", data, offset, count)
+        if picked is not None:
+            values = [values[index] for index in picked]
         columns.append([None if value == -1 else value for value in values] if metric.integer
                        else [None if value != value else value for value in values])  # NaN is not equal to itself
     return dict(zip(keys, zip(*columns))) if columns else dict.fromkeys(keys, ())

@@ -5,9 +5,10 @@ response objects, the decorators) cost about as much as storing the push. The sh
 request only when it is a POST to /api/v1/agents/<id>/push with an application/json body within
 MAX_CONTENT_LENGTH and that agent's valid token, a body the fast loader takes, and a timestamp
 the clock allows; it stores it through kubewatch.ingest, as the view does, and answers what the
-view answers. Every other request, and every push it does not store, goes to Flask with its
-body, so every refusal is Flask's own answer; an error while storing is answered by Flask's
-error handlers.
+view answers. A push over its agent's limits (push_limits.py) is refused as the view refuses it,
+through Flask's error handlers, without reading a big body twice. Every other request, and every
+push it does not store, goes to Flask with its body, so every other refusal is Flask's own answer;
+an error while storing is answered by Flask's error handlers.
 """
 
 import io
@@ -77,6 +78,8 @@ class PushShortcut:
                 outcome = self._store(agent_id, environ, body) if len(body) == length else None
         except Exception as error:  # answered as Flask answers an error raised in the view
             return self._answer_error(error, environ, start_response)
+        if isinstance(outcome, push_limits.PushRefused):  # refused as the view would, without reading it again
+            return self._answer_error(agents.refusal(outcome), environ, start_response)
         if outcome is not None:
             answer = agents.pushed_body(outcome)
             start_response("200 OK", list(self.headers) if answer is agents.PUSHED else [
@@ -100,7 +103,8 @@ class PushShortcut:
         return match.group(1), length
 
     def _store(self, agent_id, environ, body):
-        """Store the push as the view would and return its Outcome; return None (storing nothing) where it would refuse."""
+        """Store the push as the view would and return its Outcome, or the PushRefused the view would raise;
+        return None (storing nothing) where the view would refuse otherwise."""
         pushing = access.agent_of(environ.get("HTTP_AUTHORIZATION", ""))
         if pushing is None or pushing[0] != agent_id:
             return None
@@ -108,8 +112,8 @@ class PushShortcut:
             push_limits.check_rate(agent_id)
             environ[push_limits.RATE_SPENT] = True
             outcome = receive_push(agent_id, fast_load, body)  # None when fast_load refuses the body
-        except push_limits.PushRefused:
-            return None
+        except push_limits.PushRefused as refused:
+            return refused
         return outcome if outcome is not None and outcome.agent_found else None  # a deleted agent: the view says so
 
     def _answer_error(self, error, environ, start_response):

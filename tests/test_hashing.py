@@ -1,5 +1,6 @@
 """Password checks run on a pool of their own: never on the thread serving the request, never more than it holds."""
 
+import os
 import re
 import threading
 
@@ -87,3 +88,11 @@ def test_a_new_password_is_hashed_on_a_hashing_worker(client, org, monkeypatch):
     invited = client.post("/api/v1/users", json={"email": "new@acme.test", "role": "viewer"}, headers=bearer(org.admin))
     assert invited.status_code == 201
     assert [thread.name.startswith("kubewatch-hash") for thread in threads] == [True]
+
+
+def test_a_hashing_thread_is_nicer_than_the_threads_that_serve_pushes():
+    pool = hashing.HashPool(1, 0)
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with pool.place():
+        there = pool.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert there == min(19, here + hashing.HASHING_NICENESS)

@@ -1,4 +1,4 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use, failed sign-ins counted per process)."""
 
 import sqlite3
 from pathlib import Path
@@ -176,3 +176,22 @@ def test_a_version_7_database_gets_the_revocation_generation_and_its_agents_regi
                        headers={"Authorization": f"Bearer {again['token']}"}).status_code == 200
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_version_8_database_counts_failed_sign_ins_where_every_server_process_sees_them(tmp_path):
+    path = tmp_path / "v8.db"
+    _packed_database(path, 8)
+    url = f"sqlite:///{path}"
+    apps = [create_app(dict(TEST_CONFIG, DATABASE_URL=url)) for _ in range(2)]
+    with apps[0].app_context():
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(SCHEMA_VERSION,)]
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM auth_failures").scalar() == 0
+    for app in apps:  # the failures of two server processes add up
+        app.test_client().post("/api/v1/auth/login", json={"email": "nobody@acme.test", "password": "wrong"})
+    with apps[0].app_context():
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT MAX(failures), COUNT(*) FROM auth_failures").all() == [(2, 2)]
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()

@@ -104,8 +104,10 @@ REQUESTS = {
     "an unknown field": (200, False, push(at(21, extra="kept out"))),
     "a negative cpu, not measured": (200, False, push(at(22, containers=[container("c3", "x", cpuPercent=-1)]))),
     "duplicate container ids": (400, False, push(at(23, containers=[container("c3", "x"), container("c3", "y")]))),
-    "an hour ahead": (400, False, push(sample_push("2099-01-01T00:00:00Z"))),
-    "older than the raw tier": (400, False, push(sample_push("1990-01-01T00:00:00Z"))),
+    # Refused for its date or past its agent's limits: answered by the shortcut through Flask's error
+    # handlers, without reading a big body twice.
+    "an hour ahead": (400, True, push(sample_push("2099-01-01T00:00:00Z"))),
+    "older than the raw tier": (400, True, push(sample_push("1990-01-01T00:00:00Z"))),
     "a byte over the size limit": (413, False, push(data=padded_to(LIMIT + 1, at(24)))),
     "empty": (400, False, push(data="")),
     "a length that is not a number": (400, False, push(at(25), environ={"CONTENT_LENGTH": "²"})),

@@ -8,6 +8,7 @@ import time
 from flask import current_app, jsonify, request
 from flask_smorest import abort
 from marshmallow import EXCLUDE, Schema, fields, validate
+from werkzeug.exceptions import HTTPException
 
 from kubewatch import agent_watch, push_limits, tokens
 from kubewatch.api import Blueprint, access
@@ -127,6 +128,17 @@ def register(body, api_key):
     }
 
 
+def refusal(refused):
+    """Return the HTTPException a PushRefused is answered with: a field error, or a message (429 with Retry-After)."""
+    try:
+        if refused.field:
+            abort(refused.status, errors={"json": {refused.field: [str(refused)]}})
+        abort(refused.status, message=str(refused),
+              headers={"Retry-After": str(refused.retry_after)} if refused.retry_after else None)
+    except HTTPException as error:
+        return error
+
+
 def pushed_body(outcome):
     """Return the push's answer's bytes: {"ok": true}, and what was left out when new objects were."""
     if not outcome.left_out:
@@ -155,10 +167,7 @@ def push(agent_id):
             push_limits.check_rate(agent_id)
         outcome = receive_push(agent_id, load_push, blp.ARGUMENTS_PARSER)
     except PushRefused as refused:
-        if refused.field:
-            abort(refused.status, errors={"json": {refused.field: [str(refused)]}})
-        abort(refused.status, message=str(refused),
-              headers={"Retry-After": str(refused.retry_after)} if refused.retry_after else None)
+        raise refusal(refused) from None
     if not outcome.agent_found:
         abort(401, message=access.REGISTER_AGAIN, headers={"WWW-Authenticate": access.CHALLENGES["bearer"]})
     return pushed_response(outcome)

@@ -1,66 +1,60 @@
-"""Slowing down guessing: failed logins and registrations, counted per client and per account."""
+"""Slowing down guessing, as OWASP's guidance on account lockout has it, counted where every server process sees it.
 
+- Per account and address: AUTH_FAILURE_LIMIT failed logins within AUTH_FAILURE_WINDOW, and that
+  address is refused for that account (429) until the window ends. Another address is not: an
+  attacker who knows an email cannot keep its owner out.
+- Per account: past AUTH_ACCOUNT_FAILURE_LIMIT failures within the window, from any addresses,
+  the account slows rather than blocks: one sign-in attempt every AUTH_ACCOUNT_SLOW_SECONDS,
+  whoever makes it; the others are 429 with Retry-After.
+- Per address, for registrations with a wrong API key: AUTH_FAILURE_LIMIT within the window.
+
+An IPv6 address counts as its /64 network: one host is given a whole /64 and can change its
+address within it at will.
+"""
+
+import hashlib
+import ipaddress
+import json
 import logging
-import math
-import threading
 import time
-from collections import deque
 
 from flask import current_app, request
 from flask_smorest import abort
 
 from kubewatch.logsafe import shown
+from kubewatch.repository import auth_failures
 
 log = logging.getLogger("kubewatch.auth")
 
-# Keys tracked at most; past this the stalest are forgotten, so a flood cannot exhaust memory.
-MAX_TRACKED = 100_000
+
+def now():
+    """Return the time failures are counted in: epoch seconds, the same in every process."""
+    return int(time.time())
 
 
-class FailureLog:
-    """Failures per key within a sliding window; thread-safe."""
-
-    def __init__(self):
-        self._failures = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, keys, limit, window, now):
-        """Return seconds until every key is under limit failures in the window, or 0."""
-        wait = 0
-        with self._lock:
-            for key in keys:
-                times = self._failures.get(key)
-                if times:
-                    while times and times[0] <= now - window:
-                        times.popleft()
-                    if len(times) >= limit:
-                        wait = max(wait, times[0] + window - now)
-        return max(1, math.ceil(wait)) if wait > 0 else 0
-
-    def fail(self, keys, limit, now):
-        """Count one failure against each key."""
-        with self._lock:
-            if len(self._failures) >= MAX_TRACKED:
-                for stale in sorted(self._failures, key=lambda k: self._failures[k][-1] if self._failures[k] else 0)[
-                        :MAX_TRACKED // 10]:
-                    del self._failures[stale]
-            for key in keys:
-                self._failures.setdefault(key, deque(maxlen=limit)).append(now)
-
-    def clear(self, key):
-        """Forget the failures of key, after it succeeded."""
-        with self._lock:
-            self._failures.pop(key, None)
+def _key(*parts):
+    # A digest: the table holds no email or address, and every key has one length.
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def init_app(app):
-    """Give app its own failure log."""
-    app.extensions["kubewatch.failures"] = FailureLog()
+def address_of(remote_addr):
+    """Return the address failures are counted for: an IPv4 address as it is, an IPv6 one as its /64 network."""
+    try:
+        parsed = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return remote_addr  # not an IP address (a test client, a Unix socket): counted as it is
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
 
 
-def _settings():
-    config = current_app.config
-    return current_app.extensions["kubewatch.failures"], config["AUTH_FAILURE_LIMIT"], config["AUTH_FAILURE_WINDOW"]
+def _keys(action, account):
+    address = address_of(request.remote_addr or "")
+    if account is None:
+        return _key(action, "address", address), None
+    return _key(action, "account and address", account, address), _key(action, "account", account)
 
 
 # A client refused for its failures is told what failed: an agent's wrong key must stay visible.
@@ -69,19 +63,33 @@ _TOO_MANY = {"register": "Too many registrations with a missing, unknown or revo
 
 
 def guard(action, account=None):
-    """Abort 429 with Retry-After when this client, or this account, failed too often lately."""
-    failures, limit, window = _settings()
-    wait = failures.retry_after(_keys(action, account), limit, window, time.monotonic())
-    if wait:
-        log.warning("%s refused for %ss: too many failures from %s", action, wait, shown(request.remote_addr))
-        abort(429, message=_TOO_MANY.get(action, "Too many failed attempts: wait before trying again."),
-              headers={"Retry-After": str(wait)})
+    """Abort 429 with Retry-After when this address failed too often for this account (or at all, without one),
+    or when the account is slowed and its one attempt of the moment is taken."""
+    config, at = current_app.config, now()
+    window = config["AUTH_FAILURE_WINDOW"]
+    pair, whole_account = _keys(action, account)
+    counted = auth_failures.counts([k for k in (pair, whole_account) if k], at, window)
+    failures, started = counted.get(pair, (0, at))
+    if failures >= config["AUTH_FAILURE_LIMIT"]:
+        _refuse(action, account, started + window - at)
+    if whole_account and counted.get(whole_account, (0, at))[0] >= config["AUTH_ACCOUNT_FAILURE_LIMIT"]:
+        slow = config["AUTH_ACCOUNT_SLOW_SECONDS"]
+        if not auth_failures.take_turn(whole_account, at, slow):
+            _refuse(action, account, slow)
+
+
+def _refuse(action, account, wait):
+    wait = max(1, wait)
+    log.warning("%s refused for %ss: too many failures%s from %s", action, wait,
+                "" if account is None else f" for {shown(account)}", shown(request.remote_addr))
+    abort(429, message=_TOO_MANY.get(action, "Too many failed attempts: wait before trying again."),
+          headers={"Retry-After": str(wait)})
 
 
 def failed(action, account=None):
-    """Count a failed attempt of this client, and of this account when there is one."""
-    failures, limit, _ = _settings()
-    failures.fail(_keys(action, account), limit, time.monotonic())
+    """Count a failed attempt of this address (for this account, and against the account, when there is one)."""
+    pair, whole_account = _keys(action, account)
+    auth_failures.fail([k for k in (pair, whole_account) if k], now(), current_app.config["AUTH_FAILURE_WINDOW"])
     if account is None:
         log.warning("%s failed from %s", action, shown(request.remote_addr))
     else:
@@ -89,13 +97,5 @@ def failed(action, account=None):
 
 
 def succeeded(action, account):
-    """Forget an account's failures once it signs in."""
-    failures, _, _ = _settings()
-    failures.clear((action, "account", account))
-
-
-def _keys(action, account):
-    keys = [(action, "client", request.remote_addr)]
-    if account is not None:
-        keys.append((action, "account", account))
-    return keys
+    """Forget this address's failures for the account once it signs in; the account's own count stays."""
+    auth_failures.clear(_keys(action, account)[0])

@@ -26,13 +26,16 @@ _UPSERTS = {name: _upsert(kind) for name, kind in KINDS.items()}
 
 
 def _hour_from_minutes(kind):
-    """Return the statement that merges an hour's minute rows into its hour row, object by object.
+    """Return the statement that merges an hour's minute rows into its hour row, for the agent's objects whose
+    keys lie in [first_key, end_key).
 
     Averages merge weighted by their counts, maxima by MAX, and a last value is the one of the
-    latest minute that has it: what kubewatch.buckets.merge does, in SQL.
+    latest minute that has it: what kubewatch.buckets.merge does, in SQL. The keys are named by
+    IN, so that each is one index seek to its hour of minutes, however long the tier is kept.
     """
-    minutes = f"FROM {kind.rollups} m WHERE m.agent_id = :agent_id AND m.step = {MINUTE} " \
-              "AND m.bucket >= :hour AND m.bucket < :end"
+    minutes = f"FROM {kind.rollups} m WHERE m.agent_id = :agent_id AND m.key IN (SELECT key FROM {kind.table} " \
+              "WHERE agent_id = :agent_id AND key >= :first_key AND key < :end_key) " \
+              f"AND m.step = {MINUTE} AND m.bucket >= :hour AND m.bucket < :end"
     merged = ["SUM(m.samples)"]
     for metric in kind.metrics:
         column = metric.column
@@ -63,30 +66,50 @@ def agents_to_roll_up(before):
             text("SELECT DISTINCT agent_id FROM pushes WHERE rolled_up = 0 AND ts < :before"), {"before": before})]
 
 
-def pending_pushes(conn, agent_id, before):
-    """Return the timestamps of the agent's pushes older than before not yet rolled up, oldest first."""
-    return [row[0] for row in conn.execute(
-        text("SELECT ts FROM pushes WHERE agent_id = :agent_id AND rolled_up = 0 AND ts < :before ORDER BY ts"),
-        {"agent_id": agent_id, "before": before})]
+def pending_page(agent_id, before, limit):
+    """Return up to limit of the agent's pushes older than before not yet rolled up, oldest first, as
+    (ts, ts of the agent's next push or None)."""
+    with read() as conn:
+        return [tuple(row) for row in conn.execute(text(
+            "SELECT p.ts, (SELECT MIN(n.ts) FROM pushes n WHERE n.agent_id = p.agent_id AND n.ts > p.ts) "
+            "FROM pushes p WHERE p.agent_id = :agent_id AND p.rolled_up = 0 AND p.ts < :before ORDER BY p.ts LIMIT :limit"),
+            {"agent_id": agent_id, "before": before, "limit": limit})]
 
 
-def push_times_between(conn, agent_id, after, before):
-    """Return the timestamps of the agent's pushes with after < ts < before, oldest first."""
-    return [row[0] for row in conn.execute(
-        text("SELECT ts FROM pushes WHERE agent_id = :agent_id AND ts > :first AND ts < :before ORDER BY ts"),
-        {"agent_id": agent_id, "first": after, "before": before})]
+def pushes_per_minute(agent_id, start, end):
+    """Return [(minute, how many pushes)] of the agent's pushes with start <= ts < end, oldest first."""
+    with read() as conn:
+        return [tuple(row) for row in conn.execute(text(
+            f"SELECT ts - ts % {MINUTE} AS minute, COUNT(*) FROM pushes WHERE agent_id = :agent_id "
+            "AND ts >= :start AND ts < :end GROUP BY minute ORDER BY minute"),
+            {"agent_id": agent_id, "start": start, "end": end})]
 
 
-def pushes_from(conn, agent_id, start, end):
-    """Return the agent's push rows (ts, containers, nodes, pods) with start <= ts < end, oldest first,
-    and the row of the push just before start, or None."""
-    pushed = conn.execute(
-        text("SELECT ts, containers, nodes, pods FROM pushes WHERE agent_id = :agent_id "
-             "AND ts >= :start AND ts < :end ORDER BY ts"), {"agent_id": agent_id, "start": start, "end": end}).all()
-    before = conn.execute(
-        text("SELECT ts, containers, nodes, pods FROM pushes WHERE agent_id = :agent_id AND ts < :start "
-             "ORDER BY ts DESC LIMIT 1"), {"agent_id": agent_id, "start": start}).first()
-    return pushed, before
+def highest_key(agent_id, kind):
+    """Return the highest key the agent gave an object of kind, or None when it described none."""
+    with read() as conn:
+        return conn.execute(text(f"SELECT MAX(key) FROM {kind.table} WHERE agent_id = :agent_id"),
+                            {"agent_id": agent_id}).scalar()
+
+
+def samples_from(agent_id, kind, start, end):
+    """Yield (ts, blob of kind or None) of the agent's pushes with start <= ts < end, oldest first.
+
+    Read one row at a time: only one push's blob is held while the caller unpacks it.
+    """
+    with read() as conn:
+        for row in conn.execute(text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id "
+                                     "AND ts >= :start AND ts < :end ORDER BY ts"),
+                                {"agent_id": agent_id, "start": start, "end": end}):
+            yield tuple(row)
+
+
+def samples_before(agent_id, kind, start):
+    """Return (ts, blob of kind or None) of the agent's push just before start, or None."""
+    with read() as conn:
+        row = conn.execute(text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id AND ts < :start "
+                                "ORDER BY ts DESC LIMIT 1"), {"agent_id": agent_id, "start": start}).first()
+    return tuple(row) if row else None
 
 
 def write_minutes(conn, kind, rows):
@@ -94,10 +117,11 @@ def write_minutes(conn, kind, rows):
     driver(conn).executemany(_UPSERTS[kind.name], rows)
 
 
-def merge_hour(conn, agent_id, hour):
-    """Recompute the one-hour rollups of every object of the agent for one hour from its minutes."""
-    for name in KINDS:
-        conn.execute(_HOURS[name], {"agent_id": agent_id, "hour": hour, "end": hour + HOUR})
+def merge_hour(conn, kind, agent_id, hour, first_key, end_key):
+    """Recompute the one-hour rollups of the agent's objects of kind with first_key <= key < end_key for one
+    hour from their minutes; return how many hour rows were written."""
+    return conn.execute(_HOURS[kind.name], {"agent_id": agent_id, "hour": hour, "end": hour + HOUR,
+                                            "first_key": first_key, "end_key": end_key}).rowcount
 
 
 def mark_rolled_up(conn, agent_id, pending):
