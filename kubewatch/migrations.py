@@ -126,5 +126,16 @@ def to_version_8(conn):
     """
 
 
+def to_version_9(conn):
+    """Date each agent's state (state_at), which versions 6 to 8 left as they found it.
+
+    From version 9 on a push takes the state only when it happened after the state's push (see
+    kubewatch/repository/pushes.py): its timestamp, or its receive time when stamped later.
+    """
+    conn.execute(text("UPDATE agents SET state_at = CASE WHEN last_seen < last_push_ts THEN last_seen "
+                      "ELSE last_push_ts END"))
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7, 7: to_version_8}
+MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7,
+              7: to_version_8, 8: to_version_9}

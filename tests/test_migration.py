@@ -1,6 +1,7 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (agents' state undated)."""
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ from sqlalchemy import text
 from kubewatch import create_app, credentials, packing, tokens
 from kubewatch.kinds import KINDS
 from kubewatch.db import SCHEMA_VERSION, db
-from conftest import TEST_CONFIG, Org, sample_push
+from conftest import TEST_CONFIG, Org, bearer, container, sample_push
+from kubewatch.api.fields import EpochTime
 from stored import deflated, samples
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -99,8 +101,8 @@ def _packed_database(path, version):
     conn.close()
 
 
-@pytest.mark.parametrize("version", [2, 3, 4, 5, 6, 7])
-def test_a_version_2_to_7_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
+@pytest.mark.parametrize("version", [2, 3, 4, 5, 6, 7, 8])
+def test_a_version_2_to_8_database_opens_migrated_with_its_samples_and_its_keys_registering(tmp_path, version):
     url = f"sqlite:///{tmp_path / f'v{version}.db'}"
     _packed_database(tmp_path / f"v{version}.db", version)
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))
@@ -116,6 +118,7 @@ def test_a_version_2_to_7_database_opens_migrated_with_its_samples_and_its_keys_
         # after running. A version 7 database kept its counts as its pushes left them (none here).
         assert query("SELECT running_count, stopped_count, restart_total, restarted_at FROM agents") == [
             (1 if version < 7 else 0, 0, 0, None)]
+        assert query("SELECT state_at FROM agents") == [(1015,)]  # its newest push's, received at once
     response = app.test_client().post("/api/v1/agents/register", json={"name": "n", "hostname": "h"},
                                       headers={"X-API-Key": OLD_KEY})
     assert response.status_code == 200
@@ -123,7 +126,7 @@ def test_a_version_2_to_7_database_opens_migrated_with_its_samples_and_its_keys_
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_each_earlier_schema_fixture_is_the_schema_sql_its_version_wrote(version):
     """The fixtures are schema.sql as released; a later edit to them would test a schema no one ran."""
     written = (FIXTURES / f"schema_v{version}.sql").read_text()
@@ -173,4 +176,43 @@ def test_a_version_7_database_gets_the_revocation_generation_and_its_agents_regi
     assert client.post("/api/v1/agents/agent_1/push", json=sample_push(),
                        headers={"Authorization": f"Bearer {again['token']}"}).status_code == 200
     with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_version_8_agents_state_is_dated_so_a_fixed_clock_takes_it_and_a_replay_does_not(tmp_path):
+    """Versions 6 to 8 left state_at as version 6 set it (or null): version 9 dates it from the newest push."""
+    now = int(time.time())
+    path = tmp_path / "v8.db"
+    conn = sqlite3.connect(path)
+    conn.executescript((FIXTURES / "schema_v8.sql").read_text())
+    conn.executescript(f"""
+        INSERT INTO organizations VALUES ('org_1', 'acme', 0);
+        INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at, revoked_at)
+            VALUES ('key_1', 'org_1', 'old', 'kw_live_abcd', '{credentials.hash_api_key(OLD_KEY)}', 0, NULL);
+        INSERT INTO agents (id, org_id, name, hostname, created_at, last_seen, last_push_ts, container_count, state_at)
+            VALUES ('agent_fast', 'org_1', 'fast', 'fast-01', 0, {now - 15}, {now + 300}, 1, NULL),
+                   ('agent_old', 'org_1', 'old', 'old-01', 0, {now - 15}, {now - 15}, 1, {now - 86400});
+    """)
+    conn.commit()
+    conn.close()
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{path}"))
+    client = app.test_client()
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id, state_at FROM agents ORDER BY id")).all() == [
+                ("agent_fast", now - 15), ("agent_old", now - 15)]
+    for name in ("fast", "old"):
+        agent = client.post("/api/v1/agents/register", json={"name": name, "hostname": f"{name}-01"},
+                            headers={"X-API-Key": OLD_KEY}).json
+        replayed = sample_push(EpochTime.format(now - 60), containers=[container("a", "a"), container("b", "b")])
+        assert client.post(f"/api/v1/agents/{agent['agentId']}/push", json=replayed,
+                           headers=bearer(agent["token"])).status_code == 200
+        fixed = sample_push(EpochTime.format(now - 5), containers=[container("a", "a"), container("b", "b"),
+                                                                   container("c", "c")])
+        assert client.post(f"/api/v1/agents/{agent['agentId']}/push", json=fixed,
+                           headers=bearer(agent["token"])).status_code == 200
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id, container_count, last_push_ts FROM agents ORDER BY id")).all() == [
+                ("agent_fast", 3, now - 5), ("agent_old", 3, now - 5)]
         db.engine.dispose()

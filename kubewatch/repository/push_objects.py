@@ -86,16 +86,17 @@ def measured(name, items):
     return list(map(_READERS[name].measured, items))
 
 
-def describe(writing, name, agent_id, ts, items, budget, on_commit):
+def describe(writing, name, agent_id, at, items, budget, on_commit):
     """Describe a push's new or changed objects of kind name; return (keys, items, changed).
 
-    keys: each kept item's key. items: all of them, unless budget.allows(name, new) leaves the new
+    at is when the push happened on the server's clock (see kubewatch/agent_clock.py): descriptions
+    are dated by it, and an older one never replaces a newer. keys: each kept item's key. items: all of them, unless budget.allows(name, new) leaves the new
     ones out. changed: False for the steady push, the same objects described as before. What is
     remembered of them changes once the transaction commits, through on_commit.
     """
     cache = _described.setdefault(writing.engine, {})
     remembered = cache.get((name, agent_id), _NOTHING)
-    now, items = _describe(writing, KINDS[name], _STATEMENTS[name], _READERS[name], agent_id, ts, items,
+    now, items = _describe(writing, KINDS[name], _STATEMENTS[name], _READERS[name], agent_id, at, items,
                            remembered, budget)
     on_commit.append(lambda entry=(name, agent_id): cache.__setitem__(entry, now))
     return now.keys, items, now is not remembered
@@ -116,7 +117,7 @@ def forget_agent(agent_id):
         cache.pop((name, agent_id), None)
 
 
-def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered, budget):
+def _describe(writing, kind, statements, reader, agent_id, at, items, remembered, budget):
     """Describe new or changed objects; return what is now Remembered of them, with each item's key,
     and the items kept: all of them, unless the budget leaves the new ones out."""
     identities = list(map(reader.identity, items))
@@ -137,11 +138,11 @@ def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered
         if found is None:
             if next_key is None:
                 next_key = (writing.execute(statements.last_key, (agent_id,)).fetchone()[0] or 0) + 1
-            found, next_key = Known(next_key, description, ts), next_key + 1
-            new.append((agent_id, found.key, *reader.row(item), ts, ts))
-        elif description != found.description and ts >= found.described_at:
-            changed.append((*description, ts, agent_id, found.key, ts))
-            found = Known(found.key, description, ts)
+            found, next_key = Known(next_key, description, at), next_key + 1
+            new.append((agent_id, found.key, *reader.row(item), at, at))
+        elif description != found.description and at >= found.described_at:
+            changed.append((*description, at, agent_id, found.key, at))
+            found = Known(found.key, description, at)
         known[identity] = found
         keys.append(found.key)
         described.append(found.description)  # a late push's own may be older than what is kept
