@@ -28,7 +28,7 @@ _MARK_SEEN = (
     f"clock_skew = CASE WHEN CAST({{0}} AS BIGINT) IS NOT NULL THEN {{0}} WHEN {_TAKES_STATE} THEN {{0}} "
     "ELSE clock_skew END, "
     f"state_at = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE state_at END "
-    "WHERE id = {0} RETURNING clock_skew"
+    "WHERE id = {0} RETURNING clock_skew, last_push_ts"
 )
 _STORED_BEFORE = "SELECT containers, nodes, pods FROM pushes WHERE agent_id = {0} AND ts = {0}"
 _MARK_SEEN_ONLY = "UPDATE agents SET last_seen = {0} WHERE id = {0}"
@@ -117,7 +117,8 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
                     writing.execute(_NONE_STOPPED, (agent_id, ts))
                 blobs.append(None)
                 continue
-            keys, items, changed = push_objects.describe(writing, name, agent_id, at, items, budget, on_commit)
+            keys, items, changed = push_objects.describe(writing, name, agent_id, ts, items, budget, on_commit,
+                                                         marked[1] == ts)
             if name == "containers" and changed:
                 if keys:
                     writing.execute(_SET_STOPPED, (_stopped_among(writing, agent_id, keys), agent_id, ts))
