@@ -42,8 +42,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
 -- An agent is known by (org_id, instance_id) when it sent an instanceId, else by (org_id, name,
 -- hostname): see the two unique indexes below. last_push_ts is the timestamp of the push whose
 -- objects the lists show, state_at when that push happened on the server's clock (its timestamp,
--- or its receive time when stamped later): a push taken before it never replaces it.
--- clock_skew is the agent's clock against the server's, in seconds, from its latest push.
+-- or its receive time when stamped later; see kubewatch/agent_clock.py): a push that happened
+-- before it never replaces it. clock_skew is the agent's clock against the server's, in seconds
+-- (negative when behind), as its latest push told it.
 CREATE TABLE IF NOT EXISTS agents (
     id               TEXT PRIMARY KEY,
     org_id           TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,

@@ -127,15 +127,20 @@ def to_version_8(conn):
 
 
 def to_version_9(conn):
-    """Give API keys the time of their last use (unknown for the keys made before), and count failed
-    sign-ins in the database, where every server process sees them (schema.sql creates that table).
+    """Give API keys the time of their last use (unknown for the keys made before); count failed
+    sign-ins in the database, where every server process sees them (schema.sql creates that table);
+    date each agent's state (state_at), which versions 6 to 8 left as they found it.
 
     Failures counted in memory by a version 8 server are forgotten: at most one window of them.
+    From version 9 on a push takes the state only when it happened after the state's push (see
+    kubewatch/repository/pushes.py): its timestamp, or its receive time when stamped later.
     """
     if "last_used_at" not in {column["name"] for column in inspect(conn).get_columns("api_keys")}:
         conn.execute(text("ALTER TABLE api_keys ADD COLUMN last_used_at BIGINT"))
+    conn.execute(text("UPDATE agents SET state_at = CASE WHEN last_seen < last_push_ts THEN last_seen "
+                      "ELSE last_push_ts END"))
 
 
 # Migrations from version N to N+1, applied in order to a live database on start.
-MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7, 7: to_version_8,
-              8: to_version_9}
+MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7,
+              7: to_version_8, 8: to_version_9}

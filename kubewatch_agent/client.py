@@ -4,6 +4,7 @@ import gzip
 import json
 import logging
 import socket
+from email.utils import formatdate
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -94,7 +95,9 @@ class ServerClient:
         following ones, as they are.
         """
         path, data = f"/api/v1/agents/{registration.agent_id}/push", _json(body)
-        headers = {"Authorization": f"Bearer {registration.token}"}
+        # Date: when it is sent, by this machine's clock, so that the server measures the clock's skew
+        # apart from how old the push is (one sent from the backlog).
+        headers = {"Authorization": f"Bearer {registration.token}", "Date": formatdate(usegmt=True)}
         if self.compress:
             try:
                 return self._post("push", path, gzip.compress(data, GZIP_LEVEL, mtime=0),

@@ -4,6 +4,8 @@ import gzip
 import json
 import logging
 import threading
+import time
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -78,6 +80,8 @@ def test_register_then_push_send_the_documented_headers_on_one_connection(script
     assert register_body == {"name": "prod-web", "hostname": "prod-web-01"}
     assert (push_path, push_headers["Authorization"]) == ("/api/v1/agents/agent_7f3c9b2a/push", "Bearer kwa_secret")
     assert push_headers["User-Agent"].startswith("kubewatch-agent/")
+    # When it was sent, by the agent's clock: the server measures the clock's skew from it.
+    assert abs(parsedate_to_datetime(push_headers["Date"]).timestamp() - time.time()) < 5
     assert len(server.connections) == 1
 
 

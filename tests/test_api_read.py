@@ -108,9 +108,12 @@ def test_agent_detail_is_the_list_item_plus_creation_push_interval_and_counts(or
     [listed] = org.agents().json
     detail = get(org, url(agent))
     assert detail.status_code == 200
-    assert list(detail.json) == [*listed, "createdAt", "pushIntervalSeconds", "nodeCount", "podCount"]
+    assert list(detail.json) == [*listed, "createdAt", "pushIntervalSeconds", "nodeCount", "podCount",
+                                 "clockSkewSeconds"]
     assert detail.json == {**listed, "createdAt": detail.json["createdAt"], "pushIntervalSeconds": 15,
-                           "nodeCount": 1, "podCount": 2}
+                           "nodeCount": 1, "podCount": 2, "clockSkewSeconds": detail.json["clockSkewSeconds"]}
+    # Pushed without a Date header, stamped ten minutes ago: as far as the server can tell, a clock behind.
+    assert -640 <= detail.json["clockSkewSeconds"] <= -600
     assert (listed["status"], listed["containerCount"], listed["platform"]) == ("connected", 2, "kubernetes")
     assert abs(epoch(detail.json["createdAt"]) - time.time()) < 60
     assert get(org, url(agent), token=org.admin).json == detail.json

@@ -1,6 +1,7 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use, failed sign-ins counted per process)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use, failed sign-ins counted per process, agents' state undated)."""
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ from sqlalchemy import text
 from kubewatch import create_app, credentials, packing, tokens
 from kubewatch.kinds import KINDS
 from kubewatch.db import SCHEMA_VERSION, db
-from conftest import TEST_CONFIG, Org, sample_push
+from conftest import TEST_CONFIG, Org, bearer, container, sample_push
+from kubewatch.api.fields import EpochTime
 from stored import deflated, samples
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -116,6 +118,7 @@ def test_a_version_2_to_8_database_opens_migrated_with_its_samples_and_its_keys_
         # after running. A version 7 database kept its counts as its pushes left them (none here).
         assert query("SELECT running_count, stopped_count, restart_total, restarted_at FROM agents") == [
             (1 if version < 7 else 0, 0, 0, None)]
+        assert query("SELECT state_at FROM agents") == [(1015,)]  # its newest push's, received at once
     response = app.test_client().post("/api/v1/agents/register", json={"name": "n", "hostname": "h"},
                                       headers={"X-API-Key": OLD_KEY})
     assert response.status_code == 200

@@ -45,7 +45,8 @@ def test_agent_detail_is_the_list_item_with_creation_interval_and_counts(org, ag
     detail = _get(org, f"/api/v1/agents/{agent['agentId']}")
     assert detail.status_code == 200
     assert detail.json == {**listed, "createdAt": detail.json["createdAt"], "pushIntervalSeconds": 15,
-                           "nodeCount": 1, "podCount": 2}
+                           "nodeCount": 1, "podCount": 2, "clockSkewSeconds": detail.json["clockSkewSeconds"]}
+    assert isinstance(detail.json["clockSkewSeconds"], int)
     assert abs(int(time.time()) - _epoch(detail.json["createdAt"])) < 60
 
 

@@ -46,7 +46,7 @@ class TotalSeries(Schema):
 def agent_metrics(query, agent_id, user):
     """Return the agent's containers' metrics added up (its nodes' for Kubernetes and host agents), as series."""
     agent = agent_or_404(user, agent_id)
-    start, end, now = query_range(query)
+    start, end, now = query_range(query, agent)
     try:
         found = totals.agent_series(agent, start, end, query.get("step"), now, current_app.config)
     except series_query.QueryError as error:

@@ -82,6 +82,9 @@ class AgentDetailSchema(AgentSchema):
     pushIntervalSeconds = fields.Integer()
     nodeCount = fields.Integer(attribute="node_count")
     podCount = fields.Integer(attribute="pod_count")
+    clockSkewSeconds = fields.Integer(attribute="clock_skew", allow_none=True, metadata={
+        "description": "The agent's clock against the server's, in seconds: negative when it is behind. "
+                       "Null before its first push."})
 
 
 def new_agent_id():
@@ -165,7 +168,7 @@ def push(agent_id):
     try:
         if not request.environ.get(push_limits.RATE_SPENT):  # the shortcut spent it, then handed the push on
             push_limits.check_rate(agent_id)
-        outcome = receive_push(agent_id, load_push, blp.ARGUMENTS_PARSER)
+        outcome = receive_push(agent_id, load_push, blp.ARGUMENTS_PARSER, request.headers.get("Date"))
     except PushRefused as refused:
         raise refusal(refused) from None
     if not outcome.agent_found:
@@ -196,7 +199,8 @@ def get_agent(agent_id, user):
         abort(404, message=f"Agent {agent_id} doesn't exist.")
     now, interval = int(time.time()), current_app.config["PUSH_INTERVAL_SECONDS"]
     return jsonify({**agent_json(agent, now, interval), "createdAt": EpochTime.format(agent["created_at"]),
-                    "pushIntervalSeconds": interval, "nodeCount": agent["node_count"], "podCount": agent["pod_count"]})
+                    "pushIntervalSeconds": interval, "nodeCount": agent["node_count"], "podCount": agent["pod_count"],
+                    "clockSkewSeconds": agent["clock_skew"]})
 
 
 @blp.delete("/<agent_id>")

@@ -84,22 +84,27 @@ _RESTART_INDEX = {kind.name: [metric.column for metric in kind.metrics].index("r
                   for kind in (CONTAINERS, PODS)}
 
 
-def query_range(query):
-    """Return (start, end, now) in epoch seconds of a SeriesQuery: by default the hour before now."""
+def query_range(query, agent):
+    """Return (start, end, now) in epoch seconds of a SeriesQuery: by default the hour before the agent's now.
+
+    Samples keep the agent's timestamps: the last hour of an agent whose clock runs ahead (its
+    clock_skew) ends that far after the server's now, so that it holds its latest samples.
+    """
     now = int(time.time())
-    end = int(query["end"].timestamp()) if "end" in query else now
+    end = int(query["end"].timestamp()) if "end" in query else now + max(0, agent["clock_skew"] or 0)
     start = int(query["start"].timestamp()) if "start" in query else end - 3600
     if start > end:
         abort(400, errors={"query": {"from": ["from must not be after to."]}})
     return start, end, now
 
 
-def _series(kind, agent_id, identity, what, query):
+def _series(kind, agent, identity, what, query):
     """Answer a series query for one object of an agent, or 404 when the agent never pushed it."""
+    agent_id = agent["id"]
     key = sample_rows.object_key(kind, agent_id, identity)
     if key is None:
         abort(404, message=f"Agent {agent_id} has no {what}.")
-    start, end, now = query_range(query)
+    start, end, now = query_range(query, agent)
     try:
         found = series_query.read_series(kind, agent_id, key, start, end, query.get("step"), now, current_app.config)
     except series_query.QueryError as error:
@@ -131,8 +136,7 @@ def list_containers(query, agent_id, user):
 @blp.doc(security=_USER)
 def container_metrics(query, agent_id, container_id, user):
     """Return a container's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
-    agent_or_404(user, agent_id)
-    return _series(CONTAINERS, agent_id, (container_id,), f"container {container_id}", query)
+    return _series(CONTAINERS, agent_or_404(user, agent_id), (container_id,), f"container {container_id}", query)
 
 
 @blp.get("/<agent_id>/nodes")
@@ -152,8 +156,7 @@ def list_nodes(agent_id, user):
 @blp.doc(security=_USER)
 def node_metrics(query, agent_id, name, user):
     """Return a node's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
-    agent_or_404(user, agent_id)
-    return _series(NODES, agent_id, (name,), f"node {name}", query)
+    return _series(NODES, agent_or_404(user, agent_id), (name,), f"node {name}", query)
 
 
 @blp.get("/<agent_id>/pods")
@@ -175,5 +178,4 @@ def list_pods(query, agent_id, user):
 @blp.doc(security=_USER)
 def pod_metrics(query, agent_id, namespace, name, user):
     """Return a pod's metrics from `from` to `to` (default: the last hour), raw or in buckets of `step`."""
-    agent_or_404(user, agent_id)
-    return _series(PODS, agent_id, (namespace, name), f"pod {namespace}/{name}", query)
+    return _series(PODS, agent_or_404(user, agent_id), (namespace, name), f"pod {namespace}/{name}", query)

@@ -23,7 +23,8 @@ class Step(fields.Field):
 
 class SeriesQuery(Schema):
     start = QueryTime(data_key="from", format="iso", metadata={"description": "Default: an hour before to."})
-    end = QueryTime(data_key="to", format="iso", metadata={"description": "Default: now."})
+    end = QueryTime(data_key="to", format="iso", metadata={
+        "description": "Default: now, or the agent's now when its clock runs ahead of the server's."})
     step = Step(metadata={"type": "string", "example": "1m",
                           "description": "Bucket size: seconds, or 30s, 1m, 1h, 1d. Without it, raw samples."})
 

@@ -7,7 +7,8 @@ from kubewatch.db import read, write
 from kubewatch.repository.push_objects import forget_agent
 
 _AGENT_COLUMNS = ("id, name, platform, hostname, version, last_seen, last_push_ts, "
-                  "container_count, node_count, pod_count, created_at, running_count, stopped_count, restarted_at")
+                  "container_count, node_count, pod_count, created_at, running_count, stopped_count, restarted_at, "
+                  "clock_skew")
 # Ids are 32 random bits: a collision is rare, and two in a row would be rarer than a typo.
 _ID_ATTEMPTS = 5
 

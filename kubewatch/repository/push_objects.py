@@ -70,9 +70,10 @@ def _statements(kind):
         f"SELECT MAX(key) FROM {kind.table} WHERE agent_id = {{0}}",
         f"INSERT INTO {kind.table} (agent_id, key, {', '.join(columns)}, first_seen, described_at) "
         f"VALUES ({', '.join(['{0}'] * (len(columns) + 4))})",
-        # An older push replayed late must not overwrite what a newer one said.
+        # An older push replayed late must not overwrite what a newer one said; the push the agent's
+        # state now follows (the last parameter 1) does, whatever its timestamp (a clock fixed).
         f"UPDATE {kind.table} SET {', '.join(f'{c} = {{0}}' for c in described)}, described_at = {{0}} "
-        f"WHERE agent_id = {{0}} AND key = {{0}} AND described_at <= {{0}}",
+        f"WHERE agent_id = {{0}} AND key = {{0}} AND (described_at <= {{0}} OR {{0}} = 1)",
     )
 
 
@@ -86,8 +87,11 @@ def measured(name, items):
     return list(map(_READERS[name].measured, items))
 
 
-def describe(writing, name, agent_id, ts, items, budget, on_commit):
+def describe(writing, name, agent_id, ts, items, budget, on_commit, takes_state=True):
     """Describe a push's new or changed objects of kind name; return (keys, items, changed).
+
+    A description replaces the kept one when the push takes the agent's state (takes_state: it
+    happened last on the server's clock, see repository/pushes.py), else when its ts is not older.
 
     keys: each kept item's key. items: all of them, unless budget.allows(name, new) leaves the new
     ones out. changed: False for the steady push, the same objects described as before. What is
@@ -96,7 +100,7 @@ def describe(writing, name, agent_id, ts, items, budget, on_commit):
     cache = _described.setdefault(writing.engine, {})
     remembered = cache.get((name, agent_id), _NOTHING)
     now, items = _describe(writing, KINDS[name], _STATEMENTS[name], _READERS[name], agent_id, ts, items,
-                           remembered, budget)
+                           remembered, budget, takes_state)
     on_commit.append(lambda entry=(name, agent_id): cache.__setitem__(entry, now))
     return now.keys, items, now is not remembered
 
@@ -116,7 +120,7 @@ def forget_agent(agent_id):
         cache.pop((name, agent_id), None)
 
 
-def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered, budget):
+def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered, budget, takes_state):
     """Describe new or changed objects; return what is now Remembered of them, with each item's key,
     and the items kept: all of them, unless the budget leaves the new ones out."""
     identities = list(map(reader.identity, items))
@@ -139,8 +143,8 @@ def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered
                 next_key = (writing.execute(statements.last_key, (agent_id,)).fetchone()[0] or 0) + 1
             found, next_key = Known(next_key, description, ts), next_key + 1
             new.append((agent_id, found.key, *reader.row(item), ts, ts))
-        elif description != found.description and ts >= found.described_at:
-            changed.append((*description, ts, agent_id, found.key, ts))
+        elif description != found.description and (takes_state or ts >= found.described_at):
+            changed.append((*description, ts, agent_id, found.key, ts, int(takes_state)))
             found = Known(found.key, description, ts)
         known[identity] = found
         keys.append(found.key)

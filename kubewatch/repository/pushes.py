@@ -8,18 +8,27 @@ from kubewatch.kinds import KINDS
 from kubewatch.repository import push_objects
 
 # Every statement runs per push, on the driver's Cursor with "{0}" parameters (see kubewatch/db.py).
+# The agent's state (its lists and counts) follows the push that happened last on the server's
+# clock, at (see kubewatch/agent_clock.py): a push that happened before the state's (a backlog
+# replayed late) adds its samples and changes nothing else, whatever its timestamp says.
+_TAKES_STATE = "(state_at IS NULL OR {0} >= state_at)"
 _MARK_SEEN = (
     "UPDATE agents SET last_seen = {0}, "
-    "container_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE container_count END, "
-    "node_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE node_count END, "
-    "pod_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE pod_count END, "
-    "running_count = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE running_count END, "
+    f"container_count = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE container_count END, "
+    f"node_count = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE node_count END, "
+    f"pod_count = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE pod_count END, "
+    f"running_count = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE running_count END, "
     # Every right-hand side reads the row as it was: restart_total is still the previous push's.
-    "restarted_at = CASE WHEN last_push_ts IS NOT NULL AND {0} >= last_push_ts AND {0} > restart_total THEN {0} "
+    f"restarted_at = CASE WHEN last_push_ts IS NOT NULL AND {_TAKES_STATE} AND {{0}} > restart_total THEN {{0}} "
     "ELSE restarted_at END, "
-    "restart_total = CASE WHEN last_push_ts IS NULL OR {0} >= last_push_ts THEN {0} ELSE restart_total END, "
-    "last_push_ts = CASE WHEN last_push_ts IS NULL OR {0} > last_push_ts THEN {0} ELSE last_push_ts END "
-    "WHERE id = {0}"
+    f"restart_total = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE restart_total END, "
+    f"last_push_ts = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE last_push_ts END, "
+    # As the agent told it when it sent its Date, else from the push that takes the state: a push
+    # replayed from a backlog is old, not skewed.
+    f"clock_skew = CASE WHEN CAST({{0}} AS BIGINT) IS NOT NULL THEN {{0}} WHEN {_TAKES_STATE} THEN {{0}} "
+    "ELSE clock_skew END, "
+    f"state_at = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE state_at END "
+    "WHERE id = {0} RETURNING clock_skew, last_push_ts"
 )
 _STORED_BEFORE = "SELECT containers, nodes, pods FROM pushes WHERE agent_id = {0} AND ts = {0}"
 _MARK_SEEN_ONLY = "UPDATE agents SET last_seen = {0} WHERE id = {0}"
@@ -46,6 +55,7 @@ class Outcome(NamedTuple):
     agent_found: bool  # False: the agent is gone, and nothing was stored
     left_out: dict  # {kind: new objects not described, the database being near its size limit}
     differed: bool  # a retry of a stored timestamp, with other samples: nothing of it was stored
+    clock_skew: int = None  # the agent's clock against the server's in seconds, as now known (None: not known)
 
 
 STORED, GONE = Outcome(True, {}, False), Outcome(False, {}, False)
@@ -70,7 +80,7 @@ def _stopped_among(writing, agent_id, keys):
     return stopped
 
 
-def store_push(agent_id, ts, received_at, objects, max_described=None, describe_new=True):
+def store_push(agent_id, ts, received_at, objects, max_described=None, describe_new=True, at=None, sent_skew=None):
     """Store one push in one transaction and return its Outcome.
 
     objects maps "containers", "nodes" and "pods" to lists of objects with one attribute per column.
@@ -78,7 +88,11 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
     Outcome says whether its samples differed. Raises TooManyDescribed when the push's new objects
     would take the agent past max_described (None: no limit). With describe_new False, new
     objects are left out and their samples with them; the objects already described are stored.
+    at is when the push happened on the server's clock (default: ts, or received_at if earlier):
+    the push takes the agent's state unless a later one did. sent_skew is the agent's clock
+    against the server's as its request told it (None: not told).
     """
+    at = min(ts, received_at) if at is None else at
     on_commit = []
     with write_cursor(on_commit) as writing:
         before = writing.execute(_STORED_BEFORE, (agent_id, ts)).fetchone()
@@ -89,9 +103,10 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
         containers = objects["containers"]
         running = sum(1 for item in containers if item.status == "running")
         restarts = sum(item.restart_count or 0 for item in containers)
-        if not writing.execute(_MARK_SEEN, (
-                received_at, ts, counts[0], ts, counts[1], ts, counts[2], ts, running, ts, restarts, ts, ts,
-                restarts, ts, ts, agent_id)).rowcount:
+        marked = writing.execute(_MARK_SEEN, (
+            received_at, at, counts[0], at, counts[1], at, counts[2], at, running, at, restarts, ts, at, restarts,
+            at, ts, sent_skew, sent_skew, at, ts - received_at, at, at, agent_id)).fetchone()
+        if marked is None:
             return GONE
         budget = _Budget(writing, agent_id, max_described, describe_new)
         blobs = []
@@ -102,7 +117,8 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
                     writing.execute(_NONE_STOPPED, (agent_id, ts))
                 blobs.append(None)
                 continue
-            keys, items, changed = push_objects.describe(writing, name, agent_id, ts, items, budget, on_commit)
+            keys, items, changed = push_objects.describe(writing, name, agent_id, ts, items, budget, on_commit,
+                                                         marked[1] == ts)
             if name == "containers" and changed:
                 if keys:
                     writing.execute(_SET_STOPPED, (_stopped_among(writing, agent_id, keys), agent_id, ts))
@@ -113,7 +129,7 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
             counts = [len(objects[name]) - budget.left_out.get(name, 0) for name in KINDS]
             writing.execute(_SET_COUNTS, (*counts, agent_id, ts))
         writing.execute(_RECORD_PUSH, (agent_id, ts, received_at, *blobs))
-    return Outcome(True, budget.left_out, False) if budget.left_out else STORED
+    return Outcome(True, budget.left_out, False, marked[0])
 
 
 class _Budget:

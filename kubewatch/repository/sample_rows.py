@@ -99,15 +99,18 @@ _KEY_SLICE = 500  # keys asked for in one statement: SQLite takes at most 32,766
 
 
 def latest(kind, agent_id):
-    """Return the objects of the agent's latest push that had any of this kind.
+    """Return the objects of the push the agent's state follows (its latest received), if it had any of this kind.
 
     Each is a dict of the kind's identity and described columns, plus "key", "first_seen",
     "described_at" (when its description last changed), "ts", "values" (in the order of
     kind.metrics) and "previous": (ts, values) from the push before, or None.
     """
     with read() as conn:
+        # The push the agent's state follows (agents.last_push_ts): after a clock that ran fast was
+        # fixed, later timestamps are stored, yet the push received since says what runs now.
         pushed = conn.execute(
-            text(f"SELECT ts, {kind.name} FROM pushes WHERE agent_id = :agent_id ORDER BY ts DESC LIMIT 2"),
+            text(f"SELECT p.ts, p.{kind.name} FROM agents a JOIN pushes p ON p.agent_id = a.id "
+                 f"AND p.ts <= a.last_push_ts WHERE a.id = :agent_id ORDER BY p.ts DESC LIMIT 2"),
             {"agent_id": agent_id}).all()
         if not pushed or pushed[0][1] is None:
             return []
