@@ -1,6 +1,5 @@
 """An agent's metrics as a whole, and what its containers did lately."""
 
-import time
 
 from flask import current_app, jsonify
 from flask_smorest import abort
