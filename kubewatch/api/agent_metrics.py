@@ -1,33 +1,29 @@
 """An agent's metrics as a whole, and what its containers did lately."""
 
-
-from flask import current_app, jsonify
+from flask import current_app
 from flask_smorest import abort
 from marshmallow import Schema, fields
 
 from kubewatch import series_query, totals
 from kubewatch.api import Blueprint, access
+from kubewatch.api.answers import Shape
 from kubewatch.api.fields import EpochTime
 from kubewatch.api.metrics import agent_or_404, query_range
 from kubewatch.api.metrics_schemas import SeriesQuery
-from kubewatch.api.precision import PLACES, RATE_PLACES, rounded
+from kubewatch.api.precision import PLACES, RATE_PLACES, Rounded
 
 blp = Blueprint("agent_metrics", __name__, url_prefix="/api/v1/agents",
                 description="An agent's metrics as a whole: its containers' (or nodes') added up.")
 
-# Sums of floats carry float noise: rounded as the objects' own series are.
-_FLOATS = (("cpuPercent", PLACES), ("cpuPercentMax", PLACES), ("memoryMB", PLACES), ("memoryMBMax", PLACES),
-           ("networkRxBytesPerSec", RATE_PLACES), ("networkTxBytesPerSec", RATE_PLACES))
-
-
 class TotalPoint(Schema):
+    # Sums of floats carry float noise: rounded as the objects' own series are.
     t = EpochTime()
-    cpuPercent = fields.Float(allow_none=True)
-    cpuPercentMax = fields.Float(allow_none=True, metadata={"description": "Buckets only; the sum of maxima."})
-    memoryMB = fields.Float(allow_none=True)
-    memoryMBMax = fields.Float(allow_none=True, metadata={"description": "Buckets only; the sum of maxima."})
-    networkRxBytesPerSec = fields.Float(allow_none=True)
-    networkTxBytesPerSec = fields.Float(allow_none=True)
+    cpuPercent = Rounded(PLACES, allow_none=True)
+    cpuPercentMax = Rounded(PLACES, allow_none=True, metadata={"description": "Buckets only; the sum of maxima."})
+    memoryMB = Rounded(PLACES, allow_none=True)
+    memoryMBMax = Rounded(PLACES, allow_none=True, metadata={"description": "Buckets only; the sum of maxima."})
+    networkRxBytesPerSec = Rounded(RATE_PLACES, allow_none=True)
+    networkTxBytesPerSec = Rounded(RATE_PLACES, allow_none=True)
 
 
 class TotalSeries(Schema):
@@ -35,6 +31,9 @@ class TotalSeries(Schema):
     step = fields.Integer(allow_none=True)
     of = fields.String(metadata={"enum": ["containers", "nodes"], "description": "What was added up."})
     points = fields.List(fields.Nested(TotalPoint))
+
+
+TOTAL = Shape(TotalSeries)
 
 
 @blp.get("/<agent_id>/metrics")
@@ -50,7 +49,4 @@ def agent_metrics(query, agent_id, user):
         found = totals.agent_series(agent, start, end, query.get("step"), now, current_app.config)
     except series_query.QueryError as error:
         abort(400, message=str(error))
-    for point in found["points"]:
-        point["t"] = EpochTime.format(point["t"])
-        rounded(point, _FLOATS)
-    return jsonify(found)
+    return TOTAL.one(found)

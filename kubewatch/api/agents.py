@@ -12,6 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from kubewatch import agent_watch, push_limits, tokens
 from kubewatch.api import Blueprint, access
+from kubewatch.api.answers import Shape
+from kubewatch.api.errors import found_or_404
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.api.push_schema import PushSchema
 from kubewatch.api.push_validation import load_push
@@ -87,20 +89,18 @@ class AgentDetailSchema(AgentSchema):
                        "Null before its first push."})
 
 
+LISTED, DETAIL = Shape(AgentSchema), Shape(AgentDetailSchema)
+
+
 def new_agent_id():
     """Return a candidate agent id: `agent_` and 8 lowercase hex characters."""
     return "agent_" + secrets.token_hex(4)
 
 
 def agent_json(agent, now, interval):
-    """Return an agent as the API shows it in lists, with AgentSchema's fields in its order."""
-    return {
-        "id": agent["id"], "name": agent["name"], "platform": agent["platform"], "hostname": agent["hostname"],
-        "version": agent["version"], "lastSeen": EpochTime.format(agent["last_seen"]),
-        "status": agent_status(agent, now, interval), "containerCount": agent["container_count"],
-        "runningCount": agent["running_count"], "stoppedCount": agent["stopped_count"],
-        "restartedAt": EpochTime.format(agent["restarted_at"]),
-    }
+    """Return an agent row as the API shows it in lists (AgentSchema), its status found at now."""
+    agent["status"] = agent_status(agent, now, interval)
+    return LISTED(agent)
 
 
 def agent_status(agent, now, interval):
@@ -183,8 +183,6 @@ def push(agent_id):
 def list_agents(user):
     """List the agents of the caller's organization."""
     now, interval = int(time.time()), current_app.config["PUSH_INTERVAL_SECONDS"]
-    # Built by hand and returned as a response, which flask-smorest passes through: a thousand
-    # agents through AgentSchema's dump took longer than the query. AgentSchema documents it.
     return jsonify([agent_json(agent, now, interval) for agent in agents.agents_for_org(user["org_id"])])
 
 
@@ -194,13 +192,10 @@ def list_agents(user):
 @blp.doc(security=[{"userToken": []}])
 def get_agent(agent_id, user):
     """Return one agent of the caller's organization, with its counts of nodes and pods."""
-    agent = agents.agent_for_org(user["org_id"], agent_id)
-    if agent is None:
-        abort(404, message=f"Agent {agent_id} doesn't exist.")
-    now, interval = int(time.time()), current_app.config["PUSH_INTERVAL_SECONDS"]
-    return jsonify({**agent_json(agent, now, interval), "createdAt": EpochTime.format(agent["created_at"]),
-                    "pushIntervalSeconds": interval, "nodeCount": agent["node_count"], "podCount": agent["pod_count"],
-                    "clockSkewSeconds": agent["clock_skew"]})
+    agent = found_or_404(agents.agent_for_org(user["org_id"], agent_id), f"Agent {agent_id}")
+    interval = current_app.config["PUSH_INTERVAL_SECONDS"]
+    agent.update(status=agent_status(agent, int(time.time()), interval), pushIntervalSeconds=interval)
+    return DETAIL.one(agent)
 
 
 @blp.delete("/<agent_id>")
@@ -209,7 +204,6 @@ def get_agent(agent_id, user):
 @blp.doc(security=[{"userToken": []}])
 def delete_agent(agent_id, user):
     """Delete an agent and all its stored metrics; admins only."""
-    if not agents.delete_agent(user["org_id"], agent_id):
-        abort(404, message=f"Agent {agent_id} doesn't exist.")
+    found_or_404(agents.delete_agent(user["org_id"], agent_id), f"Agent {agent_id}")
     agent_watch.watch().forget(agent_id)
     log.info("agent %s deleted by %s", shown(agent_id), shown(user["email"]))

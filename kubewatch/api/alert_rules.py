@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from kubewatch.alerting.conditions import KINDS, THRESHOLD_KINDS
 from kubewatch.api import Blueprint, access
+from kubewatch.api.errors import found_or_404
 from kubewatch.api.fields import EpochTime, Number, text
 from kubewatch.credentials import new_id
 from kubewatch.repository import alert_config
@@ -87,14 +88,6 @@ def _checked(user, rule):
     return rule
 
 
-def rule_or_404(user, rule_id):
-    """Return the caller's organization's rule, or abort 404."""
-    rule = alert_config.rule_for_org(user["org_id"], rule_id)
-    if rule is None:
-        abort(404, message=f"Alert rule {rule_id} doesn't exist.")
-    return rule
-
-
 @blp.post("")
 @access.needs_user(role="admin")
 @blp.arguments(RuleSchema)
@@ -124,7 +117,7 @@ def list_rules(user):
 @blp.doc(security=_USER)
 def update(body, rule_id, user):
     """Change some fields of a rule; alerts it no longer finds resolve at the next run."""
-    rule = rule_or_404(user, rule_id)
+    rule = found_or_404(alert_config.rule_for_org(user["org_id"], rule_id), f"Alert rule {rule_id}")
     merged = {**rule, **body}
     if "kind" in body and "for_seconds" not in body:
         merged["for_seconds"] = None  # the new kind's default
@@ -143,6 +136,5 @@ def update(body, rule_id, user):
 @blp.doc(security=_USER)
 def delete(rule_id, user):
     """Delete a rule; its firing alerts end unannounced and stay in the history."""
-    if not alert_config.delete_rule(user["org_id"], rule_id, int(time.time())):
-        abort(404, message=f"Alert rule {rule_id} doesn't exist.")
+    found_or_404(alert_config.delete_rule(user["org_id"], rule_id, int(time.time())), f"Alert rule {rule_id}")
     log.info("alert rule %s deleted by %s", rule_id, user["email"])

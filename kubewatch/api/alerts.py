@@ -8,6 +8,8 @@ from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from kubewatch.api import Blueprint, access
+from kubewatch.api.answers import Shape
+from kubewatch.api.errors import found_or_404
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.credentials import new_id
 from kubewatch.repository import alert_config, alert_state
@@ -25,28 +27,29 @@ class AlertsQuery(Schema):
 class AlertSchema(Schema):
     id = fields.String()
     state = fields.String(metadata={"enum": ["firing", "resolved"]})
-    ruleId = fields.String(allow_none=True, metadata={"description": "null once the rule is deleted."})
-    ruleName = fields.String()
+    ruleId = fields.String(attribute="rule_id", allow_none=True,
+                           metadata={"description": "null once the rule is deleted."})
+    ruleName = fields.String(attribute="rule_name")
     kind = fields.String()
-    agentId = fields.String()
-    agentName = fields.String()
-    objectType = fields.String(metadata={"enum": ["agent", "container", "pod", "node"]})
-    object = fields.String(metadata={"description": "The object's name; pods are namespace/name."})
+    agentId = fields.String(attribute="agent_id")
+    agentName = fields.String(attribute="agent_name")
+    objectType = fields.String(attribute="object_type", metadata={"enum": ["agent", "container", "pod", "node"]})
+    object = fields.String(attribute="object_name",
+                           metadata={"description": "The object's name; pods are namespace/name."})
     value = fields.Float(allow_none=True)
     threshold = fields.Float(allow_none=True)
     summary = fields.String()
-    startedAt = EpochTime()
-    resolvedAt = EpochTime(allow_none=True)
+    startedAt = EpochTime(attribute="started_at")
+    resolvedAt = EpochTime(attribute="resolved_at", allow_none=True)
+
+
+ALERT = Shape(AlertSchema)
 
 
 def alert_json(alert):
-    """Return an alert row as the API shows it."""
-    return {"id": alert["id"], "state": "firing" if alert["resolved_at"] is None else "resolved",
-            "ruleId": alert["rule_id"], "ruleName": alert["rule_name"], "kind": alert["kind"],
-            "agentId": alert["agent_id"], "agentName": alert["agent_name"], "objectType": alert["object_type"],
-            "object": alert["object_name"], "value": alert["value"], "threshold": alert["threshold"],
-            "summary": alert["summary"], "startedAt": EpochTime.format(alert["started_at"]),
-            "resolvedAt": EpochTime.format(alert["resolved_at"])}
+    """Return an alert row as the API shows it (AlertSchema), its state found from resolved_at."""
+    alert["state"] = "firing" if alert["resolved_at"] is None else "resolved"
+    return ALERT(alert)
 
 
 @blp.get("/alerts")
@@ -115,6 +118,5 @@ def list_silences(user):
 @blp.doc(security=_USER)
 def end_silence(silence_id, user):
     """End a silence now."""
-    if not alert_config.delete_silence(user["org_id"], silence_id):
-        abort(404, message=f"Silence {silence_id} doesn't exist.")
+    found_or_404(alert_config.delete_silence(user["org_id"], silence_id), f"Silence {silence_id}")
     log.info("silence %s ended by %s", silence_id, user["email"])

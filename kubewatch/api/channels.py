@@ -4,11 +4,11 @@ import logging
 import time
 
 from flask import current_app
-from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validates
 
 from kubewatch.alerting import channels
 from kubewatch.api import Blueprint, access
+from kubewatch.api.errors import found_or_404
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.credentials import new_id
 from kubewatch.repository import alert_config
@@ -50,14 +50,6 @@ def _shown(channel):
     return {**channel, "url": channels.masked(channel["url"])}
 
 
-def channel_or_404(user, channel_id):
-    """Return the caller's organization's channel, or abort 404."""
-    channel = alert_config.channel_for_org(user["org_id"], channel_id)
-    if channel is None:
-        abort(404, message=f"Notification channel {channel_id} doesn't exist.")
-    return channel
-
-
 @blp.post("")
 @access.needs_user(role="admin")
 @blp.arguments(NewChannelSchema)
@@ -85,8 +77,7 @@ def list_channels(user):
 @blp.doc(security=_USER)
 def delete(channel_id, user):
     """Delete a channel; rules stop sending to it, and messages still owed to it are dropped."""
-    if not alert_config.delete_channel(user["org_id"], channel_id):
-        abort(404, message=f"Notification channel {channel_id} doesn't exist.")
+    found_or_404(alert_config.delete_channel(user["org_id"], channel_id), f"Notification channel {channel_id}")
     log.info("notification channel %s deleted by %s", channel_id, user["email"])
 
 
@@ -96,7 +87,8 @@ def delete(channel_id, user):
 @blp.doc(security=_USER)
 def test(channel_id, user):
     """Send a test message now; answer whether it was delivered and, if not, why."""
-    channel = channel_or_404(user, channel_id)
+    channel = found_or_404(alert_config.channel_for_org(user["org_id"], channel_id),
+                           f"Notification channel {channel_id}")
     sent = channels.send(channel["url"], "[kubewatch] Test message",
                          f"This is a test of the notification channel {channel['name']}.", "info",
                          current_app.config["ALERT_DELIVERY_TIMEOUT"])

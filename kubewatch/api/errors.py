@@ -4,6 +4,7 @@ import logging
 from http import HTTPStatus
 
 from flask import jsonify
+from flask_smorest import abort
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -19,6 +20,13 @@ def error_response(code, message, errors=None, headers=None):
     response.status_code = code
     response.headers.update(headers or {})
     return response
+
+
+def found_or_404(found, what):
+    """Return found (a row, or True when a change found its row); abort 404 "<what> doesn't exist." otherwise."""
+    if not found:
+        abort(404, message=f"{what} doesn't exist.")
+    return found
 
 
 def handle_http_exception(error):

@@ -19,6 +19,13 @@ class Number(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StoredBoolean(fields.Boolean):
+    """A boolean that SQLite keeps as 0 or 1: answered as false or true (marshmallow's Boolean dumps it as is)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else bool(value)
+
+
 def non_negative_number(**kwargs):
     """Return an optional field for a number >= 0 (null means not measured)."""
     return Number(validate=validate.Range(min=0), allow_none=True, **kwargs)

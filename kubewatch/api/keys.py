@@ -3,12 +3,12 @@
 import logging
 import time
 
-from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from kubewatch import revocations
 from kubewatch.accounts import add_api_key
 from kubewatch.api import Blueprint, access
+from kubewatch.api.errors import found_or_404
 from kubewatch.api.fields import EpochTime
 from kubewatch.logsafe import shown
 from kubewatch.repository import account_rows
@@ -72,6 +72,5 @@ def list_keys(user):
 def revoke(key_id, user):
     """Revoke a key: agents can no longer register with it and their tokens stop on their next push; scrapers can no
     longer read with it."""
-    if not revocations.revoke(user["org_id"], key_id, int(time.time())):
-        abort(404, message=f"API key {key_id} doesn't exist.")
+    found_or_404(revocations.revoke(user["org_id"], key_id, int(time.time())), f"API key {key_id}")
     log.info("API key %s revoked by %s", shown(key_id), shown(user["email"]))

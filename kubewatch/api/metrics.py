@@ -2,17 +2,16 @@
 
 import time
 
-from flask import current_app, jsonify
+from flask import current_app
 from flask_smorest import abort
 
-from kubewatch import buckets, series_query
+from kubewatch import series_query
 from kubewatch.api import Blueprint, access
-from kubewatch.api.fields import EpochTime
-from kubewatch.api.metrics_schemas import (ContainerSeries, ContainersQuery, ListedContainer, ListedNode, ListedPod,
-                                           NodeSeries, PodSeries, PodsQuery, SeriesQuery)
-from kubewatch.api.precision import float_fields, rounded
-from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema
-from kubewatch.kinds import CONTAINERS, COUNTER, NODES, PODS, rate_field
+from kubewatch.api.errors import found_or_404
+from kubewatch.api.metrics_schemas import (LISTED, SERIES, ContainerSeries, ContainersQuery, ListedContainer,
+                                           ListedNode, ListedPod, NodeSeries, PodSeries, PodsQuery, SeriesQuery,
+                                           measured)
+from kubewatch.kinds import CONTAINERS, NODES, PODS
 from kubewatch.repository import agents, sample_rows
 
 blp = Blueprint("metrics", __name__, url_prefix="/api/v1/agents",
@@ -21,38 +20,9 @@ blp = Blueprint("metrics", __name__, url_prefix="/api/v1/agents",
 _USER = [{"userToken": []}]
 
 
-def _api_names(pushed):
-    return {attr: field.data_key or attr for attr, field in pushed().fields.items()}
-
-
-_NAMES = {kind.name: _api_names(pushed) for kind, pushed in
-          ((CONTAINERS, ContainerSchema), (NODES, NodeSchema), (PODS, PodSchema))}
-_FLOATS = {kind.name: float_fields(kind) for kind in (CONTAINERS, NODES, PODS)}
-
-
-def _object_json(kind, item):
-    """Return an object of the latest push as the API lists it."""
-    names = _NAMES[kind.name]
-    shown = {names[column]: item[column] for column in kind.identity + kind.described}
-    for flag in ("ready", "oomKilled"):  # stored as 0 or 1
-        if shown.get(flag) is not None:
-            shown[flag] = bool(shown[flag])
-    previous = item["previous"]
-    for index, metric in enumerate(kind.metrics):
-        shown[metric.field] = item["values"][index]
-        if metric.how == COUNTER:
-            shown[rate_field(metric)] = previous and buckets.counter_rate(
-                previous[1][index], item["values"][index], item["ts"] - previous[0])
-    shown["lastSeen"] = EpochTime.format(item["ts"])
-    return rounded(shown, _FLOATS[kind.name])
-
-
 def agent_or_404(user, agent_id):
     """Return the user's organization's agent, or abort 404."""
-    agent = agents.agent_for_org(user["org_id"], agent_id)
-    if agent is None:
-        abort(404, message=f"Agent {agent_id} doesn't exist.")
-    return agent
+    return found_or_404(agents.agent_for_org(user["org_id"], agent_id), f"Agent {agent_id}")
 
 
 # Restarts within this many seconds are recent; the dashboard highlights them.
@@ -61,23 +31,22 @@ RECENT = 3600
 
 def _listed(kind, agent_id, keep=lambda item: True):
     """Answer the objects of the latest push as listed, with what they did lately where the kind has it."""
-    items = [item for item in sample_rows.latest(kind, agent_id) if keep(item)]
-    listed = [_object_json(kind, item) for item in items]
+    items = [measured(kind, item) for item in sample_rows.latest(kind, agent_id) if keep(item)]
     restarts = _RESTART_INDEX.get(kind.name)
     if restarts is not None and items:
         # The rollups hold the hour but its last minute or two; the push before the latest one holds those.
         lowest = sample_rows.lowest_restarts_since(kind, agent_id, int(time.time()) - RECENT)
-        for shown, item in zip(listed, items):
+        for item in items:
             earlier = [lowest.get(item["key"]), item["previous"] and item["previous"][1][restarts]]
             earlier = [value for value in earlier if value is not None]
             now = item["values"][restarts]
-            shown["recentRestarts"] = max(0, now - min(earlier)) if now is not None and earlier else 0
+            item["recentRestarts"] = max(0, now - min(earlier)) if now is not None and earlier else 0
     if kind is CONTAINERS:
-        for shown, item in zip(listed, items):
+        for item in items:
             # Its description changed to a state other than running: it ran before (first seen stopped, it did not).
             stopped = item["status"] not in ("running", "paused") and item["described_at"] > item["first_seen"]
-            shown["stoppedAt"] = EpochTime.format(item["described_at"]) if stopped else None
-    return jsonify(listed)
+            item["stopped_at"] = item["described_at"] if stopped else None
+    return LISTED[kind.name].many(items)
 
 
 _RESTART_INDEX = {kind.name: [metric.column for metric in kind.metrics].index("restart_count")
@@ -109,12 +78,7 @@ def _series(kind, agent, identity, what, query):
         found = series_query.read_series(kind, agent_id, key, start, end, query.get("step"), now, current_app.config)
     except series_query.QueryError as error:
         abort(400, message=str(error))
-    # Built by hand: a day of one-minute points through marshmallow's dump took longer than reading them.
-    floats = _FLOATS[kind.name]
-    for point in found["points"]:
-        point["t"] = EpochTime.format(point["t"])
-        rounded(point, floats)
-    return jsonify(found)
+    return SERIES[kind.name].one(found)
 
 
 @blp.get("/<agent_id>/containers")

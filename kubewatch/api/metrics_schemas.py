@@ -1,10 +1,13 @@
-"""The schemas of an agent's objects read back: series queries, their points, objects as listed."""
+"""The schemas of an agent's objects read back, built from the kinds: series queries, points, objects as listed."""
 
 import re
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
+from kubewatch import buckets
+from kubewatch.api.answers import Shape
 from kubewatch.api.fields import EpochTime, QueryTime
+from kubewatch.api.precision import Rounded, places
 from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema
 from kubewatch.kinds import CONTAINERS, COUNTER, GAUGE, NODES, PODS, rate_field
 
@@ -42,50 +45,75 @@ class PodsQuery(Schema):
     namespace = fields.String(metadata={"description": "Only the pods of this namespace."})
 
 
-def _point_schema(kind, name):
+PUSHED = {CONTAINERS.name: ContainerSchema, NODES.name: NodeSchema, PODS.name: PodSchema}
+
+
+def _figure(metric, **kwargs):
+    """Return the field of a metric's own figure: rounded to its places, or an integer."""
+    decimals = places(metric)
+    return fields.Integer(**kwargs) if decimals is None else Rounded(decimals, **kwargs)
+
+
+def _point_schema(kind):
     """Return the schema of a point of kind: raw points have the values, buckets averages and maxima too."""
     point = {"t": EpochTime()}
     for metric in kind.metrics:
-        number = fields.Integer if metric.integer and metric.how != GAUGE else fields.Float
         if metric.how == COUNTER:
-            point[rate_field(metric)] = fields.Float(allow_none=True)
+            point[rate_field(metric)] = _figure(metric, allow_none=True)
         else:
-            point[metric.field] = number(allow_none=True)
+            point[metric.field] = _figure(metric, allow_none=True)
         if metric.how == GAUGE:
-            point[metric.field + "Max"] = fields.Float(allow_none=True, metadata={"description": "Buckets only."})
-    return Schema.from_dict(point, name=name)
+            point[metric.field + "Max"] = Rounded(places(metric), allow_none=True,
+                                                  metadata={"description": "Buckets only."})
+    return Schema.from_dict(point, name=f"{kind.name[:-1].title()}Point")
 
 
-def _series_schema(point, name):
+def _series_schema(kind):
     return Schema.from_dict({
         "resolution": fields.String(metadata={"enum": ["raw", "1m", "1h"]}),
         "step": fields.Integer(allow_none=True),
-        "points": fields.List(fields.Nested(point)),
-    }, name=name)
+        "points": fields.List(fields.Nested(_point_schema(kind))),
+    }, name=f"{kind.name[:-1].title()}Series")
 
 
-def _object_schema(kind, pushed, name):
-    """Return the schema of an object as last pushed: the push's fields, rates of its counters, lastSeen."""
-    listed = {field.data_key or attr: field for attr, field in pushed().fields.items()}
+def _listed_schema(kind):
+    """Return the schema of an object as last pushed: the push's fields, rates of its counters, lastSeen.
+
+    In the order of the answer: its identity and description, then each metric (a counter with its rate).
+    """
+    pushed = PUSHED[kind.name]().fields
+    listed = {column: pushed[column] for column in kind.identity + kind.described}
     for metric in kind.metrics:
+        field = pushed[metric.column]
+        listed[metric.column] = field if metric.integer else Rounded(
+            places(metric), data_key=field.data_key, allow_none=True, validate=field.validators)
         if metric.how == COUNTER:
-            listed[rate_field(metric)] = fields.Float(allow_none=True)
-    listed["lastSeen"] = EpochTime()
+            listed[rate_field(metric)] = Rounded(places(metric), allow_none=True)
+    listed["lastSeen"] = EpochTime(attribute="ts")
     if "restart_count" in kind.measured:
         listed["recentRestarts"] = fields.Integer(metadata={
             "description": "How much restartCount rose in the last hour, by its lowest value in that hour."})
     if kind is CONTAINERS:
-        listed["stoppedAt"] = EpochTime(allow_none=True, metadata={
+        listed["stoppedAt"] = EpochTime(attribute="stopped_at", allow_none=True, metadata={
             "description": "When a container that ran before was first reported in its present, stopped state; "
                            "null while running, or when it was never seen running."})
-    return Schema.from_dict(listed, name=name)
+    return Schema.from_dict(listed, name=f"Listed{kind.name[:-1].title()}")
 
 
-ContainerPoint, NodePoint, PodPoint = (_point_schema(kind, f"{kind.name[:-1].title()}Point")
-                                       for kind in (CONTAINERS, NODES, PODS))
-ContainerSeries = _series_schema(ContainerPoint, "ContainerSeries")
-NodeSeries = _series_schema(NodePoint, "NodeSeries")
-PodSeries = _series_schema(PodPoint, "PodSeries")
-ListedContainer = _object_schema(CONTAINERS, ContainerSchema, "ListedContainer")
-ListedNode = _object_schema(NODES, NodeSchema, "ListedNode")
-ListedPod = _object_schema(PODS, PodSchema, "ListedPod")
+ListedContainer, ListedNode, ListedPod = (_listed_schema(kind) for kind in (CONTAINERS, NODES, PODS))
+ContainerSeries, NodeSeries, PodSeries = (_series_schema(kind) for kind in (CONTAINERS, NODES, PODS))
+LISTED = {kind.name: Shape(schema) for kind, schema in
+          ((CONTAINERS, ListedContainer), (NODES, ListedNode), (PODS, ListedPod))}
+SERIES = {kind.name: Shape(schema) for kind, schema in
+          ((CONTAINERS, ContainerSeries), (NODES, NodeSeries), (PODS, PodSeries))}
+
+
+def measured(kind, item):
+    """Add to an object of sample_rows.latest its metrics' values by column, and its counters' rates; return it."""
+    values, previous = item["values"], item["previous"]
+    for index, metric in enumerate(kind.metrics):
+        item[metric.column] = values[index]
+        if metric.how == COUNTER:
+            item[rate_field(metric)] = previous and buckets.counter_rate(
+                previous[1][index], values[index], item["ts"] - previous[0])
+    return item

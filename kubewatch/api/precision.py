@@ -4,29 +4,31 @@ Rates per second have 1 decimal; percentages, MiB and every other average or mea
 Integers (counters, restart counts) are left as they are.
 """
 
-from kubewatch.kinds import COUNTER, GAUGE, rate_field
+from marshmallow import fields
+
+from kubewatch.kinds import COUNTER, GAUGE
 
 RATE_PLACES = 1
 PLACES = 2
 
 
-def float_fields(kind):
-    """Return ((field, places), ...) of the figures of kind that can be fractional in a point or a listed object."""
-    found = []
-    for metric in kind.metrics:
-        if metric.how == COUNTER:
-            found.append((rate_field(metric), RATE_PLACES))
-        elif not metric.integer or metric.how == GAUGE:  # an integer gauge's average is fractional
-            found.append((metric.field, PLACES))
-        if metric.how == GAUGE:
-            found.append((metric.field + "Max", PLACES))
-    return tuple(found)
+class Rounded(fields.Float):
+    """A number answered with `places` decimals; an integer stays as it is."""
+
+    def __init__(self, places, **kwargs):
+        super().__init__(**kwargs)
+        self.places = places
+
+    def round(self, value):
+        """Return value rounded to this field's places when it is a float, else as it is (None included)."""
+        return round(value, self.places) if type(value) is float else value
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return self.round(value)
 
 
-def rounded(shown, fields):
-    """Round shown's floats named in fields (from float_fields) in place; return shown."""
-    for field, places in fields:
-        value = shown.get(field)
-        if type(value) is float:
-            shown[field] = round(value, places)
-    return shown
+def places(metric):
+    """Return the decimals of a metric's own figure in a point or a listed object, or None for an integer."""
+    if metric.how == COUNTER:
+        return RATE_PLACES  # of its rate per second
+    return PLACES if not metric.integer or metric.how == GAUGE else None  # an integer gauge's average is fractional

@@ -2,7 +2,14 @@
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from kubewatch.api.fields import name_in_url, non_negative_integer, non_negative_number, text
+from kubewatch.api.fields import StoredBoolean, name_in_url, non_negative_integer, non_negative_number, text
+from kubewatch.kinds import CONTAINERS, NODES, PODS
+
+
+def measured(kind, column):
+    """Return the field of one of kind's metrics, under the API name kinds.py gives it; null means not measured."""
+    metric = next(metric for metric in kind.metrics if metric.column == column)
+    return (non_negative_integer if metric.integer else non_negative_number)(data_key=metric.field)
 
 
 class _Lenient(Schema):
@@ -16,17 +23,17 @@ class ContainerSchema(_Lenient):
     name = text(255, required=True)
     image = text(512)
     status = text(32)
-    cpu_percent = non_negative_number(data_key="cpuPercent")
-    memory_mb = non_negative_number(data_key="memoryMB")
-    memory_limit_mb = non_negative_number(data_key="memoryLimitMB")
-    network_rx_bytes = non_negative_integer(data_key="networkRxBytes")
-    network_tx_bytes = non_negative_integer(data_key="networkTxBytes")
-    restart_count = non_negative_integer(data_key="restartCount")
+    cpu_percent = measured(CONTAINERS, "cpu_percent")
+    memory_mb = measured(CONTAINERS, "memory_mb")
+    memory_limit_mb = measured(CONTAINERS, "memory_limit_mb")
+    network_rx_bytes = measured(CONTAINERS, "network_rx_bytes")
+    network_tx_bytes = measured(CONTAINERS, "network_tx_bytes")
+    restart_count = measured(CONTAINERS, "restart_count")
     # From the Engine's inspect State; older agents do not send them.
     health = fields.String(allow_none=True, validate=validate.OneOf(["healthy", "unhealthy", "starting"]))
     exit_code = fields.Integer(strict=True, allow_none=True, data_key="exitCode",
                                validate=validate.Range(min=-(2**31), max=2**31 - 1))
-    oom_killed = fields.Boolean(allow_none=True, truthy={True}, falsy={False}, data_key="oomKilled")
+    oom_killed = StoredBoolean(allow_none=True, truthy={True}, falsy={False}, data_key="oomKilled")
 
 
 class NodeSchema(_Lenient):
@@ -34,15 +41,15 @@ class NodeSchema(_Lenient):
     status = fields.String(allow_none=True, validate=validate.OneOf(["Ready", "NotReady", "Unknown"]))
     kubelet_version = text(64, data_key="kubeletVersion")
     cpu_cores = non_negative_number(data_key="cpuCores")
-    cpu_percent = non_negative_number(data_key="cpuPercent")
-    memory_mb = non_negative_number(data_key="memoryMB")
+    cpu_percent = measured(NODES, "cpu_percent")
+    memory_mb = measured(NODES, "memory_mb")
     memory_capacity_mb = non_negative_number(data_key="memoryCapacityMB")
-    pod_count = non_negative_integer(data_key="podCount")
+    pod_count = measured(NODES, "pod_count")
     pod_capacity = non_negative_integer(data_key="podCapacity")
-    network_rx_bytes = non_negative_integer(data_key="networkRxBytes")
-    network_tx_bytes = non_negative_integer(data_key="networkTxBytes")
-    fs_used_bytes = non_negative_integer(data_key="fsUsedBytes")
-    fs_capacity_bytes = non_negative_integer(data_key="fsCapacityBytes")
+    network_rx_bytes = measured(NODES, "network_rx_bytes")
+    network_tx_bytes = measured(NODES, "network_tx_bytes")
+    fs_used_bytes = measured(NODES, "fs_used_bytes")
+    fs_capacity_bytes = measured(NODES, "fs_capacity_bytes")
 
 
 class PodSchema(_Lenient):
@@ -52,15 +59,15 @@ class PodSchema(_Lenient):
     node_name = text(253, data_key="nodeName")
     phase = fields.String(allow_none=True, validate=validate.OneOf(
         ["Pending", "Running", "Succeeded", "Failed", "Unknown"]))
-    ready = fields.Boolean(allow_none=True, truthy={True}, falsy={False})
+    ready = StoredBoolean(allow_none=True, truthy={True}, falsy={False})
     container_count = non_negative_integer(data_key="containerCount")
     ready_containers = non_negative_integer(data_key="readyContainers")
-    restart_count = non_negative_integer(data_key="restartCount")
-    cpu_percent = non_negative_number(data_key="cpuPercent")
-    memory_mb = non_negative_number(data_key="memoryMB")
-    memory_limit_mb = non_negative_number(data_key="memoryLimitMB")
-    network_rx_bytes = non_negative_integer(data_key="networkRxBytes")
-    network_tx_bytes = non_negative_integer(data_key="networkTxBytes")
+    restart_count = measured(PODS, "restart_count")
+    cpu_percent = measured(PODS, "cpu_percent")
+    memory_mb = measured(PODS, "memory_mb")
+    memory_limit_mb = measured(PODS, "memory_limit_mb")
+    network_rx_bytes = measured(PODS, "network_rx_bytes")
+    network_tx_bytes = measured(PODS, "network_tx_bytes")
 
 
 def _duplicates(items, identity, field, what):

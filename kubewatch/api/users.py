@@ -10,6 +10,7 @@ from kubewatch import credentials, sessions
 from kubewatch.api import access
 from kubewatch.accounts import MIN_PASSWORD_LENGTH
 from kubewatch.api import Blueprint
+from kubewatch.api.errors import found_or_404
 from kubewatch.api.fields import EpochTime, text
 from kubewatch.repository import users
 from kubewatch.repository.account_rows import EmailTaken
@@ -107,8 +108,7 @@ def change_role(body, user_id, user):
         changed = users.set_role(user["org_id"], user_id, body["role"])
     except users.LastAdmin:
         abort(409, message=LAST_ADMIN)
-    if changed is None:
-        abort(404, message=f"User {user_id} doesn't exist.")
+    found_or_404(changed, f"User {user_id}")
     log.info("user %s made %s by %s", user_id, body["role"], user["email"])
     return changed
 
@@ -121,8 +121,7 @@ def change_role(body, user_id, user):
 def reset_password(body, user_id, user):
     """Give a user a new password, typed or generated (then shown this once); their sessions end."""
     password = body.get("password") or credentials.new_password()
-    if not users.set_password(user["org_id"], user_id, access.hashed_password(password)):
-        abort(404, message=f"User {user_id} doesn't exist.")
+    found_or_404(users.set_password(user["org_id"], user_id, access.hashed_password(password)), f"User {user_id}")
     log.info("password of user %s reset by %s", user_id, user["email"])
     return {} if "password" in body else {"password": password}
 
@@ -138,8 +137,7 @@ def remove(user_id, user):
         removed = users.delete_user(user["org_id"], user_id)
     except users.LastAdmin:
         abort(409, message=LAST_ADMIN)
-    if not removed:
-        abort(404, message=f"User {user_id} doesn't exist.")
+    found_or_404(removed, f"User {user_id}")
     log.info("user %s removed by %s", user_id, user["email"])
 
 
