@@ -9,6 +9,7 @@ from contextlib import closing
 from kubewatch_agent.backoff import Backoff
 from kubewatch_agent.client import Refused, ServerClient, Unreachable
 from kubewatch_agent.loop import Agent
+from polling import wait_until
 
 IDENTITY = {"name": "prod-web", "hostname": "prod-web-01", "version": "1.4.2", "platform": "docker"}
 CONTAINERS = [
@@ -85,11 +86,8 @@ class RunningAgent:
 
     def wait_for(self, condition, timeout=10.0):
         """Wait until condition() is true; fail after timeout seconds."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert self.thread.is_alive(), "the agent's loop ended"
-            assert time.monotonic() < deadline, f"timed out; events: {self.client.events}"
-            time.sleep(0.05)
+        wait_until(condition, "the agent's loop to get there", timeout, every=0.05, alive=self.thread.is_alive,
+                   explain=lambda: f"events: {self.client.events}")
 
 
 def stored_rows(database, sql):

@@ -3,12 +3,13 @@
 import os
 import shutil
 import sqlite3
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import requests
+
+from polling import wait_until
 
 CHROMIUM = os.environ.get("KUBEWATCH_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -62,17 +63,6 @@ def sign_in(page, url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
     page.wait_for_url(f"{url}/")
 
 
-def wait_for(check, seconds=10):
-    """Return check()'s first truthy answer, asked every 0.1 s; fail after seconds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {seconds} s")
-
-
 def followed_running(server, agent_id, name):
     """Wait until the server's evaluator has seen the container running: it fires only for one seen running."""
     def running():
@@ -82,7 +72,7 @@ def followed_running(server, agent_id, name):
                                 (agent_id, name)).fetchone() == (1,)
         finally:
             conn.close()
-    wait_for(running, 20)
+    wait_until(running, "the evaluator to see the container running", 20)
 
 
 def sideways_overflow(page):

@@ -6,10 +6,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+
+from polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,18 +46,12 @@ class LiveServer:
         self._output = open(self.log, "a")
         self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env,
                                         stdout=self._output, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            # Bound before the first start's admin is made (so a taken port fails first): it may
-            # accept a connection and answer once that is done.
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.05)
-        raise RuntimeError(f"server did not start: {self.log.read_text()}")
+        # Bound before the first start's admin is made (so a taken port fails first): it may
+        # accept a connection and answer once that is done.
+        wait_until(lambda: requests.get(self.url + "/healthz", timeout=1).status_code == 200,
+                   "the server to answer /healthz", 20, every=0.05, alive=lambda: self.process.poll() is None,
+                   ignore=(requests.ConnectionError, requests.Timeout), explain=self.log.read_text)
+        return self
 
     def stop(self, sig=signal.SIGTERM):
         """Stop the server with sig (SIGKILL for a crash) and wait for it."""

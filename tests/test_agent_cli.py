@@ -19,6 +19,7 @@ from fake_docker import FakeEngine
 from kubewatch.api.push_schema import PushSchema
 from kubewatch_agent.cli import parser
 from live_server import ROOT, LiveServer, free_port
+from polling import wait_until
 
 ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
 WRONG_KEY = "kw_live_" + "x" * 43
@@ -123,10 +124,8 @@ def test_sigterm_stops_the_loop_and_exits_0(server):
         env=agent_env(KUBEWATCH_URL=server.url, KUBEWATCH_API_KEY=server.first_run_key()),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 10
-        while agents_on(server).get("cli-loop", {}).get("status") != "connected":
-            assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
-            time.sleep(0.1)
+        wait_until(lambda: agents_on(server).get("cli-loop", {}).get("status") == "connected", "the agent to connect",
+                   10, alive=lambda: process.poll() is None, explain=process.stderr.read)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=10)
     finally:
@@ -207,13 +206,12 @@ def test_the_running_agent_without_docker_pushes_the_machine_and_logs_the_troubl
                       DOCKER_HOST="unix:///nonexistent/docker.sock"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 15
-        while True:
+        def connected_with_its_host():
             found = agents_on(server).get("cli-no-docker", {})
-            if found.get("status") == "connected" and nodes_of(server, found["id"]):
-                break
-            assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
-            time.sleep(0.2)
+            return found if found.get("status") == "connected" and nodes_of(server, found["id"]) else None
+
+        found = wait_until(connected_with_its_host, "the agent to push its host", 15, every=0.2,
+                           alive=lambda: process.poll() is None, explain=process.stderr.read)
         time.sleep(2.5)  # two more pushes at the 1 s interval: the trouble is still logged once
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=10)

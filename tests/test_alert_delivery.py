@@ -12,6 +12,7 @@ from conftest import container
 from kubewatch.alerting.courier import Courier, retry_delay
 from kubewatch.db import db
 from live_server import free_port
+from polling import wait_until
 
 T = int(time.time()) - 3600
 
@@ -51,8 +52,7 @@ def test_a_hanging_channel_and_a_failing_one_do_not_delay_another(world, receive
         world.evaluator.run(world.app.config, T + 15)
     started = time.monotonic()
     world.courier.dispatch()
-    while not receiver.titles("ok") and time.monotonic() - started < 5:
-        time.sleep(0.01)
+    wait_until(lambda: receiver.titles("ok"), "the channel that answers to be sent to", 5, every=0.01)
     took = time.monotonic() - started
     assert receiver.titles("ok") == ["[kubewatch] FIRING: container_stopped: web on prod-web"]
     assert took < 1.0, took  # the hanging channel waits for its timeout (2 s) on its own

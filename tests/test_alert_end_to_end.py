@@ -8,22 +8,13 @@ import requests
 
 from alerting_world import Receiver
 from live_server import LiveServer
+from polling import wait_until
 
 ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
 
 
 def stamp(ts):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def wait_for(check, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -59,28 +50,28 @@ def test_a_stop_fires_once_and_resolves_once_across_a_server_restart(tmp_path, r
         push("running")
         time.sleep(1.5)  # the evaluator sees it running
         push("exited", exitCode=137, oomKilled=True)
-        fired = wait_for(lambda: receiver.messages("hook"))
+        fired = wait_until(lambda: receiver.messages("hook"), "the firing message")
         assert fired[0]["title"] == "[kubewatch] FIRING: container_stopped: postgres-main on prod-web"
         assert fired[0]["message"].startswith("postgres-main exited with code 137 (killed: out of memory)")
 
         # Killed once the delivery is recorded: killed between sending and recording, it would be sent
         # again after the restart (at least once, never zero times), which another test covers.
-        wait_for(lambda: requests.get(server.url + "/api/v1/notification-channels",
-                                      headers=user).json()[0]["lastDeliveredAt"])
+        wait_until(lambda: requests.get(server.url + "/api/v1/notification-channels",
+                                        headers=user).json()[0]["lastDeliveredAt"], "the delivery recorded")
         server.stop(signal.SIGKILL)  # mid-alert, without warning
         server.start()
         push("exited", exitCode=137, oomKilled=True)
         time.sleep(2.5)  # two evaluations of the new process: nothing more to send
         assert len(receiver.messages("hook")) == 1
         push("running")
-        wait_for(lambda: len(receiver.messages("hook")) == 2)
+        wait_until(lambda: len(receiver.messages("hook")) == 2, "the resolved message")
         assert receiver.titles("hook")[1] == "[kubewatch] RESOLVED: container_stopped: postgres-main on prod-web"
 
         # silence from the agent: disconnected after three 1-second intervals, back with its next push
-        wait_for(lambda: len(receiver.messages("hook")) == 3)
+        wait_until(lambda: len(receiver.messages("hook")) == 3, "agent_down firing")
         assert receiver.titles("hook")[2] == "[kubewatch] FIRING: agent_down: prod-web"
         push("running")
-        wait_for(lambda: len(receiver.messages("hook")) == 4)
+        wait_until(lambda: len(receiver.messages("hook")) == 4, "agent_down resolved")
         assert receiver.titles("hook")[3] == "[kubewatch] RESOLVED: agent_down: prod-web"
         alerts = requests.get(server.url + "/api/v1/alerts?state=resolved", headers=user).json()
         assert sorted(a["kind"] for a in alerts) == ["agent_down", "container_stopped"]

@@ -8,8 +8,9 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from alerting_world import Receiver
-from browser import ADMIN_EMAIL, ADMIN_PASSWORD, Agent, container, followed_running, launch, sign_in, wait_for
+from browser import ADMIN_EMAIL, ADMIN_PASSWORD, Agent, container, followed_running, launch, sign_in
 from live_server import LiveServer
+from polling import wait_until
 
 INTERVAL = 2  # the pages' refresh; the evaluator runs every second
 
@@ -92,7 +93,7 @@ def test_an_admin_adds_a_channel_and_a_rule_and_a_stop_fires_marks_the_agent_and
     firing = admin.locator("#firing tbody tr", has_text="postgres stops")
     expect(firing).to_contain_text("postgres exited with code 137 (killed: out of memory)", timeout=10_000)
     expect(admin.locator("#firing tbody tr")).to_have_count(1)  # web is not matched by postgres*
-    fired = wait_for(lambda: receiver.titles("hook")[1:])
+    fired = wait_until(lambda: receiver.titles("hook")[1:], "the firing message", 10)
     assert len(fired) == 1 and re.search(r"FIRING\b.*postgres on nas", fired[0]), fired
 
     admin.get_by_role("link", name="Agents").click()
@@ -126,7 +127,7 @@ def test_an_admin_adds_a_channel_and_a_rule_and_a_stop_fires_marks_the_agent_and
     expect(admin.locator("#firing tbody")).to_contain_text("Nothing is firing.", timeout=10_000)
     # An alert keeps the name its rule had when it fired.
     expect(admin.locator("#history tbody tr", has_text="postgres stops")).to_contain_text("postgres exited")
-    resolved = wait_for(lambda: receiver.titles("hook")[2:])
+    resolved = wait_until(lambda: receiver.titles("hook")[2:], "the resolved message", 10)
     assert len(resolved) == 1 and re.search(r"RESOLVED\b.*postgres on nas", resolved[0]), resolved
     admin.once("dialog", lambda dialog: dialog.accept())
     admin.get_by_role("button", name="Delete the rule postgres stopped").click()

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from conftest import bearer, container
+from conftest import bearer, container, sample_push
 from kubewatch.api.push_schema import PushSchema
 from kubewatch.api.push_validation import as_loaded, fast_load
 
@@ -206,3 +206,14 @@ def test_a_json_body_that_is_not_an_object_is_400(client, org, raw):
                            data=raw, content_type="application/json")
     assert response.status_code == 400
     assert response.json["code"] == 400
+
+
+@pytest.mark.parametrize("field, value", [("health", "sick"), ("exitCode", "137"), ("exitCode", 2**40),
+                                          ("oomKilled", "yes")])
+def test_a_bad_health_exit_code_or_oom_kill_is_a_400_that_stores_nothing(org, field, value):
+    agent = org.register(name="strict")
+    response = org.push(agent, sample_push(containers=[container("c1", "web", **{field: value})]))
+    assert response.status_code == 400
+    assert field in response.json["errors"]["json"]["containers"]["0"]
+    listed = org.client.get(f"/api/v1/agents/{agent['agentId']}/containers", headers=bearer(org.viewer))
+    assert listed.json == []

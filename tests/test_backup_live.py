@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from live_server import ROOT, LiveServer
+from polling import wait_until
 
 pytestmark = pytest.mark.slow  # two servers, a load and a backup: about half a minute
 
@@ -45,10 +46,8 @@ class Load(threading.Thread):
                 self.next_ts += 1
 
     def wait_for(self, count):
-        deadline = time.monotonic() + 120
-        while len(self.acknowledged) < count:
-            assert time.monotonic() < deadline and self.is_alive(), "the load stopped"
-            time.sleep(0.05)
+        wait_until(lambda: len(self.acknowledged) >= count, f"{count} acknowledged pushes", 120, every=0.05,
+                   alive=self.is_alive)
 
 
 def answers(url, token, agent_id, start, end):

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -21,6 +20,7 @@ import requests
 
 from docker_engine import docker, engine, unavailable  # noqa: F401 (the fixture)
 from live_server import ROOT, free_port
+from polling import wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -34,18 +34,13 @@ def compose_command():
     unavailable("neither `docker compose` nor docker-compose is installed")
 
 
-def wait_for(check, what, timeout=120, explain=lambda: ""):
-    """Return check()'s first true answer; on timeout fail with what explain() then says (a log)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except (requests.RequestException, ValueError, KeyError):
-            found = None
-        if found:
-            return found
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}\n{explain()}")
+def wait_for(check, what, timeout=120, explain=None):
+    """Poll the stack every second; an answer not there yet (refused, not JSON, not complete) is not yet.
+
+    On timeout the failure shows what explain() (when given) then says: a log.
+    """
+    return wait_until(check, what, timeout, every=1, ignore=(requests.RequestException, ValueError, KeyError),
+                      explain=explain)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from alerting_world import Receiver
 from browser import (ADMIN_EMAIL, ADMIN_PASSWORD, ARTIFACTS, Agent, container, followed_running, launch, sideways_overflow,
-                     sign_in, wait_for)
+                     sign_in)
 from live_server import LiveServer
+from polling import wait_until
 
 INTERVAL = 2  # seconds between the page's refreshes; the tests push faster than three of them
 
@@ -282,11 +283,11 @@ def showcase(tmp_path_factory):
     nas.push(int(time.time()) + 1, nas_containers(0))
     followed_running(live, nas.id, "certbot")
     nas.push(int(time.time()) + 2, nas_containers(0, certbot="exited"))
-    wait_for(lambda: alerts("firing"))
+    wait_until(lambda: alerts("firing"), "an alert firing", 10)
     nas.push(int(time.time()) + 3, nas_containers(0))
-    wait_for(lambda: alerts("resolved"))
+    wait_until(lambda: alerts("resolved"), "an alert resolved", 10)
     nas.push(int(time.time()) + 4, nas_containers(0, backup="exited"))
-    wait_for(lambda: [a for a in alerts("firing") if a["object"] == "backup"])
+    wait_until(lambda: [a for a in alerts("firing") if a["object"] == "backup"], "the backup container's alert", 10)
     live.agent_id = nas.id
     yield live
     live.stop()

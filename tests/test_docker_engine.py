@@ -10,6 +10,7 @@ import pytest
 
 from docker_engine import docker, engine  # noqa: F401 (the fixture)
 from kubewatch_agent.collectors.docker import DockerCollector
+from polling import wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -18,16 +19,6 @@ CPU_POINTS = 2.0
 MEMORY_MIB = 0.15
 PINGS = 10
 BACKGROUND_BYTES = 2 * 90
-
-
-def wait_until(check, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +47,13 @@ def scene(engine):  # noqa: F811
                                command=("sh", "-c", f"ping -c {PINGS} -i 0.1 {peer_ip} >/tmp/pings; sleep 3600"))
     docker("pause", ids["paused"])
     state = lambda case: engine.inspect(ids[case])["State"]  # noqa: E731
-    wait_until(lambda: state("oom")["Status"] == "exited", "the OOM kill")
+    wait_until(lambda: state("oom")["Status"] == "exited", "the OOM kill", 60, every=0.2)
     wait_until(lambda: state("restarted")["Status"] == "exited" and engine.inspect(ids["restarted"])[
-        "RestartCount"] == 2, "the second restart of on-failure:2")
-    wait_until(lambda: state("exited")["Status"] == "exited", "the exit")
-    wait_until(lambda: engine.inspect(ids["restarting"])["RestartCount"] >= 1, "a restart")
+        "RestartCount"] == 2, "the second restart of on-failure:2", 60, every=0.2)
+    wait_until(lambda: state("exited")["Status"] == "exited", "the exit", 60, every=0.2)
+    wait_until(lambda: engine.inspect(ids["restarting"])["RestartCount"] >= 1, "a restart", 60, every=0.2)
     wait_until(lambda: docker("exec", ids["pinger"], "grep", "-c", "bytes from", "/tmp/pings", check=False)
-               == str(PINGS), "the pings")
+               == str(PINGS), "the pings", 60, every=0.2)
     time.sleep(1)  # a second of history for the busy container's reading
     return ids
 

@@ -1,6 +1,8 @@
-"""Packed samples: what pack writes, and blobs of the earlier deflate format still read."""
+"""Packed samples: what pack writes, every number kept exactly, one key read alone, blobs of the deflate format read."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kubewatch import packing
 from kubewatch.kinds import CONTAINERS
@@ -26,3 +28,27 @@ def test_an_unknown_format_is_refused():
     blob = packing.pack(CONTAINERS.metrics, KEYS, ROWS)
     with pytest.raises(ValueError, match="unknown sample format 9"):
         packing.unpack(CONTAINERS.metrics, b"\x09" + blob[1:])
+
+
+_value = st.one_of(st.none(), st.floats(min_value=0, max_value=1e6, allow_nan=False))
+_counter = st.one_of(st.none(), st.integers(min_value=0, max_value=10 ** 12))
+_rows = st.lists(st.tuples(_value, _value, _value, _counter, _counter, _counter), min_size=1, max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_rows)
+def test_packing_keeps_every_number_exactly(rows):
+    keys = list(range(1, len(rows) + 1))
+    assert packing.unpack(CONTAINERS.metrics, packing.pack(CONTAINERS.metrics, keys, rows)) == dict(zip(keys, rows))
+
+
+@settings(max_examples=100, deadline=None)
+@given(_rows, st.data())
+def test_unpacking_one_key_gives_its_row_as_unpacking_all(rows, data):
+    keys = data.draw(st.lists(st.integers(min_value=1, max_value=2**32 - 1), min_size=len(rows), max_size=len(rows),
+                              unique=True))
+    blob = packing.pack(CONTAINERS.metrics, keys, rows)
+    everything = packing.unpack(CONTAINERS.metrics, blob)
+    for key in keys:
+        assert packing.unpack_one(CONTAINERS.metrics, blob, key) == everything[key]
+    assert packing.unpack_one(CONTAINERS.metrics, blob, 0) is None

@@ -9,23 +9,13 @@ import pytest
 import requests
 
 from live_server import LiveServer, free_port
+from polling import wait_until
 from test_prometheus import dashboard_queries
 
 pytestmark = pytest.mark.slow  # two Prometheus starts and their scrapes: about half a minute
 
 ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
 PROMETHEUS = shutil.which("prometheus")
-
-
-def wait_for(what, check, seconds=60):
-    """Return check()'s first truthy result, polling; fail naming what never came."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    pytest.fail(f"{what} did not happen within {seconds} s")
 
 
 @pytest.fixture
@@ -56,7 +46,7 @@ def start_prometheus(tmp_path):
                 return requests.get(url + "/-/ready", timeout=1).status_code == 200
             except requests.ConnectionError:
                 return False
-        wait_for("Prometheus being ready", ready)
+        wait_until(ready, "Prometheus being ready", 60, every=0.25)
         return url
 
     yield start
@@ -93,8 +83,8 @@ def test_prometheus_scrapes_kubewatch_with_a_read_key_and_returns_the_pushed_cpu
         assert answer["status"] == "success", answer
         return answer["data"]["result"]
 
-    cpu = wait_for("a scrape holding the container's CPU",
-                   lambda: query('kubewatch_container_cpu_percent{container="shop-db"}'))
+    cpu = wait_until(lambda: query('kubewatch_container_cpu_percent{container="shop-db"}'),
+                     "a scrape holding the container's CPU", 60, every=0.25)
     assert len(cpu) == 1
     assert float(cpu[0]["value"][1]) == 37.25
     assert {k: cpu[0]["metric"][k] for k in ("agent", "agent_id", "container", "container_id", "image", "status")} == {
@@ -119,5 +109,5 @@ def test_prometheus_with_an_ingest_key_gets_nothing_and_says_401(kubewatch, star
     def target_error():
         targets = requests.get(prometheus + "/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
         return targets and targets[0]["health"] == "down" and targets[0]["lastError"]
-    assert "401" in wait_for("a failed scrape", target_error)
+    assert "401" in wait_until(target_error, "a failed scrape", 60, every=0.25)
     assert requests.get(prometheus + "/api/v1/query", params={"query": "kubewatch_agent_up"}).json()["data"]["result"] == []

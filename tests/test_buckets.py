@@ -98,6 +98,12 @@ def test_a_rate_counts_in_the_bucket_of_its_later_sample():
     assert rates(samples, MINUTE) == {0: None, 60: 100.0, 120: 100.0}
 
 
+def test_a_rate_counts_in_the_bucket_of_its_later_sample_and_a_reset_counts_from_zero():
+    samples = [sample(50, rx=0), sample(65, rx=300), sample(80, rx=600), sample(95, rx=150)]
+    assert rates(samples, MINUTE) == {0: None, 60: pytest.approx((20.0 + 20.0 + 10.0) / 3)}
+    assert rates(samples[1:], MINUTE, previous=samples[0])[60] == pytest.approx(50 / 3)
+
+
 def test_the_sample_before_the_first_seeds_its_rate():
     previous = sample(45, rx=0)
     assert rates([sample(60, rx=3000)], MINUTE) == {60: None}
@@ -149,6 +155,16 @@ def test_buckets_without_samples_are_left_out():
 
 
 # Last values
+
+def test_a_bucket_has_the_average_and_maximum_of_its_gauges_and_the_last_of_the_rest():
+    samples = [sample(60, cpu=10.0, memory=100.0, limit=512.0, restarts=0),
+               sample(75, cpu=30.0, memory=None, limit=1024.0, restarts=1),
+               sample(90, cpu=20.0, memory=300.0, limit=None, restarts=None)]
+    [point] = points(samples, MINUTE)
+    assert point == {"t": 60, "cpuPercent": 20.0, "cpuPercentMax": 30.0, "memoryMB": 200.0, "memoryMBMax": 300.0,
+                     "memoryLimitMB": 1024.0, "networkRxBytesPerSec": None, "networkTxBytesPerSec": None,
+                     "restartCount": 1}
+
 
 def test_a_setting_keeps_its_last_value_in_the_bucket():
     samples = [sample(0, limit=256.0, restarts=0), sample(15, limit=512.0, restarts=3), sample(30, limit=1024.0)]
@@ -218,6 +234,15 @@ def test_summaries_of_consecutive_parts_merge_into_the_summary_of_all_samples(sa
     assert_same_buckets(merged, buckets.summarize(CONTAINERS, samples, step))
 
 
+@settings(max_examples=200, deadline=None)
+@given(sample_lists(), st.sampled_from([60, 300, 3600, 86400]))
+def test_minutes_merged_into_larger_buckets_equal_summarizing_the_samples_at_once(samples, step):
+    minutes = buckets.summarize(CONTAINERS, samples, 60)
+    through_rows = [(bucket, buckets.from_row(CONTAINERS, bucket, buckets.to_row(CONTAINERS, summary)))
+                    for bucket, summary in sorted(minutes.items())]
+    assert_same_buckets(buckets.rebucket(CONTAINERS, through_rows, step), buckets.summarize(CONTAINERS, samples, step))
+
+
 @settings(max_examples=100, deadline=None)
 @given(sample_lists())
 def test_minute_summaries_rebucketed_into_hours_equal_summarizing_the_samples_into_hours(samples):
@@ -257,6 +282,20 @@ def test_a_rollup_row_holds_average_maximum_and_count_per_gauge_rate_and_count_p
                    "memory_mb_avg": 48.0, "memory_mb_max": 64.0, "memory_mb_n": 2, "memory_limit_mb": 512.0,
                    "network_rx_bytes_rate": 55.0, "network_rx_bytes_n": 2,  # 100 then 10 after the reset
                    "network_tx_bytes_rate": None, "network_tx_bytes_n": 0, "restart_count": 2}
+
+
+def test_a_rollup_row_keeps_what_its_summary_holds():
+    samples = [sample(0, cpu=1.5, memory=2.0, limit=3.0, rx=10, tx=20, restarts=0),
+               sample(15, cpu=2.5, memory=None, limit=3.0, rx=40, tx=20, restarts=2)]
+    [(bucket, summary)] = buckets.summarize(CONTAINERS, samples, 60).items()
+    row = buckets.to_row(CONTAINERS, summary)
+    assert dict(zip(buckets.rollup_columns(CONTAINERS), row)) == {
+        "samples": 2, "cpu_percent_avg": 2.0, "cpu_percent_max": 2.5, "cpu_percent_n": 2,
+        "memory_mb_avg": 2.0, "memory_mb_max": 2.0, "memory_mb_n": 1, "memory_limit_mb": 3.0,
+        "network_rx_bytes_rate": 2.0, "network_rx_bytes_n": 1, "network_tx_bytes_rate": 0.0, "network_tx_bytes_n": 1,
+        "restart_count": 2}
+    assert buckets.to_row(CONTAINERS, buckets.from_row(CONTAINERS, bucket, row)) == row
+    assert buckets.row_points(CONTAINERS, [(bucket, *row)]) == buckets.bucket_points(CONTAINERS, {bucket: summary})
 
 
 def test_an_empty_summary_row_reads_back_as_nothing_measured():
