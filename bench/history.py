@@ -23,7 +23,7 @@ How the fill is fast and still the product's own rows:
 - Rolling up 48 h of one agent with roll_up_agent takes several seconds of one core, so 200
   agents would take most of the run. Instead --distinct data sets (default 20) are made in worker
   processes, each stored through the product (create_app on a private in-memory database) and
-  rolled up there by kubewatch.rollup_job.roll_up_agent itself; each data set's push and
+  rolled up there by kubewatch.rollup_chunks.roll_up_agent itself; each data set's push and
   rollup rows are then copied under the ids of agents/distinct agents. roll_up_agent reads only
   the agent's own rows, so the copies are the rows it would write for those agents. With
   --distinct 200 every agent has data of its own.
@@ -58,7 +58,7 @@ import ingest
 import load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from kubewatch import buckets, create_app, packing, rollup_job  # noqa: E402  (run from a checkout)
+from kubewatch import buckets, create_app, packing, rollup_chunks, rollup_job  # noqa: E402  (run from a checkout)
 from kubewatch.accounts import add_user  # noqa: E402
 from kubewatch.api.agents import new_agent_id  # noqa: E402
 from kubewatch.api.fields import EpochTime  # noqa: E402
@@ -210,7 +210,7 @@ def rolled_up_data_set(plan):
             raw.executemany(INSERT_ROLLUP, [(SCRATCH_AGENT, *row) for row in history])
             raw.commit()
         started = time.perf_counter()
-        rolled = rollup_job.roll_up_agent(SCRATCH_AGENT, before)
+        rolled = rollup_chunks.roll_up_agent(SCRATCH_AGENT, before)
         rolling = time.perf_counter() - started
         with closing(db.engine.raw_connection()) as conn:
             raw = conn.driver_connection

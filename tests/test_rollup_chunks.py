@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
-from kubewatch import buckets, create_app, db as db_module, rollup_job
+from kubewatch import buckets, create_app, db as db_module, rollup_chunks, rollup_job
 from kubewatch.db import db
 from kubewatch.kinds import KINDS
 
@@ -87,7 +87,7 @@ def test_a_big_backlog_is_rolled_up_in_small_writes_while_another_agent_pushes(b
     app, org, hostile, other, url, now = big_backlog
     copy_database(url.removeprefix("sqlite:///"), tmp_path / "reference.db")
     for name, value in SMALL.items():
-        monkeypatch.setattr(rollup_job, name, value)
+        monkeypatch.setattr(rollup_chunks, name, value)
     lock = HeldLock(db_module._writer, "rollup-under-test")
     monkeypatch.setattr(db_module, "_writer", lock)
     with app.app_context():
@@ -100,7 +100,7 @@ def test_a_big_backlog_is_rolled_up_in_small_writes_while_another_agent_pushes(b
             chunk.samples = getattr(chunk, "samples", 0) + len(samples)
         return real_summarize(kind, samples, step, previous)
 
-    real_minute_rows = rollup_job._minute_rows
+    real_minute_rows = rollup_chunks._minute_rows
 
     def minute_rows(*args):
         chunk.samples = 0
@@ -109,7 +109,7 @@ def test_a_big_backlog_is_rolled_up_in_small_writes_while_another_agent_pushes(b
         return rows
 
     monkeypatch.setattr(buckets, "summarize", summarize)
-    monkeypatch.setattr(rollup_job, "_minute_rows", minute_rows)
+    monkeypatch.setattr(rollup_chunks, "_minute_rows", minute_rows)
 
     done, pushed = [], []
 
@@ -138,8 +138,8 @@ def test_a_big_backlog_is_rolled_up_in_small_writes_while_another_agent_pushes(b
 
     # The very rows an unchunked rollup of the same pushes writes.
     for name, value in UNCHUNKED.items():
-        monkeypatch.setattr(rollup_job, name, value)
-    monkeypatch.setattr(rollup_job, "_minute_rows", real_minute_rows)
+        monkeypatch.setattr(rollup_chunks, name, value)
+    monkeypatch.setattr(rollup_chunks, "_minute_rows", real_minute_rows)
     reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
     reference = create_app(dict(TEST_CONFIG, DATABASE_URL=reference_url))
     with reference.app_context():
@@ -154,15 +154,15 @@ def test_a_big_backlog_is_rolled_up_in_small_writes_while_another_agent_pushes(b
 def test_the_samples_held_do_not_grow_with_the_backlog(big_backlog, monkeypatch):
     app, org, hostile, _, _, now = big_backlog
     for name, value in SMALL.items():
-        monkeypatch.setattr(rollup_job, name, value)
-    held, real = [], rollup_job._minute_rows
+        monkeypatch.setattr(rollup_chunks, name, value)
+    held, real = [], rollup_chunks._minute_rows
 
     def minute_rows(*args):
         rows = real(*args)
         held.append(len(rows))
         return rows
 
-    monkeypatch.setattr(rollup_job, "_minute_rows", minute_rows)
+    monkeypatch.setattr(rollup_chunks, "_minute_rows", minute_rows)
     with app.app_context():
         rollup_job.run(app.config, now)
     first = max(held)
