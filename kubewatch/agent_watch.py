@@ -6,6 +6,8 @@ one agent. Kept in memory per process: a restarted server says each thing once m
 
 import logging
 import threading
+import time
+from collections import OrderedDict, deque
 
 from flask import current_app
 
@@ -15,6 +17,12 @@ log = logging.getLogger("kubewatch.agents")
 
 # Past this many seconds off, an agent's clock is worth a line in the log.
 SKEW_WORTH_LOGGING = 30
+# Registrations of one agent remembered as superseded: a push with one of them means another installation.
+_SUPERSEDED = 8
+# Seconds of an agent's latest pushes whose registration is remembered: a push for one of them
+# from another registration is another installation's, not a retry.
+_REMEMBERED_SECONDS = 64
+_GIVE_EACH = "give each its own --name, or let each send its instanceId (an agent of this version does)"
 
 
 class AgentWatch:
@@ -24,6 +32,44 @@ class AgentWatch:
         self._lock = threading.Lock()
         self._said = set()  # (agent id, what)
         self._skewed = set()  # agents whose clock was last logged as off
+        self._registrations = {}  # agent id: [current registration, deque of superseded ones]
+        self._stored_by = {}  # agent id: OrderedDict {ts: registration whose push stored it}
+
+    def stored_by_other(self, agent_id, ts, registration):
+        """Tell whether the agent's push for ts was stored from another registration's token than this one."""
+        stored = self._stored_by.get(agent_id)
+        by = stored.get(ts) if stored else None
+        return by is not None and registration is not None and by != registration
+
+    def pushed(self, agent_id, ts, registration, outcome):
+        """Note a push of the agent stored as outcome (pushes.Outcome); log once when two installations push as it.
+
+        Two are told apart by their tokens' registrations: one installation only ever moves on to a
+        newer registration (its token expired), so a push with a superseded one means another.
+        """
+        if registration is None:
+            return
+        with self._lock:
+            if not (outcome.retried or outcome.merged):
+                stored = self._stored_by.setdefault(agent_id, OrderedDict())
+                stored[ts] = registration
+                if len(stored) > _REMEMBERED_SECONDS:
+                    stored.popitem(last=False)
+            entry = self._registrations.get(agent_id)
+            alternating = False
+            if entry is None:
+                self._registrations[agent_id] = [registration, deque(maxlen=_SUPERSEDED)]
+            elif registration != entry[0]:
+                alternating = registration in entry[1]
+                entry[1].append(entry[0])
+                entry[0] = registration
+        if alternating:
+            self.once(agent_id, "installs", "two installations push as this one agent, the tokens of two "
+                      "registrations taking turns: %s", _GIVE_EACH)
+        if outcome.merged:
+            self.once(agent_id, "merged", "another installation pushed for the same second as a push stored (%s): "
+                      "its objects were added to that push, none lost; %s",
+                      time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)), _GIVE_EACH)
 
     def clock(self, agent_id, skew):
         """Log when the agent's clock skew passes SKEW_WORTH_LOGGING seconds, and when it is back within."""
@@ -49,7 +95,7 @@ class AgentWatch:
             if (agent_id, what) in self._said:
                 return
             self._said.add((agent_id, what))
-        log.warning("agent %s " + message, shown(agent_id), *args)
+        log.warning("agent %s: " + message, shown(agent_id), *args)
 
     def impossible_figures(self, agent_id, impossible):
         """Log, once per agent, that figures of its pushes cannot be true and were stored as not measured."""
@@ -63,6 +109,8 @@ class AgentWatch:
         with self._lock:
             self._said = {said for said in self._said if said[0] != agent_id}
             self._skewed.discard(agent_id)
+            self._registrations.pop(agent_id, None)
+            self._stored_by.pop(agent_id, None)
 
 
 def init_app(app):

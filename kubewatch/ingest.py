@@ -27,27 +27,29 @@ ONE_PUSH_AT_A_TIME = threading.Lock()
 MAX_CLOCK_AHEAD = 600
 
 
-def receive_push(agent_id, load, source, sent=None):
+def receive_push(agent_id, load, source, sent=None, registration=None):
     """Load a push with load(source) and store it, one push at a time; return accept_push's Outcome.
 
     load returns a LoadedPush, or None for a body it will not take (then nothing is stored and
     None is returned); it may also raise, as the view's loader aborts 400. Raises PushRefused.
-    sent is the request's Date header, or None.
+    sent is the request's Date header, or None; registration the id of the registration whose token pushed.
     """
     with ONE_PUSH_AT_A_TIME:
         body = load(source)
-        return None if body is None else accept_push(agent_id, body, sent)
+        return None if body is None else accept_push(agent_id, body, sent, registration)
 
 
 # Retries whose samples differed, logged once per agent: {agent_id: timestamp}.
 _DIFFERED_LOGGED = {}
 
 
-def accept_push(agent_id, body, sent=None):
+def accept_push(agent_id, body, sent=None, registration=None):
     """Store a loaded push and return its pushes.Outcome; raise PushRefused for a push refused whole.
 
     sent is the request's Date header (when the agent sent it, by its clock), or None: with it, the
     agent's clock skew is measured apart from how late the push is (one replayed from a backlog).
+    registration is the id of the registration whose token pushed (None: a token without one): a
+    push for a second another registration's push already holds is merged into it, not taken for a retry.
 
     Refused: a timestamp too far ahead of the server's clock or older than the raw tier keeps (400),
     more objects than MAX_OBJECTS_PER_PUSH (413), or new objects past MAX_DESCRIBED_OBJECTS (413).
@@ -64,9 +66,11 @@ def accept_push(agent_id, body, sent=None):
     push_limits.check_size(body)
     impossible = [*body.impossible, *leave_out_impossible(body)]
     skew = agent_clock.sent_skew(sent, received_at, config["RAW_RETENTION"])
+    watch = agent_watch.watch()
     try:
         outcome = pushes.store_push(agent_id, ts, received_at, body._asdict(), config["MAX_DESCRIBED_OBJECTS"],
-                                    push_limits.describe_new(), agent_clock.happened_at(ts, received_at, skew), skew)
+                                    push_limits.describe_new(), agent_clock.happened_at(ts, received_at, skew), skew,
+                                    merge=watch.stored_by_other(agent_id, ts, registration))
     except pushes.TooManyDescribed as refused:
         raise PushRefused(413, str(refused)) from None
     if outcome.differed and _DIFFERED_LOGGED.get(agent_id) != ts:
@@ -74,8 +78,8 @@ def accept_push(agent_id, body, sent=None):
         log.warning("agent %s pushed again for %s with other samples: the push stored first is kept",
                     shown(agent_id), body.timestamp.isoformat())
     if outcome.agent_found:
-        watch = agent_watch.watch()
         watch.clock(agent_id, outcome.clock_skew)
+        watch.pushed(agent_id, ts, registration, outcome)
         if impossible:
             watch.impossible_figures(agent_id, impossible)
     if outcome.left_out:

@@ -112,7 +112,7 @@ class PushShortcut:
             push_limits.check_rate(agent_id)
             environ[push_limits.RATE_SPENT] = True
             # None when fast_load refuses the body
-            outcome = receive_push(agent_id, fast_load, body, environ.get("HTTP_DATE"))
+            outcome = receive_push(agent_id, fast_load, body, environ.get("HTTP_DATE"), pushing[2])
         except push_limits.PushRefused as refused:
             return refused
         return outcome if outcome is not None and outcome.agent_found else None  # a deleted agent: the view says so

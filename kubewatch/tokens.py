@@ -1,6 +1,7 @@
 """Signing and verifying agent and user tokens."""
 
 import functools
+import secrets
 import time
 from types import MappingProxyType
 
@@ -49,12 +50,16 @@ def _signed(secret, prefix, token):
 
 
 def sign_agent_token(agent_id, org_id, key_id):
-    """Return a token that lets one agent of one organization push, naming the API key it registered with."""
-    return _sign(AGENT_PREFIX, {"a": agent_id, "o": org_id, "k": key_id})
+    """Return a token that lets one agent of one organization push, naming the API key it registered with.
+
+    Each registration's token carries an id of its own ("r"), so that two installations pushing
+    as one agent can be told apart.
+    """
+    return _sign(AGENT_PREFIX, {"a": agent_id, "o": org_id, "k": key_id, "r": secrets.token_hex(4)})
 
 
 def verify_agent_token(token):
-    """Return (agent_id, org_id, key_id) of a valid agent token; raise InvalidToken otherwise.
+    """Return (agent_id, org_id, key_id, registration id or None) of a valid agent token; raise InvalidToken otherwise.
 
     A token signed before tokens named their key (schema 7 and earlier) is not valid: revoking
     its key could not stop it, so its agent registers again, as on any 401.
@@ -62,7 +67,7 @@ def verify_agent_token(token):
     claims = _verify(AGENT_PREFIX, token, current_app.config["AGENT_TOKEN_TTL"])
     if "k" not in claims:
         raise InvalidToken("token names no API key")
-    return claims["a"], claims["o"], claims["k"]
+    return claims["a"], claims["o"], claims["k"], claims.get("r")
 
 
 def sign_user_token(user_id):

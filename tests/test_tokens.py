@@ -17,7 +17,7 @@ def ctx(app):
 def test_an_agent_token_carries_its_agent_and_org(ctx):
     token = tokens.sign_agent_token("agent_1234abcd", "org_1", "key_1")
     assert token.startswith("kwa_")
-    assert tokens.verify_agent_token(token) == ("agent_1234abcd", "org_1", "key_1")
+    assert tokens.verify_agent_token(token)[:3] == ("agent_1234abcd", "org_1", "key_1")
 
 
 def test_a_user_token_carries_its_user(ctx):
@@ -63,7 +63,7 @@ def test_a_remembered_token_still_expires_and_a_refused_one_is_not_remembered(ap
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 61)
     token = tokens.sign_agent_token("agent_1", "org_1", "key_1")
     monkeypatch.undo()
-    assert tokens.verify_agent_token(token) == ("agent_1", "org_1", "key_1")  # good for the default lifetime
+    assert tokens.verify_agent_token(token)[:3] == ("agent_1", "org_1", "key_1")  # good for the default lifetime
     app.config["AGENT_TOKEN_TTL"] = 60
     with pytest.raises(tokens.InvalidToken, match="expired"):
         tokens.verify_agent_token(token)

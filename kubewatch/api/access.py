@@ -31,13 +31,13 @@ def _bearer_token():
 
 
 def agent_of(authorization):
-    """Return (agent_id, org_id) of the agent token in an Authorization header's value, or None when it is not
-    valid or the API key its agent registered with is revoked."""
+    """Return (agent_id, org_id, registration id or None) of the agent token in an Authorization header's value,
+    or None when it is not valid or the API key its agent registered with is revoked."""
     try:
-        agent_id, org_id, key_id = tokens.verify_agent_token(bearer_token(authorization))
+        agent_id, org_id, key_id, registration = tokens.verify_agent_token(bearer_token(authorization))
     except tokens.InvalidToken:
         return None
-    return None if revocations.is_revoked(key_id) else (agent_id, org_id)
+    return None if revocations.is_revoked(key_id) else (agent_id, org_id, registration)
 
 
 def api_key_of_request():

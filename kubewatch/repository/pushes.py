@@ -5,7 +5,7 @@ from typing import NamedTuple
 from kubewatch import packing
 from kubewatch.db import write_cursor
 from kubewatch.kinds import KINDS
-from kubewatch.repository import push_objects
+from kubewatch.repository import push_merge, push_objects
 
 # Every statement runs per push, on the driver's Cursor with "{0}" parameters (see kubewatch/db.py).
 # The agent's state (its lists and counts) follows the push that happened last on the server's
@@ -56,6 +56,8 @@ class Outcome(NamedTuple):
     left_out: dict  # {kind: new objects not described, the database being near its size limit}
     differed: bool  # a retry of a stored timestamp, with other samples: nothing of it was stored
     clock_skew: int = None  # the agent's clock against the server's in seconds, as now known (None: not known)
+    retried: bool = False  # its timestamp was stored before: taken for a retry
+    merged: bool = False  # its timestamp was stored before by another installation: merged into that push
 
 
 STORED, GONE = Outcome(True, {}, False), Outcome(False, {}, False)
@@ -80,7 +82,8 @@ def _stopped_among(writing, agent_id, keys):
     return stopped
 
 
-def store_push(agent_id, ts, received_at, objects, max_described=None, describe_new=True, at=None, sent_skew=None):
+def store_push(agent_id, ts, received_at, objects, max_described=None, describe_new=True, at=None, sent_skew=None,
+               merge=False):
     """Store one push in one transaction and return its Outcome.
 
     objects maps "containers", "nodes" and "pods" to lists of objects with one attribute per column.
@@ -90,15 +93,21 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
     objects are left out and their samples with them; the objects already described are stored.
     at is when the push happened on the server's clock (default: ts, or received_at if earlier):
     the push takes the agent's state unless a later one did. sent_skew is the agent's clock
-    against the server's as its request told it (None: not told).
+    against the server's as its request told it (None: not told). With merge, a push whose
+    timestamp is stored comes from another installation of the agent: its objects not in the
+    stored push are added to it (see repository/push_merge.py), rather than taken for a retry.
     """
     at = min(ts, received_at) if at is None else at
     on_commit = []
     with write_cursor(on_commit) as writing:
         before = writing.execute(_STORED_BEFORE, (agent_id, ts)).fetchone()
         if before is not None:
-            found = writing.execute(_MARK_SEEN_ONLY, (received_at, agent_id)).rowcount
-            return Outcome(True, {}, not _same_samples(writing, agent_id, objects, before)) if found else GONE
+            if not writing.execute(_MARK_SEEN_ONLY, (received_at, agent_id)).rowcount:
+                return GONE
+            if merge:
+                return _merge(writing, agent_id, ts, objects, before, _Budget(
+                    writing, agent_id, max_described, describe_new), on_commit)
+            return Outcome(True, {}, not _same_samples(writing, agent_id, objects, before), retried=True)
         counts = [len(objects[name]) for name in KINDS]
         containers = objects["containers"]
         running = sum(1 for item in containers if item.status == "running")
@@ -130,6 +139,20 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
             writing.execute(_SET_COUNTS, (*counts, agent_id, ts))
         writing.execute(_RECORD_PUSH, (agent_id, ts, received_at, *blobs))
     return Outcome(True, budget.left_out, False, marked[0])
+
+
+def _merge(writing, agent_id, ts, objects, stored, budget, on_commit):
+    """Merge another installation's push into the one stored at ts; return its Outcome."""
+    pushed = {}
+    for name in KINDS:
+        if objects[name]:
+            keys, items, _ = push_objects.describe(writing, name, agent_id, ts, objects[name], budget, on_commit,
+                                                   takes_state=False)
+            pushed[name] = (keys, push_objects.measured(name, items))
+    containers = push_merge.merge_into(writing, agent_id, ts, stored, pushed)
+    if containers is not None:  # the stopped ones among the merged push's containers, when the state follows it
+        writing.execute(_SET_STOPPED, (_stopped_among(writing, agent_id, containers), agent_id, ts))
+    return Outcome(True, budget.left_out, False, merged=True)
 
 
 class _Budget:
