@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from kubewatch import create_app, credentials  # noqa: E402  (the benchmark runs from a checkout)
+from kubewatch import create_app  # noqa: E402  (the benchmark runs from a checkout)
 from kubewatch.accounts import add_user  # noqa: E402
 from kubewatch.api.push_validation import fast_load  # noqa: E402
 

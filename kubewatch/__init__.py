@@ -9,7 +9,8 @@ from kubewatch import (agent_watch, alerting, api, backup, cli, db_setup, decomp
                        push_shortcut, revocations, rollup_job, server_metrics, web)
 from kubewatch.api import errors
 from kubewatch.api.fast_json import FastJSON
-from kubewatch.config import DEFAULTS, instance_path, load_settings, secret_key
+from kubewatch.config import DEFAULTS, instance_path, load_settings
+from kubewatch.instance_secret import secret_key
 
 __version__ = "0.1.0"  # the release; the agent (kubewatch_agent) carries the same number
 

@@ -102,7 +102,11 @@ def test_the_agent_registers_then_pushes_its_containers_every_interval(whole_run
 def test_samples_are_collected_once_per_interval_even_while_the_backlog_is_replayed(whole_run):
     times = whole_run.collected_at
     assert len(times) >= 6
-    assert all(later - earlier > 0.9 for earlier, later in zip(times, times[1:]))  # interval 1 s, less jitter
+    # On a 1 s schedule: a late collection makes the next gap shorter, by as much as it was late, but
+    # never two in one interval, and never ahead of the schedule (allowing half a second of lateness
+    # on a loaded machine).
+    assert all(later - earlier > 0.5 for earlier, later in zip(times, times[1:]))
+    assert all(at - times[0] >= number - 0.5 for number, at in enumerate(times))
     assert len(set(whole_run.client.pushed())) == len(whole_run.client.pushed()), "none was sent twice"
 
 

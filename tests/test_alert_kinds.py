@@ -207,3 +207,20 @@ def test_another_organization_sees_none_of_these_alerts(world, receiver, other_o
     world.evaluate(T)
     assert [a["object"] for a in world.alerts("firing", world.org.viewer)] == ["web"]
     assert world.alerts(token=other_org.viewer) == [] and world.alerts("firing", other_org.admin) == []
+
+
+@pytest.mark.parametrize("ahead", [45, 300, 560])
+def test_a_stop_after_a_fast_clock_is_set_right_fires_at_the_next_run(world, receiver, ahead):
+    """The agent's state follows the push received (issue 11, item 5), and so does the evaluator: pushes
+    stamped ahead of the server's clock do not hide the first push after the clock is fixed."""
+    world.rule(kind="container_stopped", name="stopped", channels=[world.channel()])
+    now = int(time.time())
+    for step in range(3):
+        world.push(now + ahead + step * STEP, [container("c1", "app")])
+        world.evaluate(now + step)
+    world.push(now + 3, [container("c1", "app", status="exited", exitCode=1), container("c2", "app-v2")])
+    world.evaluate(now + 4)
+    assert receiver.titles() == ["[kubewatch] FIRING: stopped: app on prod-web"]
+    world.push(now + 18, [container("c1", "app"), container("c2", "app-v2")])
+    world.evaluate(now + 19)
+    assert fires_and_resolves(receiver, "app on prod-web") == ["FIRING", "RESOLVED"]

@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 import tracemalloc
 import zlib
 
@@ -21,7 +20,6 @@ from fake_kubernetes import FIXTURES, FakeApiServer
 from kubewatch import create_app
 from kubewatch import push_shortcut
 from live_server import ROOT, LiveServer
-from stored import count
 from test_agent_cli import agent_env
 
 

@@ -8,7 +8,8 @@ import pytest
 import kubewatch
 from kubewatch import create_app
 from kubewatch.accounts import add_user
-from kubewatch.config import DEFAULTS, ConfigError, load_settings, secret_key
+from kubewatch.config import DEFAULTS, ConfigError, load_settings
+from kubewatch.instance_secret import secret_key
 from kubewatch.db import db
 from conftest import PASSWORD, bearer
 

@@ -326,3 +326,16 @@ def test_screenshots_of_the_agents_an_agent_the_keys_and_the_alerts_page(browser
     assert sideways_overflow(page) == []
     page.screenshot(path=ARTIFACTS / f"alerts-{width}-{scheme}.png", full_page=True)
     context.close()
+
+
+def test_a_fast_agents_charts_end_at_its_own_now_and_its_page_says_how_far_ahead(admin, server):
+    """Samples keep the agent's timestamps: a clock 300 s ahead still has its last hour charted (issue 11, item 5)."""
+    agent = Agent(server.url, server.api_key, "fast-clock")
+    now = int(time.time())
+    for step in range(4):
+        agent.push(now + 270 + 10 * step, [container("c1", "web")])  # the latest 300 s ahead
+    admin.goto(f"{server.url}/agents/{agent.id}")
+    expect(admin.locator("#agent-clock")).to_have_text(re.compile(r"^(29[89]|30[0-2]) s ahead of the server's$"))
+    cpu = admin.locator('figure[data-chart="cpu"]')
+    expect(cpu).to_have_attribute("data-drawn", "true")
+    expect(cpu).to_have_attribute("data-points", re.compile(r"^[1-9]"))  # 0 when the chart ended at the server's now

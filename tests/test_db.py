@@ -90,7 +90,7 @@ def test_a_server_started_on_a_newer_database_file_refuses_to_start(file_app):
         conn.execute(text("UPDATE schema_version SET version = 99"))
     with pytest.raises(db_setup.SchemaTooNew) as refused:
         create_app(dict(file_app.config))
-    assert f"schema version 99" in str(refused.value)
+    assert "schema version 99" in str(refused.value)
     assert f"schema version {db.SCHEMA_VERSION} and older" in str(refused.value)
 
 

@@ -2,7 +2,6 @@
 
 import re
 import shlex
-from urllib.parse import urlsplit
 
 import pytest
 

@@ -1,7 +1,6 @@
 """Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use, failed sign-ins counted per process, agents' state undated)."""
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -10,8 +9,7 @@ from sqlalchemy import text
 from kubewatch import create_app, credentials, packing, tokens
 from kubewatch.kinds import KINDS
 from kubewatch.db import SCHEMA_VERSION, db
-from conftest import TEST_CONFIG, Org, bearer, container, sample_push
-from kubewatch.api.fields import EpochTime
+from conftest import TEST_CONFIG, sample_push
 from stored import deflated, samples
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,6 +1,5 @@
 """Revoking an API key stops its agents on their next push: they get 401, register again, and are refused."""
 
-import pytest
 
 from conftest import TEST_CONFIG, Org, bearer, sample_push
 from kubewatch import create_app, revocations

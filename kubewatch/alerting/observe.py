@@ -81,7 +81,9 @@ class Observer:
         reading = Window(conn)
         for row in reading.agents():
             agent = self.agents.get(row[0])
-            if agent is None:
+            if agent is None or (agent.read_through is not None and row[4] is not None and row[4] < agent.read_through):
+                # New, or its state now follows a push stamped before the newest read: its clock ran
+                # ahead and was set right. Pushes stamped after its latest are not its present.
                 agent = Agent(row)
             else:
                 agent.org_id, agent.name, agent.last_seen, agent.last_push_ts = row[1:]
@@ -105,7 +107,7 @@ def _read_new_pushes(reading, agent, window):
     start = agent.last_push_ts - window - 1
     if agent.read_through is not None:
         start = max(start, agent.read_through)
-    rows = reading.pushes_after(agent.id, start)
+    rows = reading.pushes_after(agent.id, start, agent.last_push_ts)
     if not rows:
         return
     for position, name in enumerate(KINDS, start=1):

@@ -7,14 +7,13 @@ import time
 
 from flask import current_app, jsonify, request
 from flask_smorest import abort
-from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
 from kubewatch import agent_watch, push_limits, tokens
 from kubewatch.api import Blueprint, access
+from kubewatch.api.agent_schemas import AgentDetailSchema, AgentSchema, PushedSchema, RegisterSchema, RegisteredSchema
 from kubewatch.api.answers import Shape
 from kubewatch.api.errors import found_or_404
-from kubewatch.api.fields import EpochTime, text
 from kubewatch.api.push_schema import PushSchema
 from kubewatch.api.push_validation import load_push
 from kubewatch.logsafe import shown
@@ -32,61 +31,6 @@ LEFT_OUT = ("The database is near its size limit (database_size_limit_mb): the o
 
 # An agent is connected while its last push is at most this many intervals old.
 CONNECTED_INTERVALS = 3
-
-
-class RegisterSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    name = text(255, required=True)
-    hostname = text(255, required=True)
-    version = text(64)
-    platform = text(32)
-    instanceId = fields.String(
-        attribute="instance_id", load_default=None, allow_none=True, validate=validate.Length(min=8, max=128),
-        metadata={"description": "A stable id of the installation: with it, the agent is known by it "
-                                 "rather than by name and hostname, and keeps its id when renamed."})
-
-
-class RegisteredSchema(Schema):
-    agentId = fields.String()
-    token = fields.String()
-    tokenExpiresIn = fields.Integer()
-    pushIntervalSeconds = fields.Integer()
-
-
-class PushedSchema(Schema):
-    ok = fields.Boolean()
-    message = fields.String(metadata={"description": "Only when new objects were left out."})
-    leftOut = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
-        "description": "New objects not described, by kind, the database being near its size limit."})
-
-
-class AgentSchema(Schema):
-    id = fields.String()
-    name = fields.String()
-    platform = fields.String(allow_none=True)
-    hostname = fields.String()
-    version = fields.String(allow_none=True)
-    lastSeen = EpochTime(attribute="last_seen", allow_none=True)
-    status = fields.String(metadata={"enum": ["connected", "disconnected", "pending"]})
-    containerCount = fields.Integer(attribute="container_count")
-    runningCount = fields.Integer(attribute="running_count", metadata={
-        "description": "How many of the newest push's containers are running."})
-    stoppedCount = fields.Integer(attribute="stopped_count", metadata={
-        "description": "How many of the newest push's containers stopped after they had been running."})
-    restartedAt = EpochTime(attribute="restarted_at", allow_none=True, metadata={
-        "description": "The newest push in which the containers' restart counts, added up, rose; null if never."})
-
-
-class AgentDetailSchema(AgentSchema):
-    createdAt = EpochTime(attribute="created_at")
-    pushIntervalSeconds = fields.Integer()
-    nodeCount = fields.Integer(attribute="node_count")
-    podCount = fields.Integer(attribute="pod_count")
-    clockSkewSeconds = fields.Integer(attribute="clock_skew", allow_none=True, metadata={
-        "description": "The agent's clock against the server's, in seconds: negative when it is behind. "
-                       "Null before its first push."})
 
 
 LISTED, DETAIL = Shape(AgentSchema), Shape(AgentDetailSchema)

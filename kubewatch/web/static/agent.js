@@ -181,12 +181,14 @@
     return base + "/metrics";
   }
 
+  // How far the agent's clock runs ahead: its samples carry its timestamps, so its charts end at its now.
+  let clockAhead = Number(root.dataset.clockAhead) || 0;
   let drawing = 0;
   async function loadCharts() {
     const ticket = ++drawing;
     const figures = document.querySelectorAll("#charts figure");
     const width = figures[0].querySelector(".plot").clientWidth;
-    const to = new Date();
+    const to = new Date(Date.now() + clockAhead * 1000);
     const from = new Date(to.getTime() - range * 1000);
     const query = new URLSearchParams({from: from.toISOString(), to: to.toISOString(),
                                        step: kwCharts.step(range, width, minuteRetention)});
@@ -207,6 +209,7 @@
   async function refreshAgent() {
     const [agent, firing] = await Promise.all([kw.api("GET", base), kw.api("GET", "/api/v1/alerts?state=firing")]);
     alerts = firing.filter((a) => a.agentId === agentId);
+    clockAhead = Math.max(0, agent.clockSkewSeconds || 0);
     showFiring();
     document.getElementById("agent-status").textContent = agent.status;
     document.getElementById("agent-dot").className = "dot " + agent.status;
