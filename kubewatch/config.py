@@ -47,6 +47,9 @@ DEFAULTS = {
     "TRUSTED_PROXY_HOPS": 0,
 }
 
+# select() takes file descriptors below 1024: this many connections, plus the database's and log's files.
+MAX_CONNECTION_LIMIT = 1000
+
 ENV_PREFIX = "KUBEWATCH_"
 # Older names still read, for the files and environments of earlier releases: {older: setting}.
 ALIASES = {"PUBLIC_URL": "EXTERNAL_URL"}
@@ -146,6 +149,12 @@ def check(settings):
                  "PUSH_INTERVAL_SECONDS", "MAX_CONTENT_LENGTH"):
         if settings[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
+    if not 3 <= settings["CONNECTION_LIMIT"] <= MAX_CONNECTION_LIMIT:
+        # waitress counts its listening socket and its wake-up pipe against the limit, and waits on
+        # select(), which cannot take a file descriptor from 1024 on: past this, it would stop serving.
+        raise ConfigError(f"CONNECTION_LIMIT must be between 3 and {MAX_CONNECTION_LIMIT}: waitress waits on "
+                          "select(), which takes no more than 1024 open files; agents hold a connection only "
+                          "while they push, so 1,000 serves 10,000 agents and more")
     if settings["HASH_QUEUE"] < 0:
         raise ConfigError("HASH_QUEUE must be 0 or more sign-ins waiting for a password check")
     if settings["DATABASE_SIZE_LIMIT_MB"] < 0:

@@ -68,7 +68,12 @@ class Registration(NamedTuple):
 
 
 class ServerClient:
-    """One server, one API key, and one keep-alive connection reused for every request."""
+    """One server, one API key, and one keep-alive connection for requests back to back.
+
+    A push sent with keep_alive=False asks the server to close the connection once it has
+    answered: an agent between pushes holds no connection, so a server serves many more agents
+    than it keeps connections open (its connection_limit).
+    """
 
     def __init__(self, url, api_key, timeout=TIMEOUT):
         self.url = url.rstrip("/")
@@ -88,16 +93,19 @@ class ServerClient:
         except (KeyError, TypeError, ValueError):
             raise Unreachable(f"the answer to the registration is not one: is {self.url} a kubewatch server?") from None
 
-    def push(self, registration, body):
+    def push(self, registration, body, keep_alive=True):
         """Send one push body, gzip-compressed; raise ServerError unless the server stored it (or already had it).
 
-        A server that does not take compressed pushes (an older one) gets this push, and the
-        following ones, as they are.
+        With keep_alive False the connection is closed once the server has answered (the last push
+        before a wait). A server that does not take compressed pushes (an older one) gets this push,
+        and the following ones, as they are.
         """
         path, data = f"/api/v1/agents/{registration.agent_id}/push", _json(body)
         # Date: when it is sent, by this machine's clock, so that the server measures the clock's skew
         # apart from how old the push is (one sent from the backlog).
         headers = {"Authorization": f"Bearer {registration.token}", "Date": formatdate(usegmt=True)}
+        if not keep_alive:
+            headers["Connection"] = "close"
         if self.compress:
             try:
                 return self._post("push", path, gzip.compress(data, GZIP_LEVEL, mtime=0),
@@ -113,6 +121,7 @@ class ServerClient:
         return self._post("push", path, data, headers)
 
     def close(self):
+        """Close the connection to the server, if one is open; the next request opens a new one."""
         self.session.close()
 
     def _post(self, what, path, data, headers, uncompressed=None):

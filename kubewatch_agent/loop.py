@@ -94,6 +94,8 @@ class Agent:
             self.outages.recovered(SERVER, "pushing again")
 
     def _retry_later(self, reason, retry_after, level):
+        # No connection held while waiting: a server answering 503 to many agents frees their connections.
+        self.client.close()
         self.retry_at = self.clock() + max(self.backoff.next_delay(), min(retry_after or 0, MAX_RETRY_AFTER))
         self.outages.failed(SERVER, f"{reason}; trying again with backoff", level)
         self.report.failed(reason)
@@ -108,16 +110,20 @@ class Agent:
             self.next_collect = self.clock()
         log.info("registered as %s: pushing every %d s", registration.agent_id, registration.push_interval)
 
-    def send(self, body):
-        """Push body; on 401 register again and retry it once; raise ServerError when not taken."""
+    def send(self, body, keep_alive=False):
+        """Push body; on 401 register again and retry it once; raise ServerError when not taken.
+
+        Unless keep_alive, the connection is closed once the server has answered: an agent holds no
+        connection between pushes an interval apart, only while it sends its backlog back to back.
+        """
         try:
-            self.client.push(self.registration, body)
+            self.client.push(self.registration, body, keep_alive)
         except Refused as error:
             if error.status != 401:
                 raise
             log.info("the server refused the agent token (expired, or the agent was deleted): registering again")
             self.register()
-            self.client.push(self.registration, body)
+            self.client.push(self.registration, body, keep_alive)
 
     def flush(self):
         """Send the backlog oldest first, stopping early when asked to stop; raise ServerError on trouble."""
@@ -126,7 +132,7 @@ class Agent:
         while len(self.backlog) and not self.stopping.is_set():
             body = self.backlog.oldest()
             try:
-                self.send(body)
+                self.send(body, keep_alive=len(self.backlog) > 1)
             except Refused as error:
                 if error.status not in BODY_REJECTED:
                     self.registration = None  # this agent is refused: register again, with backoff

@@ -51,9 +51,9 @@ class RecordingClient(ServerClient):
         self.registrations.append(registration)
         return registration
 
-    def push(self, registration, body):
+    def push(self, registration, body, keep_alive=True):
         try:
-            super().push(registration, body)
+            super().push(registration, body, keep_alive)
         except (Refused, Unreachable) as error:
             self.events.append(("push", getattr(error, "status", "unreachable"), body["timestamp"]))
             raise

@@ -178,7 +178,7 @@ class StubClient:
         self.registered += 1
         return Registration(f"agent_{self.registered:08x}", f"kwa_token{self.registered}", 3600, 1)
 
-    def push(self, registration, body):
+    def push(self, registration, body, keep_alive=True):
         self.push_started.set()
         if self.release_push is not None:
             self.release_push.wait(timeout=5)
@@ -186,6 +186,9 @@ class StubClient:
         if answer is not None:
             raise answer
         self.taken.append(body["timestamp"])
+
+    def close(self):
+        pass
 
 
 def stub_agent(client, **options):

@@ -281,3 +281,15 @@ def test_the_dashboard_prints_external_url_in_the_agent_command(tmp_path):
     assert "kubewatch-agent --url https://monitor.example.com --api-key" in page
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("limit, allowed", [("2", False), ("3", True), ("1000", True), ("1001", False)])
+def test_connection_limit_stays_within_what_waitress_select_loop_takes(tmp_path, monkeypatch, limit, allowed):
+    monkeypatch.setenv("KUBEWATCH_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    monkeypatch.setenv("KUBEWATCH_CONNECTION_LIMIT", limit)
+    if allowed:
+        assert load_settings(tmp_path)["CONNECTION_LIMIT"] == int(limit)
+    else:
+        with pytest.raises(ConfigError, match=r"CONNECTION_LIMIT must be between 3 and 1000: waitress waits on select"):
+            load_settings(tmp_path)
