@@ -67,7 +67,10 @@ CREATE TABLE IF NOT EXISTS agents (
     running_count    BIGINT NOT NULL DEFAULT 0,
     stopped_count    BIGINT NOT NULL DEFAULT 0,
     restart_total    BIGINT NOT NULL DEFAULT 0,
-    restarted_at     BIGINT
+    restarted_at     BIGINT,
+    -- Bumped by every transaction that writes or deletes what describes the agent's objects:
+    -- a server process trusts what it remembers of them only at the version it remembered.
+    descriptions_version BIGINT NOT NULL DEFAULT 0
 );
 
 -- The raw tier: one row per push received, its samples packed per kind (kubewatch/packing.py),
@@ -338,4 +341,4 @@ CREATE INDEX IF NOT EXISTS users_org ON users (org_id);
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
 
 -- Later versions migrate a live database from the version recorded here (see kubewatch/db.py).
-INSERT INTO schema_version (version) SELECT 9 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+INSERT INTO schema_version (version) SELECT 10 WHERE NOT EXISTS (SELECT 1 FROM schema_version);

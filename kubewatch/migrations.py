@@ -141,6 +141,12 @@ def to_version_9(conn):
                       "ELSE last_push_ts END"))
 
 
+def to_version_10(conn):
+    """Give agents the version of what describes their objects, so that several server processes agree on it."""
+    if "descriptions_version" not in {column["name"] for column in inspect(conn).get_columns("agents")}:
+        conn.execute(text("ALTER TABLE agents ADD COLUMN descriptions_version BIGINT NOT NULL DEFAULT 0"))
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
 MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7,
-              7: to_version_8, 8: to_version_9}
+              7: to_version_8, 8: to_version_9, 9: to_version_10}

@@ -1,27 +1,30 @@
 """Revoked API keys, checked on every push: a revoked key's agent tokens stop on their next push.
 
 An agent token names the key its agent registered with. The ids of revoked keys are held in
-memory with the database's revocation generation, a counter every revocation bumps: a push costs
-a set lookup, and at most once every REFRESH_SECONDS a one-row read tells whether another server
-process revoked a key. A revocation made by this process counts at once.
+memory with the database's revocation generation, a counter every revocation bumps. On SQLite,
+where one server process owns the file, a push costs a set lookup and a one-row read of the
+generation at most once every REFRESH_SECONDS; a revocation made by this process counts at once.
+On a database several server processes share (PostgreSQL), the generation is read on every
+check, so that a key revoked through any of them stops every agent's next push, wherever it lands.
 """
 
 import threading
 import time
 
 from flask import current_app
+from sqlalchemy.engine import make_url
 
 from kubewatch.repository import account_rows
 
-# Seconds between two reads of the revocation generation: another process's revocation counts after at most this.
+# Seconds between two reads of the revocation generation on SQLite (one server process).
 REFRESH_SECONDS = 1.0
 
 
 class RevokedKeys:
     """The ids of revoked keys, as of the revocation generation last read; thread-safe."""
 
-    def __init__(self, clock=time.monotonic):
-        self.clock = clock
+    def __init__(self, clock=time.monotonic, refresh_seconds=REFRESH_SECONDS):
+        self.clock, self.refresh_seconds = clock, refresh_seconds
         self.generation = None
         self.ids = frozenset()
         self.checked_at = None
@@ -29,7 +32,7 @@ class RevokedKeys:
 
     def __contains__(self, key_id):
         checked_at = self.checked_at
-        if checked_at is None or self.clock() - checked_at >= REFRESH_SECONDS:
+        if checked_at is None or self.clock() - checked_at >= self.refresh_seconds:
             self.refresh()
         return key_id in self.ids
 
@@ -49,12 +52,13 @@ class RevokedKeys:
 
 
 def init_app(app):
-    """Give app its view of the revoked keys."""
-    app.extensions["kubewatch.revoked_keys"] = RevokedKeys()
+    """Give app its view of the revoked keys: read again on every check unless the database is SQLite."""
+    shared = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite"
+    app.extensions["kubewatch.revoked_keys"] = RevokedKeys(refresh_seconds=0 if shared else REFRESH_SECONDS)
 
 
 def is_revoked(key_id):
-    """Tell whether the API key key_id is revoked: at once when revoked here, within REFRESH_SECONDS otherwise."""
+    """Tell whether the API key key_id is revoked: at once, on SQLite within REFRESH_SECONDS of another app's revocation."""
     return key_id in current_app.extensions["kubewatch.revoked_keys"]
 
 

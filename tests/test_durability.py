@@ -161,7 +161,7 @@ def test_a_read_only_database_is_503_and_pushes_resume_when_it_is_writable(serve
 
 
 def test_a_full_database_is_503_and_pushes_resume_when_room_is_made(tmp_path):
-    # The empty schema (9) takes 61 pages of 4 KiB: a few more hold the first admin and some pushes.
+    # The empty schema (10) takes 61 pages of 4 KiB: a few more hold the first admin and some pushes.
     server = LiveServer(tmp_path, SQLITE_MAX_PAGE_COUNT=64, **ADMIN).start()
     try:
         filler = PushingAgent(server, "filler", containers=50)

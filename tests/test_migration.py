@@ -1,4 +1,4 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use, failed sign-ins counted per process, agents' state undated)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use, failed sign-ins counted per process, agents' state undated), 9 (agents without the version of their descriptions)."""
 
 import sqlite3
 from pathlib import Path
@@ -126,7 +126,7 @@ def test_a_version_2_to_8_database_opens_migrated_with_its_samples_and_its_keys_
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 9])
 def test_each_earlier_schema_fixture_is_the_schema_sql_its_version_wrote(version):
     """The fixtures are schema.sql as released; a later edit to them would test a schema no one ran."""
     written = (FIXTURES / f"schema_v{version}.sql").read_text()
@@ -196,3 +196,16 @@ def test_a_version_8_database_counts_failed_sign_ins_where_every_server_process_
     for app in apps:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_a_version_9_database_gives_each_agent_the_version_of_its_descriptions(tmp_path):
+    path = tmp_path / "v9.db"
+    _packed_database(path, 9)
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{path}"))
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(SCHEMA_VERSION,)]
+            assert conn.exec_driver_sql("SELECT id, descriptions_version FROM agents").all() == [("agent_1", 0)]
+            assert samples(lambda sql, **params: conn.execute(text(sql), params).all()) == [
+                (1015, 1, (12.4, 48.0, 512.0, 10240, 8192, 0)), (1015, 2, (None, None, None, None, None, None))]
+        db.engine.dispose()

@@ -3,6 +3,7 @@
 from kubewatch import packing
 from kubewatch.db import driver
 from kubewatch.kinds import KINDS
+from kubewatch.repository.push_objects import descriptions_changed
 
 # An object with a rolled-up sample has a minute or an hour row, which outlive the raw tier (the
 # settings make each tier longer than the one before): one without any, and in no push still to
@@ -32,6 +33,8 @@ def prune_descriptions(conn, agent_id):
             if row[position] is not None:
                 unsampled.difference_update(packing.unpack(kind.metrics, row[position]))
         if unsampled:
+            if not deleted:  # first, as a push does: its row lock before the objects' (no deadlock)
+                descriptions_changed(cursor, agent_id)
             cursor.executemany(_DELETE[name], [(agent_id, key) for key in sorted(unsampled)])
             deleted += len(unsampled)
     return deleted

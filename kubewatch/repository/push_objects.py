@@ -10,10 +10,14 @@ from typing import NamedTuple
 from kubewatch.db import db
 from kubewatch.kinds import KINDS
 
-# What each agent's latest push described, per database: {(kind, agent_id): Remembered}.
-# A steady push then needs no read at all. Only writers change it, after their commit; it
-# assumes, as with SQLite, that one server process writes the pushes of an agent.
+# What each agent's latest push described, per database: {agent_id: Recalled}, so that a steady
+# push needs no read at all. Several server processes may write one agent's objects (PostgreSQL):
+# each write of them bumps the agent's descriptions_version in its transaction, and what is
+# remembered counts only while the version the push reads (with its row lock) is the one it was
+# remembered at. Only writers change it, after their commit.
 _described = weakref.WeakKeyDictionary()
+_BUMP = ("UPDATE agents SET descriptions_version = descriptions_version + 1 WHERE id = {0} "
+         "RETURNING descriptions_version")
 
 
 class Known(NamedTuple):
@@ -29,6 +33,15 @@ class Remembered(NamedTuple):
     identities: list  # in the push's order,
     descriptions: list  # with each object's description as kept
     keys: list  # and its key
+
+
+class Recalled:
+    """What one push starts from and leaves of an agent's objects: {kind name: Remembered}, at a version."""
+
+    __slots__ = ("version", "kinds", "wrote")
+
+    def __init__(self, version, kinds):
+        self.version, self.kinds, self.wrote = version, kinds, False
 
 
 _NOTHING = Remembered({}, [], [], [])
@@ -87,22 +100,41 @@ def measured(name, items):
     return list(map(_READERS[name].measured, items))
 
 
-def describe(writing, name, agent_id, ts, items, budget, on_commit, takes_state=True):
+def recall(writing, agent_id, version):
+    """Return what is remembered of the agent's objects, as valid at its descriptions_version version."""
+    found = _described.get(writing.engine, {}).get(agent_id)
+    return Recalled(version, dict(found.kinds) if found is not None and found.version == version else {})
+
+
+def describe(writing, name, agent_id, ts, items, budget, recalled, takes_state=True):
     """Describe a push's new or changed objects of kind name; return (keys, items, changed).
 
     A description replaces the kept one when the push takes the agent's state (takes_state: it
     happened last on the server's clock, see repository/pushes.py), else when its ts is not older.
 
     keys: each kept item's key. items: all of them, unless budget.allows(name, new) leaves the new
-    ones out. changed: False for the steady push, the same objects described as before. What is
-    remembered of them changes once the transaction commits, through on_commit.
+    ones out. changed: False for the steady push, the same objects described as before. recalled
+    (from recall()) is updated with what this push described; remember() keeps it.
     """
-    cache = _described.setdefault(writing.engine, {})
-    remembered = cache.get((name, agent_id), _NOTHING)
-    now, items = _describe(writing, KINDS[name], _STATEMENTS[name], _READERS[name], agent_id, ts, items,
-                           remembered, budget, takes_state)
-    on_commit.append(lambda entry=(name, agent_id): cache.__setitem__(entry, now))
+    remembered = recalled.kinds.get(name, _NOTHING)
+    now, items, wrote = _describe(writing, KINDS[name], _STATEMENTS[name], _READERS[name], agent_id, ts, items,
+                                  remembered, budget, takes_state)
+    recalled.kinds[name] = now
+    recalled.wrote |= wrote
     return now.keys, items, now is not remembered
+
+
+def remember(writing, agent_id, recalled, on_commit):
+    """Bump the agent's descriptions_version if this push wrote descriptions; keep recalled once committed."""
+    if recalled.wrote:
+        recalled.version = writing.execute(_BUMP, (agent_id,)).fetchone()[0]
+    cache = _described.setdefault(writing.engine, {})
+    on_commit.append(lambda: cache.__setitem__(agent_id, recalled))
+
+
+def descriptions_changed(cursor, agent_id):
+    """Bump the agent's descriptions_version, in a transaction that deletes or changes its objects."""
+    cursor.execute(_BUMP, (agent_id,))
 
 
 def known_keys(writing, name, agent_id, items):
@@ -115,18 +147,16 @@ def known_keys(writing, name, agent_id, items):
 
 def forget_agent(agent_id):
     """Drop what is remembered of an agent's objects, once the agent is deleted."""
-    cache = _described.get(db.engine, {})
-    for name in KINDS:
-        cache.pop((name, agent_id), None)
+    _described.get(db.engine, {}).pop(agent_id, None)
 
 
 def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered, budget, takes_state):
     """Describe new or changed objects; return what is now Remembered of them, with each item's key,
-    and the items kept: all of them, unless the budget leaves the new ones out."""
+    the items kept (all of them, unless the budget leaves the new ones out), and whether it wrote any."""
     identities = list(map(reader.identity, items))
     descriptions = list(map(reader.description, items))
     if identities == remembered.identities and descriptions == remembered.descriptions:
-        return remembered, items  # the steady push: the same objects, described as before
+        return remembered, items, False  # the steady push: the same objects, described as before
     known = {identity: remembered.objects[identity] for identity in identities if identity in remembered.objects}
     known.update(_lookup(writing, kind, statements, agent_id, [i for i in identities if i not in known]))
     new_count = sum(identity not in known for identity in identities)
@@ -153,7 +183,8 @@ def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered
         writing.executemany(statements.insert, new)
     if changed:
         writing.executemany(statements.update, changed)
-    return Remembered({identity: known[identity] for identity in identities}, identities, described, keys), items
+    return (Remembered({identity: known[identity] for identity in identities}, identities, described, keys), items,
+            bool(new or changed))
 
 
 def _lookup(writing, kind, statements, agent_id, identities):

@@ -28,7 +28,7 @@ _MARK_SEEN = (
     f"clock_skew = CASE WHEN CAST({{0}} AS BIGINT) IS NOT NULL THEN {{0}} WHEN {_TAKES_STATE} THEN {{0}} "
     "ELSE clock_skew END, "
     f"state_at = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE state_at END "
-    "WHERE id = {0} RETURNING clock_skew, last_push_ts"
+    "WHERE id = {0} RETURNING clock_skew, last_push_ts, descriptions_version"
 )
 _STORED_BEFORE = "SELECT containers, nodes, pods FROM pushes WHERE agent_id = {0} AND ts = {0}"
 _MARK_SEEN_ONLY = "UPDATE agents SET last_seen = {0} WHERE id = {0}"
@@ -118,6 +118,7 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
         if marked is None:
             return GONE
         budget = _Budget(writing, agent_id, max_described, describe_new)
+        recalled = push_objects.recall(writing, agent_id, marked[2])
         blobs = []
         for name, kind in KINDS.items():
             items = objects[name]
@@ -126,7 +127,7 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
                     writing.execute(_NONE_STOPPED, (agent_id, ts))
                 blobs.append(None)
                 continue
-            keys, items, changed = push_objects.describe(writing, name, agent_id, ts, items, budget, on_commit,
+            keys, items, changed = push_objects.describe(writing, name, agent_id, ts, items, budget, recalled,
                                                          marked[1] == ts)
             if name == "containers" and changed:
                 if keys:
@@ -138,6 +139,7 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
             counts = [len(objects[name]) - budget.left_out.get(name, 0) for name in KINDS]
             writing.execute(_SET_COUNTS, (*counts, agent_id, ts))
         writing.execute(_RECORD_PUSH, (agent_id, ts, received_at, *blobs))
+        push_objects.remember(writing, agent_id, recalled, on_commit)
     return Outcome(True, budget.left_out, False, marked[0])
 
 
