@@ -46,6 +46,7 @@ def create_app(test_config=None):
     logging.getLogger("kubewatch").setLevel(app.config["LOG_LEVEL"])
 
     db_setup.init_app(app)
+    leadership.init_app(app)
     errors.init_app(app)
     revocations.init_app(app)
     hashing.init_app(app)

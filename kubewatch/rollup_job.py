@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from kubewatch import alerting, rollup_chunks
+from kubewatch import alerting, leadership, rollup_chunks
 from kubewatch.repository import alert_state, rollup_rows
 
 log = logging.getLogger("kubewatch.rollups")
@@ -63,14 +63,18 @@ def _floor(ts, step):
 
 
 def start_timer(app):
-    """Run the job every ROLLUP_INTERVAL seconds in a daemon thread; return the thread, or None when off."""
+    """Run the job every ROLLUP_INTERVAL seconds in a daemon thread while this process leads (see
+    kubewatch/leadership.py); return the thread, or None when off."""
     interval = app.config["ROLLUP_INTERVAL"]
     if not interval:
         return None
+    leader = leadership.of(app)
 
     def loop():
         while True:
             time.sleep(interval)
+            if not leader.holds():
+                continue
             with app.app_context():
                 try:
                     done = run(app.config, int(time.time()), pause=_Rest())

@@ -6,25 +6,13 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from kubewatch import leadership
 from kubewatch.alerting.courier import Courier
 from kubewatch.alerting.evaluate import Evaluator
-from kubewatch.db import db
 
 log = logging.getLogger("kubewatch.alerts")
 HISTORY_RETENTION = 90 * 86400  # resolved alerts are kept this long, then pruned with the rollup job's run
 COURIER_TICK = 1.0  # seconds between two looks for messages due, unless an evaluation wakes it sooner
-
-
-class SingleProcess:
-    """The leadership hook on SQLite: one server process owns the database file, so it always evaluates.
-
-    With several processes on one database (PostgreSQL), a hook with the same holds() must let
-    only one of them evaluate at a time, such as one holding a session-level advisory lock.
-    """
-
-    def holds(self):
-        """Return True while this process is the one to evaluate."""
-        return True
 
 
 def init_app(app):
@@ -35,34 +23,28 @@ def init_app(app):
     app.extensions[ALERTS_FIRING] = firing_count
 
 
-def leadership(engine):
-    """Return the hook that says whether this process evaluates, for the database behind engine.
-
-    Raises RuntimeError for a database with no hook yet: two evaluators would send every message twice.
-    """
-    if engine.dialect.name == "sqlite":
-        return SingleProcess()
-    raise RuntimeError(f"alerting has no leadership hook for {engine.dialect.name} yet: "
-                       "set ALERT_INTERVAL = 0 to run without alerts")
-
-
 def start(app, clock=time.time):
-    """Run the evaluator every ALERT_INTERVAL seconds and the courier beside it, in daemon threads.
+    """Run the evaluator every ALERT_INTERVAL seconds and the courier beside it, in daemon threads,
+    while this process leads (see kubewatch/leadership.py): with several processes on one database,
+    one evaluates and delivers at a time, so that nothing is sent twice.
 
     Returns (evaluator thread, courier), or None when ALERT_INTERVAL is 0.
     """
     interval = app.config["ALERT_INTERVAL"]
     if not interval:
         return None
-    with app.app_context():
-        leader = leadership(db.engine)
-    evaluator, courier = Evaluator(), Courier(app, clock=clock)
+    leader = leadership.of(app)
+    courier = Courier(app, clock=clock)
+    evaluator, term = None, None
 
     def evaluate():
+        nonlocal evaluator, term
         while True:
             time.sleep(interval)
             if not leader.holds():
                 continue
+            if leader.term != term:  # led by another process meanwhile: what the last evaluator kept is stale
+                evaluator, term = Evaluator(), leader.term
             with app.app_context():
                 try:
                     outcome = evaluator.run(app.config, int(clock()))
@@ -81,6 +63,8 @@ def start(app, clock=time.time):
         while True:
             courier.wake.wait(COURIER_TICK)
             courier.wake.clear()
+            if not leader.holds():
+                continue
             try:
                 courier.dispatch()
             except Exception:
