@@ -31,7 +31,7 @@ _MARK_SEEN = (
     "WHERE id = {0} RETURNING clock_skew, last_push_ts, descriptions_version"
 )
 _STORED_BEFORE = "SELECT containers, nodes, pods FROM pushes WHERE agent_id = {0} AND ts = {0}"
-_MARK_SEEN_ONLY = "UPDATE agents SET last_seen = {0} WHERE id = {0}"
+_MARK_SEEN_ONLY = "UPDATE agents SET last_seen = {0} WHERE id = {0} RETURNING descriptions_version"
 _SET_COUNTS = "UPDATE agents SET container_count = {0}, node_count = {0}, pod_count = {0} WHERE id = {0} AND last_push_ts = {0}"
 # Objects an agent has described, of every kind: keys are never reused, so each kind's highest key counts them.
 _DESCRIBED = "SELECT " + " + ".join(f"COALESCE((SELECT MAX(key) FROM {kind.table} WHERE agent_id = {{0}}), 0)"
@@ -102,11 +102,13 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
     with write_cursor(on_commit) as writing:
         before = writing.execute(_STORED_BEFORE, (agent_id, ts)).fetchone()
         if before is not None:
-            if not writing.execute(_MARK_SEEN_ONLY, (received_at, agent_id)).rowcount:
+            seen = writing.execute(_MARK_SEEN_ONLY, (received_at, agent_id)).fetchone()
+            if seen is None:
                 return GONE
             if merge:
                 return _merge(writing, agent_id, ts, objects, before, _Budget(
-                    writing, agent_id, max_described, describe_new), on_commit)
+                    writing, agent_id, max_described, describe_new), push_objects.recall(writing, agent_id, seen[0]),
+                    on_commit)
             return Outcome(True, {}, not _same_samples(writing, agent_id, objects, before), retried=True)
         counts = [len(objects[name]) for name in KINDS]
         containers = objects["containers"]
@@ -143,14 +145,15 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
     return Outcome(True, budget.left_out, False, marked[0])
 
 
-def _merge(writing, agent_id, ts, objects, stored, budget, on_commit):
+def _merge(writing, agent_id, ts, objects, stored, budget, recalled, on_commit):
     """Merge another installation's push into the one stored at ts; return its Outcome."""
     pushed = {}
     for name in KINDS:
         if objects[name]:
-            keys, items, _ = push_objects.describe(writing, name, agent_id, ts, objects[name], budget, on_commit,
+            keys, items, _ = push_objects.describe(writing, name, agent_id, ts, objects[name], budget, recalled,
                                                    takes_state=False)
             pushed[name] = (keys, push_objects.measured(name, items))
+    push_objects.remember(writing, agent_id, recalled, on_commit)
     containers = push_merge.merge_into(writing, agent_id, ts, stored, pushed)
     if containers is not None:  # the stopped ones among the merged push's containers, when the state follows it
         writing.execute(_SET_STOPPED, (_stopped_among(writing, agent_id, containers), agent_id, ts))
