@@ -102,9 +102,9 @@ def _agent_pushes(servers, agent, number, start, acknowledged, failures):
     try:
         for step in range(PUSHES):
             ts = start + step * STEP
-            # The first agent's c0 stops half way, for good: one alert, fired once.
+            # The first agent's c0 stops three quarters of the way, for good: one alert, fired once.
             containers = [{"id": f"c{index}", "name": f"c{index}",
-                           "status": "exited" if number == 0 and index == 0 and step >= PUSHES // 2 else "running",
+                           "status": "exited" if number == 0 and index == 0 and step >= PUSHES * 3 // 4 else "running",
                            "cpuPercent": float(number * 1000 + step * 10 + index), "memoryMB": 10.0 + step}
                           for index in range(CONTAINERS)]
             _push_until_acknowledged(servers, agent, ts, containers, randomly)
