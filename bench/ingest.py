@@ -16,6 +16,9 @@ one agent pushes 20,000-container bodies an hour old (at the limit) that the rol
 what the abuse was answered.
 
     python bench/ingest.py --only-abuse --abuse-seconds 30
+
+`--only-crowd` (or `--crowd`, before the rest) runs bench/crowd.py's scenario: 10,000 agents x 30
+containers every 15 s for 5 minutes, driven by wrk, with the rollup job on its timer.
 """
 
 import argparse
@@ -262,7 +265,16 @@ def main():
     parser.add_argument("--abuse-agents", type=int, default=100, help="agents pushing every second meanwhile")
     parser.add_argument("--no-abuse", action="store_true")
     parser.add_argument("--only-abuse", action="store_true", help="run the abuse scenarios alone")
+    import crowd  # bench/crowd.py: it builds on this module's Server
+    parser.add_argument("--crowd", action="store_true", help="also run bench/crowd.py: 10,000 agents through wrk")
+    parser.add_argument("--only-crowd", action="store_true", help="run bench/crowd.py's scenario alone")
+    crowd.parser_arguments(parser, "crowd-")
     args = parser.parse_args()
+    if args.crowd or args.only_crowd:
+        crowd.report(crowd.run(args.crowd_agents, args.crowd_containers, args.crowd_interval, args.crowd_seconds,
+                               args.crowd_connections, {}))
+        if args.only_crowd:
+            return
     seed = {"ADMIN_EMAIL": "bench@kubewatch.local", "ADMIN_PASSWORD": "bench-password"}
     if not args.only_abuse:
         throughput(args, seed)
