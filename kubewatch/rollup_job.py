@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from kubewatch import alerting, leadership, rollup_chunks
-from kubewatch.repository import alert_state, rollup_rows
+from kubewatch.repository import alert_state, pruning, rollup_rows
 
 log = logging.getLogger("kubewatch.rollups")
 # Between two agents the timer's job rests twice as long as it worked: it takes at most a third of
@@ -51,7 +51,8 @@ def run(config, now, pause=lambda: None):
     pruned_through = current_app.extensions.setdefault("kubewatch.rollups", {})
     hourly = (minutes_before, hours_before) != pruned_through.get("hours")
     for agent_id in rollup_rows.all_agents():
-        pruned += rollup_rows.prune_agent(agent_id, raw_before, *((minutes_before, hours_before) if hourly else ()))
+        pruned += pruning.prune_agent(agent_id, raw_before, *((minutes_before, hours_before) if hourly else ()),
+                                      pause=pause)
         pause()
     pruned_through["hours"] = (minutes_before, hours_before)
     pruned += alert_state.prune_alerts(now - alerting.HISTORY_RETENTION)

@@ -1,13 +1,10 @@
-"""The rollup job's rows: the pushes it reads, the one-minute and one-hour rows it writes whole, pruning."""
+"""The rollup job's rows: the pushes it reads, the one-minute and one-hour rows it writes whole (pruning is in pruning.py)."""
 
 from sqlalchemy import text
 
 from kubewatch import buckets
 from kubewatch.db import driver, read, write
 from kubewatch.kinds import COUNTER, GAUGE, KINDS
-from kubewatch.repository.descriptions import prune_descriptions
-from kubewatch.repository.push_objects import forget_agent
-from kubewatch.repository.sample_rows import first_not_rolled_up
 
 MINUTE, HOUR = 60, 3600
 
@@ -130,44 +127,6 @@ def mark_rolled_up(conn, agent_id, pending):
 
 
 _MARK_ROLLED_UP = "UPDATE pushes SET rolled_up = 1 WHERE agent_id = {0} AND ts = {0}"
-
-
-def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None):
-    """Delete the agent's rolled-up pushes before raw_before and, when given, its minute and hour
-    rollups before minutes_before and hours_before, and then the objects with no sample left;
-    return how many rows were deleted.
-
-    A minute that still holds a push not rolled up keeps all its pushes: its rollup will be
-    recomputed from them.
-    """
-    on_commit = []
-    with write(on_commit) as conn:
-        pending = first_not_rolled_up(conn, agent_id)
-        if pending is not None:
-            raw_before = min(raw_before, pending - pending % MINUTE)
-        cursor = driver(conn)
-        deleted = cursor.execute(_PRUNE_PUSHES, (agent_id, raw_before)).rowcount
-        for name, kind in KINDS.items():
-            if minutes_before is None and hours_before is None:
-                break
-            # Key by key, so each delete walks only the old end of one object's rows.
-            keys = [row[0] for row in cursor.execute(_KEYS[name], (agent_id,)).fetchall()]
-            for step, before in ((MINUTE, minutes_before), (HOUR, hours_before)):
-                if keys and before is not None:
-                    deleted += cursor.executemany(_PRUNE_ROLLUPS[name],
-                                                  [(agent_id, key, step, before) for key in keys]).rowcount
-        if minutes_before is not None or hours_before is not None:
-            described = prune_descriptions(conn, agent_id)
-            if described:  # the push path remembers the agent's objects by key: it must look them up again
-                on_commit.append(lambda: forget_agent(agent_id))
-            deleted += described
-    return deleted
-
-
-_PRUNE_PUSHES = "DELETE FROM pushes WHERE agent_id = {0} AND ts < {0} AND rolled_up = 1"
-_KEYS = {name: f"SELECT key FROM {kind.table} WHERE agent_id = {{0}}" for name, kind in KINDS.items()}
-_PRUNE_ROLLUPS = {name: f"DELETE FROM {kind.rollups} WHERE agent_id = {{0}} AND key = {{0}} AND step = {{0}} "
-                        f"AND bucket < {{0}}" for name, kind in KINDS.items()}
 
 
 def all_agents():

@@ -1,0 +1,134 @@
+"""Pruning one agent's tiers past their retention, and its objects with no sample left, in bounded chunks.
+
+However big the agent, the writer lock is held for at most PRUNE_PUSHES pushes, or PRUNE_ROWS
+rollup rows over at most PRUNE_KEYS objects, or PRUNE_ROWS objects at a time (each well under
+50 ms); what can be read without it (which objects have no sample left) is read outside it.
+Every chunk is whole in itself: a prune stopped halfway leaves nothing inconsistent, and the next
+run takes up the rest.
+"""
+
+from kubewatch import packing
+from kubewatch.db import driver, read, write
+from kubewatch.kinds import KINDS
+from kubewatch.repository.push_objects import descriptions_changed, forget_agent
+from kubewatch.repository.sample_rows import first_not_rolled_up
+
+MINUTE = 60
+# The chunks (see above). A push row holds a whole push, compressed: up to 1 MiB of objects.
+PRUNE_PUSHES = 50
+PRUNE_ROWS = 2000
+PRUNE_KEYS = 500
+
+
+def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None, pause=lambda: None):
+    """Delete the agent's rolled-up pushes before raw_before and, when given, its minute and hour
+    rollups before minutes_before and hours_before, and then the objects with no sample left;
+    return how many rows were deleted.
+
+    A minute that still holds a push not rolled up keeps all its pushes: its rollup will be
+    recomputed from them. pause() runs after each transaction, so that pushes waiting for the
+    writer lock get it.
+    """
+    deleted = _prune_pushes(agent_id, raw_before, pause)
+    if minutes_before is None and hours_before is None:
+        return deleted
+    for name, kind in KINDS.items():
+        with read() as conn:
+            # Key by key, so each delete walks only the old end of one object's rows.
+            keys = [row[0] for row in driver(conn).execute(_KEYS[name], (agent_id,)).fetchall()]
+        for step, before in ((60, minutes_before), (3600, hours_before)):
+            if keys and before is not None:
+                deleted += _prune_rollups(name, agent_id, keys, step, before, pause)
+    return deleted + _prune_descriptions(agent_id, pause)
+
+
+def _prune_pushes(agent_id, raw_before, pause):
+    deleted = 0
+    while True:
+        with write() as conn:
+            # Looked up in each chunk's transaction: a late push may have come since the last one.
+            pending = first_not_rolled_up(conn, agent_id)
+            before = raw_before if pending is None else min(raw_before, pending - pending % MINUTE)
+            chunk = driver(conn).execute(_PRUNE_PUSHES, (agent_id, agent_id, before, PRUNE_PUSHES)).rowcount
+        deleted += chunk
+        if chunk < PRUNE_PUSHES:
+            return deleted
+        pause()
+
+
+def _prune_rollups(name, agent_id, keys, step, before, pause):
+    """Delete the rollup rows of step before `before` of these objects, PRUNE_ROWS rows or PRUNE_KEYS keys
+    per transaction."""
+    deleted, at = 0, 0
+    while at < len(keys):
+        budget, last = PRUNE_ROWS, min(len(keys), at + PRUNE_KEYS)
+        with write() as conn:
+            cursor = driver(conn)
+            while at < last and budget > 0:
+                chunk = cursor.execute(_PRUNE_ROLLUPS[name], (agent_id, keys[at], step, agent_id, keys[at], step,
+                                                              before, budget)).rowcount
+                deleted, budget = deleted + chunk, budget - chunk
+                if budget > 0:  # fewer than asked were left: this object is done
+                    at += 1
+        pause()
+    return deleted
+
+
+def _prune_descriptions(agent_id, pause):
+    """Delete the agent's objects with no sample left in any tier, PRUNE_ROWS per transaction; return how many.
+
+    Which they are is read outside the writer lock; each delete checks again, under it, that the
+    object has no rollup row and is in no push still to roll up, so that one sampled since is kept.
+    """
+    deleted = 0
+    for position, (name, kind) in enumerate(KINDS.items()):
+        with read() as conn:
+            cursor = driver(conn)
+            unsampled = {row[0] for row in cursor.execute(_UNSAMPLED[name], (agent_id, agent_id)).fetchall()}
+            seen = set()
+            if unsampled:  # in the pushes of the last minutes, not rolled up yet, one blob at a time
+                seen = _drop_pending(cursor, agent_id, kind, position, unsampled, seen)
+        ordered = sorted(unsampled)
+        for at in range(0, len(ordered), PRUNE_ROWS):
+            with write([lambda: forget_agent(agent_id)]) as conn:  # the push path remembers objects by key
+                cursor = driver(conn)
+                seen = _drop_pending(cursor, agent_id, kind, position, unsampled, seen)  # pushed since: kept
+                chunk = [key for key in ordered[at:at + PRUNE_ROWS] if key in unsampled]
+                if chunk:  # first, as a push does: its row lock before the objects' (no deadlock)
+                    descriptions_changed(cursor, agent_id)
+                deleted += cursor.executemany(_DELETE[name], [(agent_id, key, agent_id, key)
+                                                              for key in chunk]).rowcount
+            pause()
+    return deleted
+
+
+def _drop_pending(cursor, agent_id, kind, position, keys, seen):
+    """Remove from keys those in the agent's pushes not rolled up, but for those of timestamps in seen;
+    return the timestamps of every such push."""
+    pending = {row[0] for row in cursor.execute(_PENDING, (agent_id,)).fetchall()}
+    for ts in sorted(pending - seen):
+        blob = cursor.execute(_PENDING_BLOB[position], (agent_id, ts)).fetchone()
+        if blob is not None and blob[0] is not None:
+            keys.difference_update(packing.unpack(kind.metrics, blob[0]))
+    return pending
+
+
+_PRUNE_PUSHES = ("DELETE FROM pushes WHERE agent_id = {0} AND ts IN (SELECT ts FROM pushes WHERE agent_id = {0} "
+                 "AND ts < {0} AND rolled_up = 1 ORDER BY ts LIMIT {0})")
+_KEYS = {name: f"SELECT key FROM {kind.table} WHERE agent_id = {{0}} ORDER BY key" for name, kind in KINDS.items()}
+_PRUNE_ROLLUPS = {name: f"DELETE FROM {kind.rollups} WHERE agent_id = {{0}} AND key = {{0}} AND step = {{0}} "
+                        f"AND bucket IN (SELECT bucket FROM {kind.rollups} WHERE agent_id = {{0}} AND key = {{0}} "
+                        f"AND step = {{0}} AND bucket < {{0}} ORDER BY bucket LIMIT {{0}})"
+                  for name, kind in KINDS.items()}
+# An object with a rolled-up sample has a minute or an hour row, which outlive the raw tier (the
+# settings make each tier longer than the one before): one without any, and in no push still to
+# roll up, has no sample left anywhere.
+_UNSAMPLED = {name: f"SELECT key FROM {kind.table} o WHERE o.agent_id = {{0}} AND NOT EXISTS "
+                    f"(SELECT 1 FROM {kind.rollups} r WHERE r.agent_id = {{0}} AND r.key = o.key)"
+              for name, kind in KINDS.items()}
+_DELETE = {name: f"DELETE FROM {kind.table} WHERE agent_id = {{0}} AND key = {{0}} AND NOT EXISTS "
+                 f"(SELECT 1 FROM {kind.rollups} r WHERE r.agent_id = {{0}} AND r.key = {{0}})"
+           for name, kind in KINDS.items()}
+_PENDING = "SELECT ts FROM pushes WHERE agent_id = {0} AND rolled_up = 0"
+_PENDING_BLOB = [f"SELECT {name} FROM pushes WHERE agent_id = {{0}} AND ts = {{0}} AND rolled_up = 0"
+                 for name in KINDS]
