@@ -2,10 +2,10 @@
 
 scrypt costs tens of milliseconds of CPU by design (hashlib releases the GIL while it runs). On
 the waitress thread that also serves pushes, a flood of logins held every push behind it. Here a
-sign-in waits on a waitress thread of its own (server.py gives waitress HASH_WORKERS + HASH_QUEUE
-threads on top of THREADS) while a worker hashes; past that many sign-ins at once, one is refused
-at once (Busy, answered 503), before it reads the database: a flood costs little more than its
-requests, and pushes always find THREADS threads free. The workers run at a lower CPU priority.
+sign-in waits on a waitress thread of its own (kubewatch/sign_in_lane.py gives requests that check a
+password HASH_WORKERS + HASH_QUEUE threads and a queue of their own) while a worker hashes; past that
+many at once (a password change served elsewhere, a test client), one is refused at once (Busy,
+answered 503), before it reads the database. The workers run at a lower CPU priority.
 """
 
 import os

@@ -11,7 +11,7 @@ from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge
 
-from kubewatch import alerting, backup, rollup_job, sqlite_owner
+from kubewatch import alerting, backup, rollup_job, sign_in_lane, sqlite_owner
 from kubewatch.config import ConfigError
 from kubewatch.first_run import bootstrap
 from kubewatch.logsafe import OneLineFormatter
@@ -69,7 +69,9 @@ def create_server(app, config):
     with warnings.catch_warnings():
         # Deprecated in waitress 3, but still the only switch for what waitress_options explains.
         warnings.filterwarnings("ignore", "send_bytes", DeprecationWarning)
-        server = waitress.create_server(app, **waitress_options(config))
+        options = waitress_options(config)
+        lanes = sign_in_lane.Lanes(options["threads"], config["HASH_WORKERS"] + config["HASH_QUEUE"])
+        server = waitress.create_server(app, _dispatcher=lanes, **options)
     server.channel_class = JsonErrorChannel
     return server
 
@@ -97,9 +99,9 @@ def waitress_options(config):
     """Return waitress's settings from the app's config (the benchmark serves its baseline with them too)."""
     return {
         "host": config["HOST"], "port": config["PORT"],
-        # A sign-in waiting for its password check holds a thread: they get threads of their own,
-        # so pushes always find THREADS free (kubewatch/hashing.py).
-        "threads": config["THREADS"] + config["HASH_WORKERS"] + config["HASH_QUEUE"],
+        # Requests that check a password have a queue and threads of their own besides these
+        # (kubewatch/sign_in_lane.py): pushes always find THREADS free.
+        "threads": config["THREADS"],
         # Every agent keeps a connection open between pushes; waitress's default of 100 would
         # make the 101st agent wait for one of them to time out.
         "connection_limit": config["CONNECTION_LIMIT"],

@@ -63,8 +63,11 @@ def test_waitress_sends_from_its_main_loop_and_warns_of_nothing(monkeypatch):
     server.run_waitress(lambda environ, start_response: [], {**DEFAULTS, "HOST": "127.0.0.1", "PORT": 0})
     assert made[0].adj.send_bytes == 18000
     assert made[0].adj.recv_bytes == 65536
-    # Sign-ins waiting for their password check have threads of their own (kubewatch/hashing.py).
-    assert made[0].adj.threads == DEFAULTS["THREADS"] + DEFAULTS["HASH_WORKERS"] + DEFAULTS["HASH_QUEUE"]
+    # Requests that check a password have a lane of their own (kubewatch/sign_in_lane.py).
+    assert made[0].adj.threads == DEFAULTS["THREADS"]
+    lanes = made[0].task_dispatcher
+    assert len(lanes.threads) == DEFAULTS["THREADS"]
+    assert len(lanes.sign_ins.threads) == DEFAULTS["HASH_WORKERS"] + DEFAULTS["HASH_QUEUE"]
 
 
 def test_objects_known_before_are_found_in_slices_once_the_memory_is_gone(app, org, query):

@@ -1,0 +1,57 @@
+"""Requests that check or hash a password are served in a lane of their own: a waitress queue and threads
+that pushes never share.
+
+scrypt costs tens of milliseconds by design, off the serving thread (kubewatch/hashing.py). But a
+sign-in served by the threads that serve pushes either held one of them while its password was
+checked or, once the hashing pool was full, was answered 503 at once; a flood's clients then came
+straight back. Measured with bench/ingest.py, 8 flooding clients made 377 refused sign-ins a second,
+each a whole request that took the GIL from the pushes: their p99 went from 25 to 66 ms in the same
+run. Here a sign-in waits in a queue of its own, holding no thread and costing no CPU, until one of
+its HASH_WORKERS + HASH_QUEUE threads takes it: a flood is answered at the pace of the password
+checks, and pushes keep their THREADS threads to themselves. The queue holds at most one request per
+open connection (waitress reads no further request on a connection until it has answered).
+"""
+
+import re
+import threading
+
+from waitress.task import ThreadedTaskDispatcher
+
+# The method and path of every request that checks or hashes a password: api/auth.py's login, the
+# sign-in page (web/signin.py), and api/users.py's invitation and password changes.
+PASSWORD_REQUESTS = re.compile(r"POST /api/v1/auth/login|POST /login|POST /api/v1/users"
+                               r"|POST /api/v1/users/[^/]+/password|PUT /api/v1/users/me/password")
+
+
+def checks_a_password(method, path):
+    """Tell whether a request of this method to this path (as sent, before any prefix) checks a password."""
+    return PASSWORD_REQUESTS.fullmatch(f"{method} {path}") is not None
+
+
+class _SignInThreads(ThreadedTaskDispatcher):
+    def start_new_thread(self, target, thread_no):  # named apart from the threads that serve pushes
+        threading.Thread(target=target, name=f"kubewatch-sign-in-{thread_no}", args=(thread_no,), daemon=True).start()
+
+
+class Lanes(ThreadedTaskDispatcher):
+    """waitress's task dispatcher with `threads` threads, and sign_in_threads more for requests that check
+    a password, with a queue of their own."""
+
+    def __init__(self, threads, sign_in_threads):
+        super().__init__()
+        self.sign_ins = _SignInThreads()
+        self.set_thread_count(threads)
+        self.sign_ins.set_thread_count(sign_in_threads)
+
+    def add_task(self, task):
+        """Queue a connection whose next request is ready, in the lane its request belongs to."""
+        requests = getattr(task, "requests", None)
+        if requests and checks_a_password(requests[0].command, requests[0].path):
+            self.sign_ins.add_task(task)
+        else:
+            super().add_task(task)
+
+    def shutdown(self, cancel_pending=True, timeout=5):
+        """Stop both lanes' threads."""
+        self.sign_ins.shutdown(cancel_pending, timeout)
+        return super().shutdown(cancel_pending, timeout)
