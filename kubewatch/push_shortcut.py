@@ -111,6 +111,7 @@ class PushShortcut:
         try:
             push_limits.check_rate(agent_id)
             environ[push_limits.RATE_SPENT] = True
+            push_limits.check_count(body)
             # None when fast_load refuses the body
             outcome = receive_push(agent_id, fast_load, body, environ.get("HTTP_DATE"), pushing[2])
         except push_limits.PushRefused as refused:

@@ -1,10 +1,14 @@
 """What one agent may push: objects per push, objects described, pushes per interval, room in the database."""
 
+import json
+import tracemalloc
+
 import pytest
 
 import stored
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
 from kubewatch import create_app
+from kubewatch.api import push_validation
 from kubewatch.db import db
 
 TS = "2026-06-16T10:00:00Z"
@@ -144,3 +148,35 @@ def test_the_database_size_is_measured_from_its_pages(app):
     from kubewatch.repository import health
     with app.app_context():
         assert health.database_size() > 0
+
+
+@pytest.mark.parametrize("limited", [{}], indirect=True)
+def test_a_body_over_the_limit_is_refused_before_any_object_is_decoded(limited, monkeypatch):
+    """A 1 MiB body of 36,000 objects: counted, not decoded into 36,000 objects and checked, then refused."""
+    app, org = limited
+    agent = org.register()
+    decoded, real = [], push_validation._DECODER
+
+    class Watched:
+        def decode(self, raw):
+            decoded.append(len(raw))
+            return real.decode(raw)
+
+    monkeypatch.setattr(push_validation, "_DECODER", Watched())
+    raw = json.dumps({"timestamp": TS, "containers": [{"id": f"{i:08x}", "name": "c"} for i in range(36_000)]},
+                     separators=(",", ":")).encode()
+    assert len(raw) < 2**20
+    tracemalloc.start()
+    try:
+        response = org.client.post(f"/api/v1/agents/{agent['agentId']}/push", data=raw,
+                                   content_type="application/json", headers=bearer(agent["token"]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 413 and "36000" in response.json["message"]
+    assert decoded == [] and rows(app, "pushes") == 0
+    # The body, the test client's copies of it and the count's 36,000 views of it; decoding the
+    # objects took 11 MiB more on its own.
+    assert peak < 8 * 2**20, peak
+    assert org.push(agent, {"timestamp": TS, "containers": containers(3)}).status_code == 200
+    assert decoded  # a push within the limit is decoded as before

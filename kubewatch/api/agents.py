@@ -112,6 +112,8 @@ def push(agent_id):
     try:
         if not request.environ.get(push_limits.RATE_SPENT):  # the shortcut spent it, then handed the push on
             push_limits.check_rate(agent_id)
+        if request.is_json:  # counted before any object is decoded
+            push_limits.check_count(request.get_data(cache=True))
         registration = access.agent_of(request.headers.get("Authorization", ""))[2]  # checked by needs_agent_token
         outcome = receive_push(agent_id, load_push, blp.ARGUMENTS_PARSER, request.headers.get("Date"), registration)
     except PushRefused as refused:
