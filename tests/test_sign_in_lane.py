@@ -31,8 +31,9 @@ def serving(tmp_path):
     yield app, f"http://127.0.0.1:{made.socket.getsockname()[1]}"
     stop.set()
     thread.join()
-    made.close()
     made.task_dispatcher.shutdown()
+    for channel in list(made._map.values()):  # the listening socket, its trigger and every connection
+        channel.close()
     with app.app_context():
         db.engine.dispose()
 
