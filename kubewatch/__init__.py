@@ -5,8 +5,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from kubewatch import (agent_watch, alerting, api, backup, cli, db_setup, decompression, hashing, proxy, push_limits,
-                       push_shortcut, revocations, rollup_job, server_metrics, web)
+from kubewatch import (agent_watch, alerting, api, backup, cli, db_setup, decompression, engines, hashing, proxy,
+                       push_limits, push_shortcut, revocations, rollup_job, server_metrics, web)
 from kubewatch.api import errors
 from kubewatch.api.fast_json import FastJSON
 from kubewatch.config import DEFAULTS, instance_path, load_settings
@@ -40,7 +40,8 @@ def create_app(test_config=None):
         sources.update(dict.fromkeys(test_config, "the test configuration"))
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
-    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = engines.database_url(app.config["DATABASE_URL"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(engines.ENGINE_OPTIONS)
     app.json = FastJSON(app)
     app.json.sort_keys = False  # keep the documented field order
     logging.getLogger("kubewatch").setLevel(app.config["LOG_LEVEL"])

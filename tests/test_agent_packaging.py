@@ -14,7 +14,7 @@ def pins(lines):
     """Return {normalised name: version} of the name==version lines."""
     found = {}
     for line in lines:
-        matched = re.match(r"\s*([A-Za-z0-9_.\-]+)==([^\s#;]+)", line)
+        matched = re.match(r"\s*([A-Za-z0-9_.\-]+)(?:\[[a-z,]+\])?==([^\s#;]+)", line)
         if matched:
             found[re.sub(r"[-_.]+", "-", matched.group(1)).lower()] = matched.group(2)
     return found
@@ -46,3 +46,10 @@ def test_no_agent_module_imports_the_server_or_flask():
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubewatch', 'flask', 'werkzeug')))\n")
     done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+def test_the_postgresql_extra_pins_the_driver_requirements_postgresql_txt_pins_and_the_tests_install():
+    extra = pins(PYPROJECT["optional-dependencies"]["postgresql"])
+    listed = pins((ROOT / "requirements-postgresql.txt").read_text().splitlines())
+    assert extra == {"psycopg": listed["psycopg"]} and listed["psycopg-binary"] == listed["psycopg"]
+    assert "-r requirements-postgresql.txt" in (ROOT / "requirements-dev.txt").read_text().splitlines()
