@@ -5,8 +5,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from kubewatch import (agent_watch, alerting, api, backup, cli, db_setup, decompression, engines, hashing, proxy,
-                       push_limits, push_shortcut, revocations, rollup_job, server_metrics, web)
+from kubewatch import (agent_watch, alerting, api, backup, cli, db_setup, decompression, engines, hashing, nul_text,
+                       proxy, push_limits, push_shortcut, revocations, rollup_job, server_metrics, web)
 from kubewatch.api import errors
 from kubewatch.api.fast_json import FastJSON
 from kubewatch.config import DEFAULTS, instance_path, load_settings
@@ -60,7 +60,8 @@ def create_app(test_config=None):
     backup.init_app(app)
     alerting.init_app(app)
     push_shortcut.init_app(app)  # after the hooks: it checks the ones registered before it
-    decompression.init_app(app)  # in front of the shortcut: compressed pushes take it too
+    nul_text.init_app(app)  # in front of the shortcut: a push with a NUL goes no further
+    decompression.init_app(app)  # in front of the shortcut and the NUL check: compressed pushes take it too
     server_metrics.init_app(app)  # outside the shortcut, to count and time every push
     proxy.init_app(app)  # outermost, so the shortcut and Flask both see the public client and path
     return app

@@ -74,7 +74,7 @@ class Cursor:
         try:
             self.cursor.execute(_with_marker(statement, self.marker), parameters)
         except self._errors as error:
-            raise DBAPIError.instance(statement, parameters, error, self._errors) from error
+            raise DBAPIError.instance(statement, parameters, error, self._errors, hide_parameters=True) from error
         return self.cursor
 
     def executemany(self, statement, rows):
@@ -82,7 +82,7 @@ class Cursor:
         try:
             self.cursor.executemany(_with_marker(statement, self.marker), rows)
         except self._errors as error:
-            raise DBAPIError.instance(statement, None, error, self._errors) from error
+            raise DBAPIError.instance(statement, None, error, self._errors, hide_parameters=True) from error
         return self.cursor
 
 
@@ -117,7 +117,7 @@ def write_cursor(on_commit=()):
             _forget_write_connection(engine, connection)
             errors = engine.dialect.loaded_dbapi.Error
             if isinstance(error, errors):
-                raise DBAPIError.instance(None, None, error, errors) from error
+                raise DBAPIError.instance(None, None, error, errors, hide_parameters=True) from error
             raise
 
 

@@ -12,6 +12,9 @@ from kubewatch.db import SCHEMA_VERSION, db, one_writer
 from kubewatch.migrations import MIGRATIONS
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.sql"
+# The PostgreSQL advisory lock that servers starting at once on one database take in turn: any
+# number, the same in every kubewatch ("kwst" in ASCII).
+STARTING_LOCK = 0x6B777374
 
 
 class SchemaTooNew(RuntimeError):
@@ -56,7 +59,7 @@ def init_db():
     Raises SchemaTooNew when the database comes from a newer kubewatch.
     """
     statements = schema_statements()
-    with _migrating() as conn:
+    with starting(), _migrating() as conn:
         version = None
         if inspect(conn).has_table("schema_version"):
             version = conn.execute(text("SELECT version FROM schema_version")).scalar()
@@ -73,6 +76,26 @@ def init_db():
             if conn.dialect.name != "sqlite":
                 statement = statement.replace(") WITHOUT ROWID", ")")  # SQLite's alone
             conn.execute(text(statement))
+
+
+@contextmanager
+def starting():
+    """Hold, on PostgreSQL, the lock of a server's start (the schema, the first admin); on SQLite do nothing.
+
+    Servers started at once on an empty database take turns: the first creates the tables and
+    the admin, the next finds them. (On SQLite, a second server on a file is refused at start.)
+    """
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTING_LOCK})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTING_LOCK})
+            conn.commit()
 
 
 def schema_statements():

@@ -2,7 +2,7 @@
 
 import click
 
-from kubewatch import credentials
+from kubewatch import credentials, db_setup
 from kubewatch.accounts import add_api_key, add_user
 from kubewatch.config import ConfigError
 from kubewatch.repository import account_rows
@@ -14,7 +14,7 @@ def bootstrap(app):
     Returns True when it created them. Raises ConfigError for a configured password too short.
     """
     config = app.config
-    with app.app_context():
+    with app.app_context(), db_setup.starting():  # another server starting at once waits, then finds the admin
         if account_rows.has_users():
             return False
         password = config["ADMIN_PASSWORD"] or credentials.new_password()

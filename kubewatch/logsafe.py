@@ -30,8 +30,16 @@ def shown(value, limit=MAX_SHOWN):
     return f"{text}...({len(str(value))} characters)" if cut else text
 
 
+# PostgreSQL's errors carry a DETAIL line that can quote the statement's values ("Key
+# (key_hash)=(...) already exists"): in a database error's text and in the driver's below it.
+# SQLAlchemy's hide_parameters (kubewatch/engines.py) hides the parameters it prints, not those.
+_DETAIL = re.compile(r"^DETAIL: .*$", re.M)
+DETAIL_LEFT_OUT = "DETAIL:  (left out: it may quote the statement's values)"
+
+
 class OneLineFormatter(logging.Formatter):
-    """A formatter whose every record is one line: control characters in it, tracebacks included, escaped."""
+    """A formatter whose every record is one line: control characters in it, tracebacks included, escaped;
+    the DETAIL of a PostgreSQL error left out."""
 
     def format(self, record):
-        return escaped(super().format(record))
+        return escaped(_DETAIL.sub(DETAIL_LEFT_OUT, super().format(record)))

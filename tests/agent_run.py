@@ -1,10 +1,8 @@
 """Helpers to run the agent's loop in a thread against a server, recording what happened."""
 
 import copy
-import sqlite3
 import threading
 import time
-from contextlib import closing
 
 from kubewatch_agent.backoff import Backoff
 from kubewatch_agent.client import Refused, ServerClient, Unreachable
@@ -89,8 +87,3 @@ class RunningAgent:
         wait_until(condition, "the agent's loop to get there", timeout, every=0.05, alive=self.thread.is_alive,
                    explain=lambda: f"events: {self.client.events}")
 
-
-def stored_rows(database, sql):
-    """Return the rows of a query on the server's SQLite file, opened read-only."""
-    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
-        return connection.execute(sql).fetchall()

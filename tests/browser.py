@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -66,12 +65,8 @@ def sign_in(page, url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
 def followed_running(server, agent_id, name):
     """Wait until the server's evaluator has seen the container running: it fires only for one seen running."""
     def running():
-        conn = sqlite3.connect(server.db_path)
-        try:
-            return conn.execute("SELECT running FROM watched_containers WHERE agent_id = ? AND name = ?",
-                                (agent_id, name)).fetchone() == (1,)
-        finally:
-            conn.close()
+        return server.rows("SELECT running FROM watched_containers WHERE agent_id = :agent AND name = :name",
+                           agent=agent_id, name=name) == [(1,)]
     wait_until(running, "the evaluator to see the container running", 20)
 
 

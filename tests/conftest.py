@@ -1,10 +1,11 @@
-"""Fixtures: an app on an in-memory database, its client, and two organizations to test with."""
+"""Fixtures: an app on a new database (SQLite in memory, or PostgreSQL: see engines.py), its client, and two organizations to test with."""
 
 from functools import cached_property
 
 import pytest
 from sqlalchemy import text
 
+import engines
 from kubewatch import create_app, credentials
 from kubewatch.accounts import add_api_key
 from kubewatch.db import db
@@ -19,6 +20,11 @@ TEST_CONFIG = {"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "test
 PASSWORD = "correct horse battery"
 # scrypt is slow on purpose: hash the shared test password once, not once per user.
 PASSWORD_HASH = credentials.hash_password(PASSWORD)
+
+
+def fresh_config(**overrides):
+    """Return TEST_CONFIG on a new database of the engine under test, with overrides."""
+    return {**TEST_CONFIG, "DATABASE_URL": engines.fresh_url(), **overrides}
 
 
 def sample_push(timestamp="2026-06-16T10:00:00Z", containers=None, **extra):
@@ -82,6 +88,21 @@ def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="also run the slow load, crash and fuzz tests")
 
 
+def pytest_report_header(config):
+    return f"database engine: {engines.ENGINE}" + (" (KUBEWATCH_TEST_DATABASE)" if engines.POSTGRESQL else "")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    engines.drop_all()
+
+
+@pytest.fixture(autouse=True)
+def _databases():
+    """Drop the PostgreSQL databases a test made, once it ends."""
+    yield
+    engines.drop_made()
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--slow"):
         return
@@ -93,7 +114,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def app():
-    app = create_app(dict(TEST_CONFIG))
+    app = create_app(fresh_config())
     yield app
     with app.app_context():
         db.engine.dispose()

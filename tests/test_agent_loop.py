@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from agent_run import CONTAINERS, IDENTITY, FixedCollector, RunningAgent, stored_rows
+from agent_run import CONTAINERS, IDENTITY, FixedCollector, RunningAgent
 from kubewatch_agent.backoff import Backoff
 from kubewatch_agent.client import Refused, Registration, Unreachable
 from kubewatch_agent.loop import Agent
@@ -79,12 +79,11 @@ def whole_run(tmp_path_factory):
             server.start()
             run.wait_for(lambda: not len(run.agent.backlog) and run.client.pushed()[-1] > queued[-1])
         agents = requests.get(server.url + "/api/v1/agents", headers=as_admin(server), timeout=5).json()
-        database = server.db_path
         yield SimpleNamespace(
             client=run.client, collected_at=run.collector.times, queued=queued, logs=logs, agents=agents,
             key=server.first_run_key(),
-            pushes=stored_rows(database, "SELECT agent_id, ts, received_at FROM pushes ORDER BY ts"),
-            samples=len(unpacked(stored_rows(database, "SELECT ts, containers FROM pushes"))))
+            pushes=server.rows("SELECT agent_id, ts, received_at FROM pushes ORDER BY ts"),
+            samples=len(unpacked(server.rows("SELECT ts, containers FROM pushes"))))
     finally:
         server.stop()
 

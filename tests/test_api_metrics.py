@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Org, TEST_CONFIG, bearer, container
+from conftest import Org, fresh_config, bearer, container
 from kubewatch import create_app
 from kubewatch.api.fields import EpochTime, QueryTime
 from kubewatch.db import db
@@ -59,7 +59,7 @@ def pushed_agent(org, latest):
 @pytest.fixture(scope="module")
 def world():
     """One app for the tests that only read: two organizations (signing in is slow on purpose) and an agent."""
-    app = create_app(dict(TEST_CONFIG))
+    app = create_app(fresh_config())
     client = app.test_client()
     world = SimpleNamespace(org=Org(app, client, "acme"), other=Org(app, client, "globex"), latest=latest_push_time())
     world.agent = pushed_agent(world.org, world.latest)

@@ -11,8 +11,10 @@ from kubewatch import backup, create_app
 from kubewatch.config import ConfigError, check, DEFAULTS
 from kubewatch.db import db
 from conftest import TEST_CONFIG, Org, bearer, sample_push
+from engines import postgresql_only, sqlite_only
 
 
+# `flask backup` copies SQLite files; on PostgreSQL it refuses, pointing at pg_dump (the test at the end).
 @pytest.fixture
 def file_app(tmp_path):
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{tmp_path / 'live.db'}"))
@@ -36,6 +38,7 @@ def reads(app, org, agent_id):
     return listed, containers, series
 
 
+@sqlite_only("`flask backup` copies SQLite files")
 def test_flask_backup_writes_a_checked_copy_that_restores_the_same_answers(file_app, tmp_path):
     org = Org(file_app, file_app.test_client(), "acme")
     agent = org.register()
@@ -65,6 +68,7 @@ def test_flask_backup_writes_a_checked_copy_that_restores_the_same_answers(file_
             db.engine.dispose()
 
 
+@sqlite_only("`flask backup` copies SQLite files")
 def test_a_backup_never_overwrites_a_file(file_app, tmp_path):
     (tmp_path / "taken.db").write_text("precious")
     result = file_app.test_cli_runner().invoke(args=["backup", str(tmp_path / "taken.db")])
@@ -72,18 +76,21 @@ def test_a_backup_never_overwrites_a_file(file_app, tmp_path):
     assert (tmp_path / "taken.db").read_text() == "precious"
 
 
+@sqlite_only("`flask backup` copies SQLite files")
 def test_a_backup_into_a_missing_folder_fails_and_leaves_nothing(file_app, tmp_path):
     result = file_app.test_cli_runner().invoke(args=["backup", str(tmp_path / "nowhere" / "copy.db")])
     assert result.exit_code == 1 and "could not copy" in result.output
     assert not (tmp_path / "nowhere").exists()
 
 
+@sqlite_only("`flask backup` copies SQLite files")
 def test_an_in_memory_database_has_no_file_to_back_up(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "copy.db")])
     assert result.exit_code == 1 and "in-memory" in result.output
     assert not (tmp_path / "copy.db").exists()
 
 
+@sqlite_only("`flask backup` copies SQLite files")
 def test_scheduled_backups_keep_the_newest_backup_keep(file_app):
     file_app.config["BACKUP_KEEP"] = 2
     made = [backup.scheduled_backup(file_app, 1_800_000_000 + day * 86400) for day in range(4)]
@@ -92,6 +99,7 @@ def test_scheduled_backups_keep_the_newest_backup_keep(file_app):
     assert kept[0] == "kubewatch-20270117T080000.000Z.db"
 
 
+@sqlite_only("`flask backup` copies SQLite files")
 def test_a_failed_scheduled_backup_is_logged_and_the_next_one_is_made(file_app, caplog, monkeypatch):
     file_app.config["BACKUP_INTERVAL"] = 0.05
     attempts = []
@@ -117,6 +125,7 @@ def test_a_failed_scheduled_backup_is_logged_and_the_next_one_is_made(file_app, 
     assert "backed up to " in caplog.text
 
 
+@sqlite_only("`flask backup` copies SQLite files")
 def test_no_backup_timer_without_backup_interval(file_app):
     assert backup.start_timer(file_app) is None
 
@@ -127,6 +136,7 @@ def test_backup_settings_that_cannot_work_are_refused(setting):
         check({**DEFAULTS, **setting})
 
 
+@sqlite_only("`flask backup` copies SQLite files")
 def test_a_backup_is_a_moment_of_the_database_even_while_it_is_written(file_app, tmp_path):
     """The copy is one read transaction: a write committed while it runs is either wholly in it or not at all."""
     org = Org(file_app, file_app.test_client(), "acme")
@@ -141,3 +151,11 @@ def test_a_backup_is_a_moment_of_the_database_even_while_it_is_written(file_app,
     copy.close()
     with file_app.app_context(), db.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM pushes")).scalar() == 2
+
+
+@postgresql_only
+def test_on_postgresql_flask_backup_refuses_and_names_its_own_tools(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "copy.db")])
+    assert result.exit_code == 1
+    assert "postgresql is backed up with its own tools: see the README (pg_dump and pg_restore for PostgreSQL)" in result.output
+    assert not (tmp_path / "copy.db").exists()

@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
+import engines
 from live_server import ROOT, LiveServer
 from polling import wait_until
 
-pytestmark = pytest.mark.slow  # two servers, a load and a backup: about half a minute
+pytestmark = [pytest.mark.slow, engines.sqlite_only("`flask backup` of a live SQLite file")]  # two servers, a load and a backup: about half a minute
 
 ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
 

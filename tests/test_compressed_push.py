@@ -15,7 +15,7 @@ import requests
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from conftest import TEST_CONFIG, Org, bearer, container, sample_push
+from conftest import Org, fresh_config, bearer, container, sample_push
 from fake_kubernetes import FIXTURES, FakeApiServer
 from kubewatch import create_app
 from kubewatch import push_shortcut
@@ -35,7 +35,7 @@ class Server:
     """An app and its agent, called over WSGI from the outermost middleware, counting what the shortcut hands on."""
 
     def __init__(self, **config):
-        self.app = create_app({**TEST_CONFIG, **config})
+        self.app = create_app(fresh_config(**config))
         self.org = Org(self.app, self.app.test_client(), "acme")
         self.agent = self.org.register()
         self.client = Client(self.app.wsgi_app, Response)

@@ -4,8 +4,10 @@ import ast
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
+import engines
+from engines import sqlite_only
 from kubewatch import create_app
 from kubewatch import db, db_setup
 
@@ -15,8 +17,8 @@ TABLES = ["schema_version", "organizations", "users", "api_keys", "agents", "pus
 
 @pytest.fixture
 def file_app(tmp_path):
-    """An app on a real SQLite file, as the server runs."""
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/kw.db", "SECRET_KEY": "x"})
+    """An app on a real SQLite file, as the server runs (on PostgreSQL, a second database of the test)."""
+    app = create_app({"TESTING": True, "DATABASE_URL": engines.file_url(tmp_path / "kw.db"), "SECRET_KEY": "x"})
     yield app
     with app.app_context():
         db.db.engine.dispose()
@@ -30,7 +32,7 @@ def any_app(request, app):
 
 def tables(app):
     with app.app_context(), db.read() as conn:
-        return {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+        return set(inspect(conn).get_table_names())
 
 
 def count(app, table):
@@ -99,6 +101,7 @@ def pragmas(conn):
             for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
 
 
+@sqlite_only("SQLite's pragmas")
 def test_every_connection_to_a_database_file_uses_wal_foreign_keys_a_busy_timeout_and_normal_sync(file_app):
     expected = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 1}
     with file_app.app_context():
@@ -109,6 +112,7 @@ def test_every_connection_to_a_database_file_uses_wal_foreign_keys_a_busy_timeou
             assert pragmas(conn) == expected
 
 
+@sqlite_only("SQLite's pragmas")
 @pytest.mark.parametrize("synchronous, level", [("NORMAL", 1), ("FULL", 2)])
 def test_sqlite_synchronous_setting_reaches_every_file_connection(tmp_path, synchronous, level):
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/kw.db", "SECRET_KEY": "x",
@@ -121,11 +125,12 @@ def test_sqlite_synchronous_setting_reaches_every_file_connection(tmp_path, sync
             db.db.engine.dispose()
 
 
-def test_the_in_memory_database_enforces_foreign_keys(app):
+def test_the_database_enforces_foreign_keys(app):
     with app.app_context():
-        with db.read() as conn:
-            assert pragmas(conn)["foreign_keys"] == 1
-        with pytest.raises(Exception, match="FOREIGN KEY"):
+        if engines.ENGINE == "sqlite":  # SQLite only when told, on each connection; PostgreSQL always
+            with db.read() as conn:
+                assert pragmas(conn)["foreign_keys"] == 1
+        with pytest.raises(Exception, match="FOREIGN KEY|foreign key"):
             with db.write() as conn:
                 conn.execute(text("INSERT INTO users (id, org_id, email, password_hash, role, created_at) "
                                   "VALUES ('usr_1', 'org_missing', 'a@b.test', 'h', 'admin', 0)"))

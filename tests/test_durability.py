@@ -11,8 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+import engines
 from live_server import LiveServer
 from stored import unpacked
+
+pytestmark = engines.sqlite_only("crashes and a full disk on SQLite files")
 
 ADMIN = {"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long admin password"}
 # Agents push one second apart from here: well inside the raw tier the server keeps (48 h), and not ahead of it.

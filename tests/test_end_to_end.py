@@ -1,7 +1,6 @@
 """The documented curl flow against the real server over HTTP."""
 
 import json
-import sqlite3
 import time
 
 import pytest
@@ -103,6 +102,4 @@ def test_pushes_typed_json_or_vendor_json_or_sent_chunked_are_answered_alike_and
     assert ({k: v for k, v in by_shortcut.headers.items() if k != "Date"}
             == {k: v for k, v in by_flask.headers.items() if k != "Date"})
     server.stop()
-    conn = sqlite3.connect(server.db_path)
-    assert conn.execute("SELECT ts FROM pushes ORDER BY ts").fetchall() == [(now - 2,), (now - 1,), (now,)]
-    conn.close()
+    assert server.rows("SELECT ts FROM pushes ORDER BY ts") == [(now - 2,), (now - 1,), (now,)]

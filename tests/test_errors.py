@@ -4,7 +4,8 @@ import sqlite3
 
 import pytest
 
-from conftest import TEST_CONFIG, bearer, sample_push
+from engines import sqlite_only
+from conftest import TEST_CONFIG, fresh_config, bearer, sample_push
 from kubewatch import create_app
 from kubewatch.db import db
 
@@ -63,7 +64,7 @@ def test_the_default_body_limit_is_one_mebibyte(app):
 
 
 def test_an_unexpected_exception_is_a_500_without_a_traceback(caplog):
-    app = create_app(dict(TEST_CONFIG))
+    app = create_app(fresh_config())
 
     def boom():
         raise RuntimeError("secret internals")
@@ -77,6 +78,7 @@ def test_an_unexpected_exception_is_a_500_without_a_traceback(caplog):
         db.engine.dispose()
 
 
+@sqlite_only("a SQLite file locked by another process; PostgreSQL locks rows, and a writer waits")
 def test_a_locked_database_is_503_with_retry_after_and_nothing_half_stored(tmp_path):
     path = tmp_path / "kw.db"
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{path}"))

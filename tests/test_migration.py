@@ -6,11 +6,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import engines
 from kubewatch import create_app, credentials, packing, tokens
 from kubewatch.kinds import KINDS
 from kubewatch.db import SCHEMA_VERSION, db
 from conftest import TEST_CONFIG, sample_push
 from stored import deflated, samples
+
+pytestmark = engines.sqlite_only("older schemas built as SQLite files")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 V1_SCHEMA = FIXTURES / "schema_v1.sql"

@@ -9,7 +9,7 @@ import requests
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from conftest import PASSWORD, TEST_CONFIG, Org, bearer, sample_push
+from conftest import PASSWORD, Org, fresh_config, bearer, sample_push
 from kubewatch import create_app, push_shortcut
 from kubewatch.api import throttle
 from kubewatch.config import ConfigError, check, DEFAULTS
@@ -26,7 +26,7 @@ def clock(monkeypatch):
 
 
 def proxied(hops):
-    app = create_app({**TEST_CONFIG, "TRUSTED_PROXY_HOPS": hops})
+    app = create_app(fresh_config(TRUSTED_PROXY_HOPS=hops))
     return app, Org(app, app.test_client(), "acme")
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+import engines
 from conftest import TEST_CONFIG, Org, bearer, container
 from kubewatch import create_app, rollup_job
 from kubewatch import ingest
@@ -25,7 +26,7 @@ class Clock:
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{tmp_path / 'kubewatch.db'}", **RETENTION))
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=engines.file_url(tmp_path / 'kubewatch.db'), **RETENTION))
     yield app
     with app.app_context():
         db.engine.dispose()

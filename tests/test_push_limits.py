@@ -6,7 +6,7 @@ import tracemalloc
 import pytest
 
 import stored
-from conftest import TEST_CONFIG, Org, bearer, container, sample_push
+from conftest import Org, fresh_config, bearer, container, sample_push
 from kubewatch import create_app
 from kubewatch.api import push_validation
 from kubewatch.db import db
@@ -17,7 +17,7 @@ TS = "2026-06-16T10:00:00Z"
 @pytest.fixture
 def limited(request):
     """An app with the settings the test's parameter gives, and an org in it."""
-    app = create_app({**TEST_CONFIG, **request.param})
+    app = create_app(fresh_config(**request.param))
     yield app, Org(app, app.test_client(), "acme")
     with app.app_context():
         db.engine.dispose()

@@ -6,7 +6,8 @@ import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from conftest import TEST_CONFIG, Org, bearer, container, sample_push
+import engines
+from conftest import TEST_CONFIG, Org, fresh_config, bearer, container, sample_push
 from kubewatch import create_app, packing, push_shortcut
 from kubewatch.db import db
 from kubewatch.repository import pushes
@@ -20,7 +21,7 @@ class Twin:
     """An app with one organization and two agents, called through the shortcut or through Flask alone."""
 
     def __init__(self, shortcut, **config):
-        self.app = create_app({**TEST_CONFIG, **config})
+        self.app = create_app(fresh_config(**config))
         assert isinstance(self.app.wsgi_app, PushMeter)  # outermost, counting and timing pushes for /metrics
         shortcut_app = push_shortcut.installed(self.app)
         assert shortcut_app is not None
@@ -153,7 +154,7 @@ def break_storing(monkeypatch, failure):
         monkeypatch.setattr(packing, "pack", broken)
 
 
-@pytest.mark.parametrize("failure, status", [("database", 503), ("unexpected", 500)])
+@pytest.mark.parametrize("failure, status", [("database", engines.NO_SUCH_TABLE), ("unexpected", 500)])
 def test_an_error_while_storing_is_answered_by_flasks_handlers(monkeypatch, failure, status):
     through_shortcut, through_flask = Twin(shortcut=True), Twin(shortcut=False)
     break_storing(monkeypatch, failure)
@@ -167,8 +168,8 @@ def test_an_error_while_storing_is_answered_by_flasks_handlers(monkeypatch, fail
 
 
 def test_the_shortcut_stands_aside_and_says_so_when_flask_has_per_request_work_it_would_skip(caplog):
-    assert push_shortcut.work_the_shortcut_would_skip(create_app(dict(TEST_CONFIG))) == []
-    app = create_app({**TEST_CONFIG, "TRUSTED_HOSTS": ["kubewatch.lan"]})
+    assert push_shortcut.work_the_shortcut_would_skip(create_app(fresh_config())) == []
+    app = create_app(fresh_config(TRUSTED_HOSTS=["kubewatch.lan"]))
     assert push_shortcut.work_the_shortcut_would_skip(app) == ["TRUSTED_HOSTS"]
     assert push_shortcut.installed(app) is None
     assert "push shortcut off" in caplog.text and "TRUSTED_HOSTS" in caplog.text

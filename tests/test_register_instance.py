@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import engines
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
 from kubewatch import create_app
 from kubewatch.db import SCHEMA_VERSION, db
@@ -105,6 +106,7 @@ def _version_5_database(path):
     conn.close()
 
 
+@engines.sqlite_only("a version 5 database built as a SQLite file")
 def test_a_version_5_database_keeps_its_agents_and_takes_two_agents_of_one_name(tmp_path):
     path = tmp_path / "v5.db"
     _version_5_database(path)

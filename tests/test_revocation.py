@@ -1,6 +1,7 @@
 """Revoking an API key stops its agents on their next push: they get 401, register again, and are refused."""
 
 
+import engines
 from conftest import TEST_CONFIG, Org, bearer, sample_push
 from kubewatch import create_app, revocations
 from kubewatch.db import db
@@ -41,7 +42,7 @@ def test_agents_of_other_keys_push_on(client, org, other_org):
 
 
 def test_a_revocation_by_another_server_process_counts_within_a_second(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    url = engines.file_url(tmp_path / 'shared.db')
     apps = [create_app(dict(TEST_CONFIG, DATABASE_URL=url)) for _ in range(2)]
     try:
         org = Org(apps[0], apps[0].test_client(), "acme")

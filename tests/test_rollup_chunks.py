@@ -9,10 +9,13 @@ import time
 import pytest
 from sqlalchemy import event
 
+import engines
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
 from kubewatch import buckets, create_app, db as db_module, rollup_chunks, rollup_job
 from kubewatch.db import db
 from kubewatch.kinds import KINDS
+
+pytestmark = engines.sqlite_only("compares copies of SQLite files")
 
 SMALL = {"PAGE_PUSHES": 50, "CHUNK_PUSHES": 20, "CHUNK_SAMPLES": 4000, "WRITE_ROWS": 300, "HOUR_KEYS": 60}
 UNCHUNKED = dict.fromkeys(SMALL, 10**9)

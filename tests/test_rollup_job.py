@@ -6,6 +6,7 @@ import time
 import pytest
 from sqlalchemy import text
 
+import engines
 import stored
 from conftest import Org, TEST_CONFIG, bearer, container
 from kubewatch import buckets, create_app, rollup_job
@@ -30,7 +31,7 @@ def make_app(tmp_path):
     built = []
 
     def make(where="memory", **config):
-        url = "sqlite://" if where == "memory" else f"sqlite:///{tmp_path / f'kubewatch-{len(built)}.db'}"
+        url = engines.fresh_url() if where == "memory" else engines.file_url(tmp_path / f'kubewatch-{len(built)}.db')
         app = create_app(dict(TEST_CONFIG, DATABASE_URL=url, **{**RETENTION, **config}))
         built.append(app)
         return app

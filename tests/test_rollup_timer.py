@@ -1,6 +1,5 @@
 """The real server rolls pushes up on its own timer, off the push path."""
 
-import sqlite3
 import time
 
 import requests
@@ -8,14 +7,6 @@ import requests
 from kubewatch.api.fields import EpochTime
 from live_server import LiveServer
 from polling import wait_until
-
-
-def _rows(path, sql):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def test_the_server_rolls_up_past_minutes_by_itself(tmp_path):
@@ -34,10 +25,10 @@ def test_the_server_rolls_up_past_minutes_by_itself(tmp_path):
             assert response.status_code == 200
         def both_tiers():
             # The pushes are marked rolled up after their minute and hour are written, in a later transaction.
-            if _rows(server.db_path, "SELECT COUNT(*) FROM pushes WHERE rolled_up = 0") != [(0,)]:
+            if server.rows("SELECT COUNT(*) FROM pushes WHERE rolled_up = 0") != [(0,)]:
                 return None
-            found = _rows(server.db_path, "SELECT step, bucket, samples, cpu_percent_avg, cpu_percent_max "
-                                          "FROM container_rollups ORDER BY step")
+            found = server.rows("SELECT step, bucket, samples, cpu_percent_avg, cpu_percent_max "
+                                 "FROM container_rollups ORDER BY step")
             return found if len(found) == 2 else None
 
         rolled = wait_until(both_tiers, "the timer to roll up a minute and an hour", 15, every=0.2)

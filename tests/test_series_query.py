@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import Org, TEST_CONFIG, bearer, container
+from conftest import Org, fresh_config, bearer, container
 from kubewatch import create_app
 from kubewatch.api.fields import EpochTime
 from kubewatch.db import db
@@ -30,7 +30,7 @@ def assert_error_shape(response, code):
 @pytest.fixture(scope="module")
 def kept():
     """An app that keeps raw samples 48 h, minutes 14 d, hours 400 d; an org and an agent with one push."""
-    app = create_app(dict(TEST_CONFIG, RAW_RETENTION=48 * HOUR, MINUTE_RETENTION=14 * DAY,
+    app = create_app(fresh_config(RAW_RETENTION=48 * HOUR, MINUTE_RETENTION=14 * DAY,
                           HOUR_RETENTION=400 * DAY))
     org = Org(app, app.test_client(), "acme")
     agent = org.register()

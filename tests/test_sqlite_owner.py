@@ -6,7 +6,10 @@ import sys
 
 import requests
 
+import engines
 from live_server import ROOT, LiveServer, free_port
+
+pytestmark = engines.sqlite_only("one server per SQLite file; on PostgreSQL several start at once (test_postgresql.py)")
 
 
 def second_start(first):

@@ -3,6 +3,7 @@ server process on one database counts the same failures (OWASP's guidance on acc
 
 import pytest
 
+import engines
 from conftest import PASSWORD, TEST_CONFIG, Org
 from kubewatch import create_app
 from kubewatch.api import throttle
@@ -95,7 +96,7 @@ def test_a_successful_login_forgets_that_addresss_failures(client, org, clock):
 
 
 def test_two_servers_on_one_database_count_the_same_failures(tmp_path, clock):
-    apps = [create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{tmp_path / 'shared.db'}")) for _ in range(2)]
+    apps = [create_app(dict(TEST_CONFIG, DATABASE_URL=engines.file_url(tmp_path / 'shared.db'))) for _ in range(2)]
     Org(apps[0], apps[0].test_client(), "acme")
     try:
         first, second = (app.test_client() for app in apps)

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+import engines
 from conftest import PASSWORD, bearer
 from kubewatch import create_app
 from kubewatch import push_shortcut
@@ -131,7 +132,7 @@ def test_the_empty_state_shows_this_servers_url(client, org):
 
 
 def test_the_dashboard_keeps_the_push_shortcut_active():
-    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "x"})
+    app = create_app({"TESTING": True, "DATABASE_URL": engines.fresh_url(), "SECRET_KEY": "x"})
     assert isinstance(push_shortcut.installed(app), push_shortcut.PushShortcut)  # inside the other middleware
     assert push_shortcut.work_the_shortcut_would_skip(app) == []
 

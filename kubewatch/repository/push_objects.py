@@ -61,6 +61,11 @@ def _values(columns):
     return get if len(columns) > 1 else lambda item: (get(item),)
 
 
+def _stored(get):
+    """Return get with booleans as 0 or 1: the columns are BIGINT, which PostgreSQL does not fill from a boolean."""
+    return lambda item: tuple(int(value) if value.__class__ is bool else value for value in get(item))
+
+
 class _Reader(NamedTuple):
     """How a kind's pushed objects are read: their identity, description and measured values."""
 
@@ -92,7 +97,7 @@ def _statements(kind):
 
 _STATEMENTS = {name: _statements(kind) for name, kind in KINDS.items()}
 _READERS = {name: _Reader(attrgetter(*kind.identity), _values(kind.described), _values(kind.measured),
-                          _values(kind.identity + kind.described)) for name, kind in KINDS.items()}
+                          _stored(_values(kind.identity + kind.described))) for name, kind in KINDS.items()}
 
 
 def measured(name, items):
