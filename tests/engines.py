@@ -71,8 +71,9 @@ def _made_with_schema():
     from kubewatch.db import db
     name = _create("template0")
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=_url(name)))
-    with app.app_context(), db.engine.connect() as conn:
-        tables = conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars().all()
+    with app.app_context():
+        with db.engine.connect() as conn:
+            tables = conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars().all()
         db.engine.dispose()
     return name, tables
 
