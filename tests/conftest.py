@@ -99,6 +99,7 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture(autouse=True)
 def _databases():
     """Drop the PostgreSQL databases a test made, once it ends."""
+    engines.begin_test()
     yield
     engines.drop_made()
 

@@ -38,6 +38,8 @@ NO_SUCH_TABLE = 503 if ENGINE == "sqlite" else 500
 
 _names = itertools.count()
 _made = []  # databases made during the current test, dropped after it
+_kept = []  # databases made by a fixture wider than a test (a module's server), dropped at the end
+_in_test = False  # between a test's start and its end (a wider fixture's setup is outside)
 _by_path = {}  # {SQLite file path given: the database standing for it}
 _admin = None
 _template = None
@@ -105,7 +107,7 @@ def fresh_url(schema=True):
     global _own, _own_taken
     if not POSTGRESQL:
         return "sqlite://"
-    if schema and not _own_taken:
+    if schema and _in_test and not _own_taken:
         _own_taken = True
         if _own is None:
             _own = _made_with_schema()
@@ -113,7 +115,7 @@ def fresh_url(schema=True):
             _empty(*_own)
         return _url(_own[0])
     name = _create(_schema_template() if schema else "template0")
-    _made.append(name)
+    (_made if _in_test else _kept).append(name)
     return _url(name)
 
 
@@ -127,11 +129,20 @@ def file_url(path, schema=True):
     return _by_path[key]
 
 
+def begin_test():
+    """Note that a test starts: the databases made from now on are its own."""
+    global _in_test
+    _in_test = True
+
+
 def drop_made():
     """Drop the databases made during the test that ends, closing what is still connected to them."""
-    global _own_taken
-    _by_path.clear()
-    _own_taken = False
+    global _own_taken, _in_test
+    dropped = set(_made) | ({_own[0]} if _own else set())
+    for path, url in list(_by_path.items()):
+        if make_url(url).database in dropped:
+            del _by_path[path]
+    _own_taken = _in_test = False
     while _made:
         name = _made.pop()
         with _admin_engine().connect() as conn:
@@ -141,11 +152,12 @@ def drop_made():
 def drop_all():
     """Drop this process's template and own database at the end of the session."""
     global _template, _own
-    for name in (_template, _own and _own[0]):
+    for name in (_template, _own and _own[0], *_kept):
         if name is not None:
             with _admin_engine().connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _template = _own = None
+    _kept.clear()
     if _admin is not None:
         _admin.dispose()
 
