@@ -28,8 +28,6 @@ class LiveServer:
 
     def __init__(self, workdir, database_url=None, **settings):
         settings.setdefault("PUSHES_PER_INTERVAL", 10**9)  # tests push as fast as they can, unless they set it
-        if engines.POSTGRESQL:  # the evaluator refuses PostgreSQL until it elects a leader among processes
-            settings.setdefault("ALERT_INTERVAL", 0)
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "empty.toml"
         config.write_text("")
