@@ -18,6 +18,7 @@ from flask import request
 from flask_smorest import abort
 from marshmallow import ValidationError, fields, missing, validate
 
+from kubewatch.api.fields import PATH_SEGMENT
 from kubewatch.api.impossible_numbers import impossible_numbers, left_out
 from kubewatch.api.internals import declared_fields
 from kubewatch.api.push_schema import ContainerSchema, NodeSchema, PodSchema, PushSchema
@@ -41,6 +42,8 @@ def _checked(kind, field):
             bounds.update(min_length=validator.min or 0, max_length=validator.max)
         elif isinstance(validator, validate.Range) and validator.min_inclusive and validator.max_inclusive:
             bounds.update(ge=validator.min, le=validator.max)
+        elif validator is PATH_SEGMENT:
+            continue  # checked after decoding, in C, by _fit_in_url: msgspec's regex per string doubled the decode
         elif isinstance(validator, validate.Regexp) and not validator.regex.flags & ~re.UNICODE:
             bounds.update(pattern=validator.regex.pattern)  # anchored at both ends: search and match agree
         elif not isinstance(validator, validate.OneOf):
@@ -86,6 +89,10 @@ def _struct(schema):
 
 
 Container, Node, Pod = _struct(ContainerSchema), _struct(NodeSchema), _struct(PodSchema)
+# {kind: attributes whose value names the object in its URL}, as PATH_SEGMENT marks them.
+_IN_URL = {kind: tuple(attribute for attribute, field in declared_fields(schema).items() if PATH_SEGMENT in field.validators)
+           for kind, schema in (("containers", ContainerSchema), ("nodes", NodeSchema), ("pods", PodSchema))}
+_DOTS = frozenset((".", ".."))
 
 
 # Unknown fields send a body to PushSchema, which ignores them: msgspec skips what it does not
@@ -113,6 +120,17 @@ def _unique(keys):
     return len(set(keys)) == len(keys)
 
 
+def _fit_in_url(push):
+    """Return whether every name of an object's URL is one path segment, as PATH_SEGMENT has it: no "/", not "." or ".."."""
+    for kind, attributes in _IN_URL.items():
+        objects = getattr(push, kind)
+        for attribute in attributes:
+            values = [getattr(found, attribute) for found in objects]
+            if "/" in "\n".join(values) or not _DOTS.isdisjoint(values):
+                return False
+    return True
+
+
 def fast_load(raw):
     """Return a push body's bytes as PushSchema would load them, or None when they may be invalid."""
     try:
@@ -124,7 +142,7 @@ def fast_load(raw):
     if timestamp is None:
         return None
     if not (_unique([c.runtime_id for c in push.containers]) and _unique([n.name for n in push.nodes])
-            and _unique([(p.namespace, p.name) for p in push.pods])):
+            and _unique([(p.namespace, p.name) for p in push.pods]) and _fit_in_url(push)):
         return None
     return LoadedPush(timestamp, push.containers, push.nodes, push.pods)
 
