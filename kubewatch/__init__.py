@@ -5,8 +5,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from kubewatch import (agent_watch, alerting, api, backup, cli, db_setup, decompression, engines, hashing, nul_text,
-                       proxy, push_limits, push_shortcut, revocations, rollup_job, server_metrics, web)
+from kubewatch import (agent_watch, alerting, api, backup, cli, db_setup, decompression, engines, hashing, leadership,
+                       nul_text, proxy, push_limits, push_shortcut, revocations, rollup_job, server_metrics, web)
 from kubewatch.api import errors
 from kubewatch.api.fast_json import FastJSON
 from kubewatch.config import DEFAULTS, instance_path, load_settings

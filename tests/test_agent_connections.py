@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import psutil
 
-from agent_run import IDENTITY, FixedCollector, stored_rows
+from agent_run import IDENTITY, FixedCollector
 from kubewatch_agent.client import ServerClient
 from kubewatch_agent.loop import Agent
 from kubewatch_agent.sample import utc_timestamp
@@ -69,7 +69,7 @@ def test_between_pushes_the_server_holds_no_connection_of_the_agent(tmp_path):
     finally:
         client.close()
         server.stop()
-    assert stored_rows(server.db_path, "SELECT count(*) FROM pushes") == [(4,)]
+    assert server.rows("SELECT count(*) FROM pushes") == [(4,)]
 
 
 def test_the_agent_lets_go_of_its_connection_when_the_server_says_try_later(tmp_path):
@@ -123,7 +123,7 @@ def test_a_server_with_connection_limit_n_serves_five_times_n_agents_pushing(tmp
             agent.client.close()
         server.stop()
     assert failures == []
-    registered = stored_rows(server.db_path, "SELECT count(*) FROM agents")
-    pushed = stored_rows(server.db_path, "SELECT agent_id, count(*) FROM pushes GROUP BY agent_id")
+    registered = server.rows("SELECT count(*) FROM agents")
+    pushed = server.rows("SELECT agent_id, count(*) FROM pushes GROUP BY agent_id")
     assert registered == [(5 * limit,)] and len(pushed) == 5 * limit
     assert all(count == rounds for _, count in pushed)

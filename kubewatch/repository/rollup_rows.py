@@ -3,7 +3,7 @@
 from sqlalchemy import text
 
 from kubewatch import buckets
-from kubewatch.db import driver, read, write
+from kubewatch.db import driver, read
 from kubewatch.kinds import COUNTER, GAUGE, KINDS
 
 MINUTE, HOUR = 60, 3600
