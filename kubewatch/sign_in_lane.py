@@ -18,13 +18,14 @@ import threading
 from waitress.task import ThreadedTaskDispatcher
 
 # The method and path of every request that checks or hashes a password: api/auth.py's login, the
-# sign-in page (web/signin.py), and api/users.py's invitation and password changes.
-PASSWORD_REQUESTS = re.compile(r"POST /api/v1/auth/login|POST /login|POST /api/v1/users"
-                               r"|POST /api/v1/users/[^/]+/password|PUT /api/v1/users/me/password")
+# sign-in page (web/signin.py), and api/users.py's invitation and password changes. The path may
+# come under a prefix a reverse proxy passed on whole (kubewatch/proxy.py takes it off later).
+PASSWORD_REQUESTS = re.compile(r"(?:POST (?:/[^\s?]*)?(?:/api/v1/auth/login|/login|/api/v1/users"
+                               r"|/api/v1/users/[^/]+/password)|PUT (?:/[^\s?]*)?/api/v1/users/me/password)")
 
 
 def checks_a_password(method, path):
-    """Tell whether a request of this method to this path (as sent, before any prefix) checks a password."""
+    """Tell whether a request of this method to this path (as sent, under a proxy's prefix or not) checks a password."""
     return PASSWORD_REQUESTS.fullmatch(f"{method} {path}") is not None
 
 

@@ -76,13 +76,17 @@ def test_sign_ins_past_every_place_wait_while_pushes_are_answered(serving, monke
 
 @pytest.mark.parametrize("method, path", [("POST", "/api/v1/auth/login"), ("POST", "/login"),
                                           ("POST", "/api/v1/users"), ("POST", "/api/v1/users/usr_1/password"),
-                                          ("PUT", "/api/v1/users/me/password")])
+                                          ("PUT", "/api/v1/users/me/password"),
+                                          # behind a proxy that passes its prefix on (trusted_proxy_hops)
+                                          ("POST", "/kubewatch/api/v1/auth/login"), ("POST", "/kubewatch/login"),
+                                          ("PUT", "/a/b/api/v1/users/me/password")])
 def test_every_request_that_checks_or_hashes_a_password_takes_the_lane(method, path):
     assert sign_in_lane.checks_a_password(method, path)
 
 
 @pytest.mark.parametrize("method, path", [("POST", "/api/v1/agents/agent_1/push"), ("GET", "/login"),
                                           ("GET", "/api/v1/users"), ("PATCH", "/api/v1/users/usr_1"),
-                                          ("POST", "/api/v1/auth/login/x"), ("POST", "/api/v1/agents/register")])
+                                          ("POST", "/api/v1/auth/login/x"), ("POST", "/api/v1/agents/register"),
+                                          ("POST", "/kubewatch/api/v1/agents/agent_1/push"), ("GET", "/kubewatch/login")])
 def test_every_other_request_is_served_with_the_pushes(method, path):
     assert not sign_in_lane.checks_a_password(method, path)
