@@ -1,8 +1,10 @@
 """Ten thousand agents on one server: each pushes 30 containers every 15 s, driven by wrk.
 
-    python bench/crowd.py                                   # 10,000 agents for 300 s
+    python bench/crowd.py                                   # 10,000 agents for 300 s, SQLite
+    python bench/crowd.py --postgresql auto                 # then PostgreSQL, one and two server processes
+    python bench/crowd.py --postgresql postgresql+psycopg://user@host:port/db --only-postgresql --processes 2
     python bench/crowd.py --agents 1000 --seconds 60
-    python bench/ingest.py --only-crowd                     # the same, from the push benchmark
+    python bench/ingest.py --only-crowd                     # the SQLite run, from the push benchmark
 
 Starts the real server (`python app.py`, one waitress thread, the rollup job on its 60 s timer as in
 production) on a fresh SQLite database, registers the agents, writes their pre-built push bodies
@@ -12,38 +14,53 @@ second and sent with `Connection: close`, as an agent sends its last push before
 5 s it samples the server's RSS, its open sockets and the rollup backlog (how long the oldest
 push not rolled up has waited). Then it counts what the database holds against what was
 acknowledged. wrk needs to be installed (Debian: apt-get install wrk).
+
+With --postgresql, the same scenario runs on a fresh database of that PostgreSQL server (created
+for the run, dropped after it) with each number of server processes in --processes: each process
+gets its share of the agents and its own wrk, at its share of the rate (what a load balancer
+sharing agents out evenly does); acknowledged pushes are summed over the wrk instances and
+counted against what the one database holds. `auto` starts a throwaway cluster from Debian's
+binaries for the run (as .ci/run does; needs root) and stops it after.
 """
 
 import argparse
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-from ingest import Server, register_agents, stored_samples
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ingest import Server, register_agents
+from kubewatch import packing
+from kubewatch.kinds import CONTAINERS
 
 HERE = Path(__file__).resolve().parent
-GOALS = "push p99 < 50 ms, no error, nothing lost, rollup backlog <= 120 s, RSS < 150 MB"
+ROOT = HERE.parent
+GOALS = "push p99 < 50 ms, no error, nothing lost, rollup backlog <= 120 s, RSS < 150 MB (each process)"
 
 
 class Sampler:
-    """Every `every` seconds: the server's RSS, its open sockets, the rollup backlog, the load average."""
+    """Every `every` seconds: each server's RSS and open sockets, the rollup backlog, the load average."""
 
-    def __init__(self, server, every=5.0):
-        self.server, self.every, self.rows = server, every, []
+    def __init__(self, servers, database, every=5.0):
+        self.servers, self.database, self.every, self.rows = servers, database, every, []
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self):
         while not self.stopping.wait(self.every):
-            self.rows.append({"rss_mb": self.server.rss_mb(), "sockets": open_sockets(self.server.process.pid),
-                              "backlog_s": rollup_backlog(self.server.db), "load": os.getloadavg()[0]})
+            self.rows.append({"rss_mb": [round(server.rss_mb(), 1) for server in self.servers],
+                              "sockets": sum(open_sockets(server.process.pid) for server in self.servers),
+                              "backlog_s": rollup_backlog(self.database), "load": os.getloadavg()[0]})
 
     def stop(self):
         self.stopping.set()
@@ -54,7 +71,7 @@ class Sampler:
 
 
 def open_sockets(pid):
-    """Return how many sockets the process holds open: its listening one, the database's none."""
+    """Return how many sockets the process holds open: its listening one and clients', and the database's."""
     fd_dir = Path(f"/proc/{pid}/fd")
     count = 0
     for fd in os.listdir(fd_dir):
@@ -67,9 +84,18 @@ def open_sockets(pid):
 
 def rollup_backlog(database):
     """Return how long the oldest push not rolled up has waited since the server received it, in seconds."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as conn:
-        oldest = conn.execute("SELECT MIN(received_at) FROM pushes WHERE rolled_up = 0").fetchone()[0]
+    with database.connect() as conn:
+        oldest = conn.execute(text("SELECT MIN(received_at) FROM pushes WHERE rolled_up = 0")).scalar()
     return 0 if oldest is None else max(0, int(time.time()) - oldest)
+
+
+def stored(database):
+    """Return (pushes, container samples) the database holds, the samples unpacked from its push rows."""
+    with database.connect() as conn:
+        pushes = conn.execute(text("SELECT COUNT(*) FROM pushes")).scalar()
+        samples = sum(len(packing.unpack(CONTAINERS.metrics, bytes(blob))) for (blob,) in conn.execute(
+            text("SELECT containers FROM pushes WHERE containers IS NOT NULL")))
+    return pushes, samples
 
 
 def write_agents(agents, path):
@@ -79,55 +105,95 @@ def write_agents(agents, path):
             out.write(b"\t".join([agent.agent_id.encode(), agent.token.encode(), agent.before, agent.after]) + b"\n")
 
 
-def run(agent_count, containers, interval, seconds, connections, settings):
-    """Run the scenario on a fresh server; return the figures as a dict."""
+@contextmanager
+def fresh_database(postgresql):
+    """Yield the URL of a fresh database: a SQLite file (postgresql None), or one made on that PostgreSQL
+    server for the run and dropped after it."""
+    if postgresql is None:
+        with tempfile.TemporaryDirectory() as work:
+            yield f"sqlite:///{Path(work) / 'kubewatch.db'}"
+        return
+    admin = create_engine(postgresql, isolation_level="AUTOCOMMIT")
+    name = f"kubewatch_crowd_{os.getpid()}_{int(time.time())}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgresql).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(agent_count, containers, interval, seconds, connections, settings, postgresql=None, processes=1):
+    """Run the scenario on fresh servers (processes of them, on one fresh database); return the figures as a dict."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-    with tempfile.TemporaryDirectory() as work:
-        server = Server("app.py", work, 1, **settings)
+    if processes > 1 and postgresql is None:
+        raise SystemExit("several server processes need PostgreSQL (--postgresql)")
+    with fresh_database(postgresql) as url, tempfile.TemporaryDirectory() as work:
+        database = create_engine(url)
+        servers = []
         try:
+            for n in range(processes):  # one after the other: the first creates the schema and the first key
+                (Path(work) / str(n)).mkdir()
+                servers.append(Server("app.py", Path(work) / str(n), 1, **{"DATABASE_URL": url, **settings}))
             first_ts = int(time.time())
-            agents = register_agents(server, agent_count, containers, "crowd", first_ts, interval)
-            write_agents(agents, Path(work) / "agents.tsv")
-            sampler = Sampler(server)
+            agents = register_agents(servers[0], agent_count, containers, "crowd", first_ts, interval)
+            sampler = Sampler(servers, database)
             load_before = os.getloadavg()
-            command = [wrk, "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s",
-                       "-s", str(HERE / "crowd.lua"), server.url, "--", str(Path(work) / "agents.tsv"),
-                       str(interval), str(first_ts)]
-            finished = subprocess.run(command, capture_output=True, text=True, check=True)
+            runs = []
+            for n, server in enumerate(servers):  # each its share of the agents, at its share of the rate
+                write_agents(agents[n::processes], Path(work) / f"agents-{n}.tsv")
+                command = [wrk, "-t1", f"-c{max(1, connections // processes)}", f"-d{seconds:.0f}s",
+                           "--timeout", "10s", "-s", str(HERE / "crowd.lua"), server.url, "--",
+                           str(Path(work) / f"agents-{n}.tsv"), str(interval), str(first_ts)]
+                runs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            outputs = [run.communicate() for run in runs]
             sampler.stop()
-            figures = json.loads(finished.stdout.strip().splitlines()[-1])
+            for run, (out, err) in zip(runs, outputs):
+                if run.returncode:
+                    raise SystemExit(f"wrk failed: {err}")
+            figures = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
             time.sleep(2)  # the pushes still in flight when wrk stopped are answered and stored
-            stored_pushes = sqlite3.connect(f"file:{server.db}?mode=ro", uri=True).execute(
-                "SELECT count(*) FROM pushes").fetchone()[0]
-            stored = stored_samples(server)
+            stored_pushes, stored_samples = stored(database)
         finally:
-            server.stop()
-    errors = (figures["not_ok"] + figures["connect_errors"] + figures["read_errors"] + figures["write_errors"]
-              + figures["timeouts"])
-    return {**figures, "agents": agent_count, "containers": containers, "interval": interval, "seconds": seconds,
-            "connections": connections, "errors": errors, "stored_pushes": stored_pushes, "stored_samples": stored,
-            "lost_samples": max(0, figures["ok"] * containers - stored), "peak_rss_mb": server.peak_rss_mb,
-            "peak_backlog_s": sampler.peak("backlog_s"), "peak_sockets": sampler.peak("sockets"),
-            "load": [load_before[0]] + [row["load"] for row in sampler.rows], "samples": sampler.rows}
+            for server in servers:
+                server.stop()
+            database.dispose()
+    total = {name: sum(f[name] for f in figures) for name in ("ok", "not_ok", "connect_errors", "read_errors",
+                                                               "write_errors", "timeouts")}
+    # Percentiles of several wrk instances do not add up: the worst instance's is given.
+    worst = {name: max(f[name] for f in figures) for name in ("p50_us", "p90_us", "p99_us", "p999_us", "max_us")}
+    errors = sum(total[name] for name in total if name != "ok")
+    return {**total, **worst, "agents": agent_count, "containers": containers, "interval": interval,
+            "seconds": seconds, "connections": connections, "errors": errors, "stored_pushes": stored_pushes,
+            "stored_samples": stored_samples, "lost_samples": max(0, total["ok"] * containers - stored_samples),
+            "peak_rss_mb": [server.peak_rss_mb for server in servers], "peak_backlog_s": sampler.peak("backlog_s"),
+            "peak_sockets": sampler.peak("sockets"), "engine": "SQLite" if postgresql is None else "PostgreSQL",
+            "processes": processes, "load": [load_before[0]] + [row["load"] for row in sampler.rows],
+            "samples": sampler.rows}
 
 
 def report(result):
     """Print the scenario's figures, one line, then the goals."""
     r, ms = result, lambda us: f"{us / 1000:.1f}"
     due = r["agents"] / r["interval"]
-    print(f"crowd: {r['agents']} agents x {r['containers']} containers every {r['interval']} s for {r['seconds']:.0f} s "
+    several = r["processes"] > 1
+    rss = " + ".join(f"{mb:.1f}" for mb in r["peak_rss_mb"])
+    print(f"crowd, {r['engine']}, {r['processes']} server process{'es' if several else ''}: {r['agents']} agents x "
+          f"{r['containers']} containers every {r['interval']} s for {r['seconds']:.0f} s "
           f"(wrk, {r['connections']} connections, Connection: close): {r['ok'] / r['seconds']:.0f} pushes/s "
           f"acknowledged of {due:.0f} due, {r['ok'] * r['containers'] / r['seconds']:.0f} samples/s; "
-          f"push p50 {ms(r['p50_us'])} ms, p90 {ms(r['p90_us'])} ms, p99 {ms(r['p99_us'])} ms, "
-          f"p99.9 {ms(r['p999_us'])} ms, max {ms(r['max_us'])} ms; errors {r['errors']}; "
+          f"push{' (worst wrk instance)' if several else ''} p50 {ms(r['p50_us'])} ms, p90 {ms(r['p90_us'])} ms, "
+          f"p99 {ms(r['p99_us'])} ms, p99.9 {ms(r['p999_us'])} ms, max {ms(r['max_us'])} ms; errors {r['errors']}; "
           f"acknowledged {r['ok']} pushes, stored {r['stored_pushes']} ({r['stored_samples']} samples), "
           f"lost samples {r['lost_samples']}; rollup backlog peak {r['peak_backlog_s']} s; "
-          f"server RSS peak {r['peak_rss_mb']:.1f} MB; server sockets peak {r['peak_sockets']}; "
+          f"server RSS peak {rss} MB; server sockets peak {r['peak_sockets']}; "
           f"load average {min(r['load']):.1f} to {max(r['load']):.1f}")
     met = (r["p99_us"] < 50_000 and r["errors"] == 0 and r["lost_samples"] == 0 and r["peak_backlog_s"] <= 120
-           and r["peak_rss_mb"] < 150 and r["ok"] / r["seconds"] >= 0.98 * due)
+           and max(r["peak_rss_mb"]) < 150 and r["ok"] / r["seconds"] >= 0.98 * due)
     print(f"goals ({GOALS}, every push due acknowledged): {'met' if met else 'NOT met'}")
 
 
@@ -143,13 +209,42 @@ def parser_arguments(parser, prefix=""):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser_arguments(parser)
+    parser.add_argument("--postgresql", metavar="URL", help="also run on PostgreSQL: a postgresql+psycopg:// URL of "
+                        "a database to connect to (the run's own database is made beside it), or auto")
+    parser.add_argument("--processes", default="1,2", help="server processes on PostgreSQL, one run each (1,2)")
+    parser.add_argument("--only-postgresql", action="store_true", help="skip the SQLite run")
     parser.add_argument("--samples", action="store_true", help="also print every 5 s sample")
     args = parser.parse_args()
-    result = run(args.agents, args.containers, args.interval, args.seconds, args.connections, {})
-    report(result)
-    if args.samples:
-        for row in result["samples"]:
-            print(row)
+    plan = [] if args.only_postgresql else [(None, 1)]
+    with postgresql_server(args.postgresql) as postgresql:
+        plan += [(postgresql, int(n)) for n in args.processes.split(",")] if postgresql else []
+        for database, processes in plan:
+            result = run(args.agents, args.containers, args.interval, args.seconds, args.connections, {},
+                         database, processes)
+            report(result)
+            if args.samples:
+                for row in result["samples"]:
+                    print(row)
+            sys.stdout.flush()
+
+
+@contextmanager
+def postgresql_server(url):
+    """Yield url, or with `auto` the URL of a throwaway cluster started for the run and stopped after it."""
+    if url != "auto":
+        yield url
+        return
+    folder = tempfile.mkdtemp(prefix="kubewatch-crowd-pg-")
+    script = f". {ROOT / '.ci' / 'postgresql.sh'}; start_postgresql {folder}/pg >&2 && echo $KUBEWATCH_TEST_DATABASE"
+    started = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    if started.returncode:
+        raise SystemExit(f"could not start PostgreSQL: {started.stderr}")
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run(["bash", "-c", f". {ROOT / '.ci' / 'postgresql.sh'}; PG_DIR={folder}/pg; "
+                        "PG_CTL=$(postgresql_bin)/pg_ctl; stop_postgresql"], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

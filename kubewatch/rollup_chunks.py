@@ -1,10 +1,15 @@
-"""One agent's pushes rolled up into minutes and hours, in bounded chunks, whatever its backlog.
+"""Pushes rolled up into minutes and hours in bounded chunks, whatever an agent's backlog and however many agents.
 
-PAGE_PUSHES pending pushes at a time; whole minutes of at most CHUNK_PUSHES pushes, read one push
-at a time and unpacked a slice of keys at a time, so that at most about CHUNK_SAMPLES samples are
-held; reads and computing outside the writer lock, taken only to write WRITE_ROWS rows, or merge
-one hour of HOUR_KEYS objects, at a time (each well under 50 ms).
+The pending pushes of every agent are read PAGE_PUSHES at a time, agent after agent; an agent's
+minutes are recomputed in runs of at most CHUNK_PUSHES pushes, read one push at a time and
+unpacked a slice of keys at a time, so that at most about CHUNK_SAMPLES samples are held. Reads
+and computing happen outside the writer lock. What is to be written waits in _Writes, shared by
+all the agents of a run, and goes in transactions of at most WRITE_ROWS rows, hour merges of at
+most HOUR_KEYS objects, or WRITE_ROWS pushes marked (each well under 50 ms): a run's write
+transactions grow with its pushes, not with its agents.
 """
+
+from itertools import groupby
 
 from kubewatch import buckets, packing
 from kubewatch.db import write
@@ -22,32 +27,50 @@ WRITE_ROWS = 2000
 HOUR_KEYS = 250
 
 
-def roll_up_agent(agent_id, before, pause=lambda: None):
-    """Roll up the agent's pushes older than before (a whole minute); return how many were rolled up.
+def roll_up(before, pause=lambda: None):
+    """Roll up every agent's pushes older than before (a whole minute); return how many were rolled up.
 
-    pause() runs after each transaction, so that pushes waiting for the writer lock get it.
+    pause() runs after each write transaction, so that pushes waiting for the writer lock get it.
     """
-    rolled_up = 0
+    writes, rolled_up, after = _Writes(pause), 0, None
+    while True:
+        page = rollup_rows.pending_after(before, after, PAGE_PUSHES)
+        for agent_id, pushes in groupby(page, key=lambda push: push[0]):
+            rolled_up += _roll_up_pushes(agent_id, [push[1:] for push in pushes], before, writes)
+        if len(page) < PAGE_PUSHES:
+            writes.flush_marks()
+            return rolled_up
+        after = page[-1][:2]
+
+
+def roll_up_agent(agent_id, before, pause=lambda: None):
+    """Roll up one agent's pushes older than before (a whole minute); return how many were rolled up."""
+    writes, rolled_up = _Writes(pause), 0
     while True:
         page = rollup_rows.pending_page(agent_id, before, PAGE_PUSHES)
-        if not page:
-            return rolled_up
-        hours = set()
-        for first, last in _runs(_minutes_touched(page, before)):
-            for start, end in _chunks(agent_id, first, last + MINUTE):
-                hours.update(_roll_up_minutes(agent_id, start, end, pause))
-        for hour in sorted(hours):
-            _merge_hour(agent_id, hour, pause)
-        # Only the pushes read above: one stored since is left pending for the next page or run,
-        # rather than marked without being counted.
-        stamps = [ts for ts, _ in page]
-        for at in range(0, len(stamps), WRITE_ROWS):  # oldest first: readers' boundary only moves forward
-            with write() as conn:
-                rollup_rows.mark_rolled_up(conn, agent_id, stamps[at:at + WRITE_ROWS])
-            pause()
-        rolled_up += len(page)
+        rolled_up += _roll_up_pushes(agent_id, page, before, writes)
         if len(page) < PAGE_PUSHES:
+            writes.flush_marks()
             return rolled_up
+
+
+def _roll_up_pushes(agent_id, page, before, writes):
+    """Queue the rows, hour merges and marks of these pending pushes of the agent, [(ts, next ts or None)]."""
+    if not page:
+        return 0
+    highest = {name: rollup_rows.highest_key(agent_id, kind) for name, kind in KINDS.items()}
+    hours = set()
+    for first, last in _runs(_minutes_touched(page, before)):
+        for start, end, pushes in _chunks(agent_id, first, last + MINUTE):
+            hours.update(_roll_up_minutes(agent_id, start, end, pushes, highest, writes))
+    for hour in sorted(hours):
+        for name, kind in KINDS.items():
+            for first_key in range(0, -1 if highest[name] is None else highest[name] + 1, HOUR_KEYS):
+                writes.hour(kind, agent_id, hour, first_key, min(first_key + HOUR_KEYS, highest[name] + 1))
+    # Only the pushes read above: one stored since is left pending for the next page or run,
+    # rather than marked without being counted.
+    writes.mark(agent_id, [ts for ts, _ in page])
+    return len(page)
 
 
 def _minutes_touched(page, before):
@@ -59,15 +82,15 @@ def _minutes_touched(page, before):
 
 
 def _chunks(agent_id, start, end):
-    """Split the minutes from start to end into runs of whole minutes holding at most CHUNK_PUSHES pushes each."""
-    chunks, pushes = [], 0
+    """Split the minutes from start to end into runs of whole minutes holding at most CHUNK_PUSHES pushes
+    each; return them as (start, end, pushes)."""
+    chunks = []
     for minute, count in rollup_rows.pushes_per_minute(agent_id, start, end):
-        if chunks and pushes + count <= CHUNK_PUSHES:
+        if chunks and chunks[-1][2] + count <= CHUNK_PUSHES:
             chunks[-1][1] = minute + MINUTE
-            pushes += count
+            chunks[-1][2] += count
         else:
-            chunks.append([minute, minute + MINUTE])
-            pushes = count
+            chunks.append([minute, minute + MINUTE, count])
     # Minutes without a push are written as nothing; they need no chunk of their own.
     return [tuple(chunk) for chunk in chunks]
 
@@ -83,23 +106,17 @@ def _runs(minutes):
     return runs
 
 
-def _roll_up_minutes(agent_id, start, end, pause):
-    """Recompute the one-minute rollups of every object from start to end; return the hours touched.
+def _roll_up_minutes(agent_id, start, end, pushes, highest, writes):
+    """Queue the one-minute rollups of every object from start to end; return the hours touched.
 
     Reads outside the writer lock, a slice of keys at a time: about CHUNK_SAMPLES samples held at most.
     """
-    pushes = sum(count for _, count in rollup_rows.pushes_per_minute(agent_id, start, end))
     width = max(1, CHUNK_SAMPLES // max(1, pushes))
-    for kind in KINDS.values():
-        highest = rollup_rows.highest_key(agent_id, kind)
-        if highest is None:
+    for name, kind in KINDS.items():
+        if highest[name] is None:
             continue
-        for first_key in range(0, highest + 1, width):
-            rows = _minute_rows(kind, agent_id, start, end, first_key, first_key + width)
-            for at in range(0, len(rows), WRITE_ROWS):
-                with write() as conn:
-                    rollup_rows.write_minutes(conn, kind, rows[at:at + WRITE_ROWS])
-                pause()
+        for first_key in range(0, highest[name] + 1, width):
+            writes.rows(kind, _minute_rows(kind, agent_id, start, end, first_key, first_key + width))
     return {minute - minute % HOUR for minute in range(start, end, MINUTE)}
 
 
@@ -120,13 +137,56 @@ def _minute_rows(kind, agent_id, start, end, first_key, end_key):
     return rows
 
 
-def _merge_hour(agent_id, hour, pause):
-    """Recompute the agent's one-hour rollups of one hour from its minutes, HOUR_KEYS objects per transaction."""
-    for kind in KINDS.values():
-        highest = rollup_rows.highest_key(agent_id, kind)
-        if highest is None:
-            continue
-        for first_key in range(0, highest + 1, HOUR_KEYS):
+class _Writes:
+    """What a run is to write, in bounded transactions, each only after what it depends on is written:
+    an hour merges its minutes once they are all written, a push is marked once its hours are."""
+
+    def __init__(self, pause):
+        self.pause = pause
+        self.minute_rows, self.hours, self.marks = [], [], []  # [(kind, row)], [(kind, agent, hour, keys)]
+        self.hour_keys = 0
+
+    def rows(self, kind, rows):
+        self.minute_rows.extend((kind, row) for row in rows)
+        if len(self.minute_rows) >= WRITE_ROWS:
+            self.flush_rows(whole_only=True)
+
+    def hour(self, kind, agent_id, hour, first_key, end_key):
+        if self.hour_keys + end_key - first_key > HOUR_KEYS:
+            self.flush_hours()
+        self.hours.append((kind, agent_id, hour, first_key, end_key))
+        self.hour_keys += end_key - first_key
+
+    def mark(self, agent_id, stamps):
+        # A page's worth: marking flushes the rows and hours queued, whole slices or not.
+        self.marks.extend((agent_id, ts) for ts in stamps)
+        if len(self.marks) >= PAGE_PUSHES:
+            self.flush_marks()
+
+    def flush_rows(self, whole_only=False):
+        queued = self.minute_rows
+        whole = len(queued) - len(queued) % WRITE_ROWS if whole_only else len(queued)
+        self.minute_rows = queued[whole:]
+        for at in range(0, whole, WRITE_ROWS):
             with write() as conn:
-                rollup_rows.merge_hour(conn, kind, agent_id, hour, first_key, first_key + HOUR_KEYS)
-            pause()
+                for kind, rows in groupby(queued[at:min(at + WRITE_ROWS, whole)], key=lambda queued_row: queued_row[0]):
+                    rollup_rows.write_minutes(conn, kind, [row for _, row in rows])
+            self.pause()
+
+    def flush_hours(self):
+        self.flush_rows()
+        queued, self.hours, self.hour_keys = self.hours, [], 0
+        if queued:
+            with write() as conn:
+                for kind, agent_id, hour, first_key, end_key in queued:
+                    rollup_rows.merge_hour(conn, kind, agent_id, hour, first_key, end_key)
+            self.pause()
+
+    def flush_marks(self):
+        self.flush_hours()
+        queued, self.marks = self.marks, []
+        # Oldest first, agent by agent: readers' boundary only moves forward.
+        for at in range(0, len(queued), WRITE_ROWS):
+            with write() as conn:
+                rollup_rows.mark_rolled_up(conn, queued[at:at + WRITE_ROWS])
+            self.pause()

@@ -5,8 +5,10 @@ halfway and run again writes the same rows, so nothing is counted twice. A push 
 up only once every minute and hour it counts in is written, so nothing is left out either; until
 then readers take those minutes from the raw tier (kubewatch/series_query.py).
 
-The job works agent by agent, in bounded chunks (kubewatch/rollup_chunks.py). The server runs
-it on a timer of its own, off the request path; `flask prune` runs it on demand.
+The job works in bounded chunks, many agents' pushes to a transaction, so that its cost grows with
+the pushes and rows to write or delete, not with the agents (kubewatch/rollup_chunks.py,
+kubewatch/repository/prune_pass.py). The server runs it on a timer of its own, off the request
+path, at the start of each period; `flask prune` runs it on demand.
 """
 
 import logging
@@ -20,11 +22,11 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from kubewatch import alerting, leadership, rollup_chunks
-from kubewatch.repository import alert_state, pruning, rollup_rows
+from kubewatch.repository import alert_state, prune_pass
 
 log = logging.getLogger("kubewatch.rollups")
-# Between two agents the timer's job rests twice as long as it worked: it takes at most a third of
-# the one core Python gets, and pushes arriving meanwhile find the lock and the GIL free.
+# After each write transaction the timer's job rests twice as long as it worked: it takes at most a
+# third of the one core Python gets, and pushes arriving meanwhile find the lock and the GIL free.
 REST_PER_WORK = 2
 
 
@@ -36,13 +38,10 @@ class Done(NamedTuple):
 def run(config, now, pause=lambda: None):
     """Roll up every push of a whole minute before now, then prune each tier; return what was done.
 
-    pause() runs between two agents' transactions.
+    pause() runs after each write transaction.
     """
     before = now - now % 60
-    rolled_up = pruned = 0
-    for agent_id in rollup_rows.agents_to_roll_up(before):
-        rolled_up += rollup_chunks.roll_up_agent(agent_id, before, pause)
-        pause()
+    rolled_up = rollup_chunks.roll_up(before, pause)
     # Whole minutes of raw samples, whole hours of minutes: a later push never lands in a half-pruned bucket.
     raw_before = _floor(now - config["RAW_RETENTION"], 60)
     minutes_before = _floor(now - config["MINUTE_RETENTION"], 3600)
@@ -50,10 +49,7 @@ def run(config, now, pause=lambda: None):
     # Rollups are pruned in whole hours: once an hour is enough (and on each process's first run).
     pruned_through = current_app.extensions.setdefault("kubewatch.rollups", {})
     hourly = (minutes_before, hours_before) != pruned_through.get("hours")
-    for agent_id in rollup_rows.all_agents():
-        pruned += pruning.prune_agent(agent_id, raw_before, *((minutes_before, hours_before) if hourly else ()),
-                                      pause=pause)
-        pause()
+    pruned = prune_pass.prune(raw_before, *((minutes_before, hours_before) if hourly else ()), pause=pause)
     pruned_through["hours"] = (minutes_before, hours_before)
     pruned += alert_state.prune_alerts(now - alerting.HISTORY_RETENTION)
     return Done(rolled_up, pruned)
@@ -64,7 +60,7 @@ def _floor(ts, step):
 
 
 def start_timer(app):
-    """Run the job every ROLLUP_INTERVAL seconds in a daemon thread while this process leads (see
+    """Run the job at the start of every ROLLUP_INTERVAL seconds in a daemon thread while this process leads (see
     kubewatch/leadership.py); return the thread, or None when off."""
     interval = app.config["ROLLUP_INTERVAL"]
     if not interval:
@@ -73,7 +69,9 @@ def start_timer(app):
 
     def loop():
         while True:
-            time.sleep(interval)
+            # At the start of each period, not a period after the last run ended: a minute's pushes are
+            # rolled up as soon as it is whole, however long the last run took.
+            time.sleep(interval - time.time() % interval)
             if not leader.holds():
                 continue
             with app.app_context():

@@ -143,7 +143,7 @@ def test_an_object_pushed_again_while_it_is_pruned_is_kept(big_agent, monkeypatc
     for name, value in SMALL.items():
         monkeypatch.setattr(pruning, name, value)
     last = f"c{CONTAINERS - 1:05d}"
-    real = pruning._prune_descriptions
+    real = pruning.prune_descriptions
     state = {"pushed": False}
 
     def pause():  # between two chunks of descriptions deleted: the last container comes back
@@ -156,7 +156,7 @@ def test_an_object_pushed_again_while_it_is_pruned_is_kept(big_agent, monkeypatc
         state["describing"] = True
         return real(agent_id, pause)
 
-    monkeypatch.setattr(pruning, "_prune_descriptions", descriptions)
+    monkeypatch.setattr(pruning, "prune_descriptions", descriptions)
     with app.app_context():
         pruning.prune_agent(big["agentId"], now - HOUR, now + HOUR, now + 2 * HOUR, pause=pause)
     left = all_rows(path, big["agentId"])

@@ -38,8 +38,8 @@ def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None, pa
             keys = [row[0] for row in driver(conn).execute(_KEYS[name], (agent_id,)).fetchall()]
         for step, before in ((60, minutes_before), (3600, hours_before)):
             if keys and before is not None:
-                deleted += _prune_rollups(name, agent_id, keys, step, before, pause)
-    return deleted + _prune_descriptions(agent_id, pause)
+                deleted += prune_rollups(name, [(agent_id, key) for key in keys], step, before, pause)
+    return deleted + prune_descriptions(agent_id, pause)
 
 
 def _prune_pushes(agent_id, raw_before, pause):
@@ -56,16 +56,17 @@ def _prune_pushes(agent_id, raw_before, pause):
         pause()
 
 
-def _prune_rollups(name, agent_id, keys, step, before, pause):
-    """Delete the rollup rows of step before `before` of these objects, PRUNE_ROWS rows or PRUNE_KEYS keys
-    per transaction."""
+def prune_rollups(name, objects, step, before, pause):
+    """Delete the rollup rows of step before `before` of these objects of kind name, [(agent_id, key)],
+    PRUNE_ROWS rows or PRUNE_KEYS objects per transaction, whatever their agents; return how many."""
     deleted, at = 0, 0
-    while at < len(keys):
-        budget, last = PRUNE_ROWS, min(len(keys), at + PRUNE_KEYS)
+    while at < len(objects):
+        budget, last = PRUNE_ROWS, min(len(objects), at + PRUNE_KEYS)
         with write() as conn:
             cursor = driver(conn)
             while at < last and budget > 0:
-                chunk = cursor.execute(_PRUNE_ROLLUPS[name], (agent_id, keys[at], step, agent_id, keys[at], step,
+                agent_id, key = objects[at]
+                chunk = cursor.execute(_PRUNE_ROLLUPS[name], (agent_id, key, step, agent_id, key, step,
                                                               before, budget)).rowcount
                 deleted, budget = deleted + chunk, budget - chunk
                 if budget > 0:  # fewer than asked were left: this object is done
@@ -74,7 +75,7 @@ def _prune_rollups(name, agent_id, keys, step, before, pause):
     return deleted
 
 
-def _prune_descriptions(agent_id, pause):
+def prune_descriptions(agent_id, pause):
     """Delete the agent's objects with no sample left in any tier, PRUNE_ROWS per transaction; return how many.
 
     Which they are is read outside the writer lock; each delete checks again, under it, that the

@@ -56,11 +56,15 @@ def _hour_from_minutes(kind):
 _HOURS = {name: _hour_from_minutes(kind) for name, kind in KINDS.items()}
 
 
-def agents_to_roll_up(before):
-    """Return the ids of agents with pushes older than before not yet rolled up."""
+def pending_after(before, after, limit):
+    """Return up to limit pushes older than before not yet rolled up, agent by agent and oldest first, as
+    (agent_id, ts, ts of the agent's next push or None), starting after the (agent_id, ts) after, or at the first."""
+    where = "" if after is None else "AND (p.agent_id > :agent_id OR (p.agent_id = :agent_id AND p.ts > :ts)) "
     with read() as conn:
-        return [row[0] for row in conn.execute(
-            text("SELECT DISTINCT agent_id FROM pushes WHERE rolled_up = 0 AND ts < :before"), {"before": before})]
+        return [tuple(row) for row in conn.execute(text(
+            "SELECT p.agent_id, p.ts, (SELECT MIN(n.ts) FROM pushes n WHERE n.agent_id = p.agent_id AND n.ts > p.ts) "
+            f"FROM pushes p WHERE p.rolled_up = 0 AND p.ts < :before {where}ORDER BY p.agent_id, p.ts LIMIT :limit"),
+            {"before": before, "limit": limit, **({} if after is None else {"agent_id": after[0], "ts": after[1]})})]
 
 
 def pending_page(agent_id, before, limit):
@@ -121,15 +125,9 @@ def merge_hour(conn, kind, agent_id, hour, first_key, end_key):
                                             "first_key": first_key, "end_key": end_key}).rowcount
 
 
-def mark_rolled_up(conn, agent_id, pending):
-    """Mark the agent's pushes of these timestamps rolled up."""
-    driver(conn).executemany(_MARK_ROLLED_UP, [(agent_id, ts) for ts in pending])
+def mark_rolled_up(conn, pushes):
+    """Mark these pushes, [(agent_id, ts)], rolled up."""
+    driver(conn).executemany(_MARK_ROLLED_UP, pushes)
 
 
 _MARK_ROLLED_UP = "UPDATE pushes SET rolled_up = 1 WHERE agent_id = {0} AND ts = {0}"
-
-
-def all_agents():
-    """Return the ids of every agent."""
-    with read() as conn:
-        return [row[0] for row in conn.execute(text("SELECT id FROM agents"))]
