@@ -10,7 +10,7 @@ db_setup.py and migrations.py, and backup.py's checks of its copy), in one of tw
   are storing a push (repository/pushes.py, push_objects.py, push_merge.py), reading points
   back (a series' rollup rows and an agent's latest objects in sample_rows.py, the latest state
   for /metrics in latest.py, the evaluator's window of pushes in alert_window.py) and the rollup
-  (rollup_rows.py, pruning.py).
+  (rollup_rows.py, pruning.py, prune_pass.py).
 Outside the repository, a module may hold a read() or write() open so that several repository
 calls share one transaction (the rollup job, a series query, an evaluator run): it hands the
 connection in, and runs no statement itself.

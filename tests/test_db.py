@@ -177,7 +177,7 @@ def test_a_write_transaction_is_committed_on_exit(any_app):
 DRIVER_MODULES = {"repository/pushes.py", "repository/push_objects.py", "repository/push_merge.py",
                   "repository/sample_rows.py",
                   "repository/latest.py", "repository/alert_window.py", "repository/rollup_rows.py",
-                  "repository/pruning.py"}
+                  "repository/pruning.py", "repository/prune_pass.py"}
 
 
 def _uses(path):
