@@ -4,7 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from kubewatch.db import read, write
-from kubewatch.repository.push_objects import forget_agent
+from kubewatch.repository import agent_deletion
 
 _AGENT_COLUMNS = ("id, name, platform, hostname, version, last_seen, last_push_ts, "
                   "container_count, node_count, pod_count, created_at, running_count, stopped_count, restarted_at, "
@@ -73,13 +73,8 @@ def agent_for_org(org_id, agent_id):
 
 
 def delete_agent(org_id, agent_id):
-    """Delete an agent and, through the foreign keys, every metric of it in one transaction.
+    """Delete an agent and every metric of it, in chunks (repository/agent_deletion.py).
 
     Returns False when the organization has no such agent.
     """
-    with write([lambda: forget_agent(agent_id)]) as conn:
-        deleted = conn.execute(
-            text("DELETE FROM agents WHERE id = :id AND org_id = :org_id"),
-            {"id": agent_id, "org_id": org_id},
-        ).rowcount
-    return deleted == 1
+    return agent_deletion.delete_agent(org_id, agent_id)
