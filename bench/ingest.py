@@ -64,7 +64,7 @@ class Server:
                     "KUBEWATCH_LOG_LEVEL": "WARNING",
                     # The closed loops push each agent as fast as the server answers, which the
                     # per-agent rate limit (a real agent pushes once an interval) would refuse.
-                    "KUBEWATCH_PUSHES_PER_INTERVAL": str(10 ** 9),
+                    "KUBEWATCH_PUSHES_PER_INTERVAL": str(10 ** 9), "KUBEWATCH_OBJECTS_PER_INTERVAL": str(10 ** 12),
                     **{f"KUBEWATCH_{k}": str(v) for k, v in settings.items()}})
         self.log = open(Path(workdir) / f"{Path(script).stem}-{self.port}.log", "w+")
         self.process = subprocess.Popen([sys.executable, script], cwd=ROOT, env=env, stdout=self.log,
@@ -234,7 +234,7 @@ def abuse(args, seed):
         with tempfile.TemporaryDirectory() as work:
             # As behind a proxy, so that each login comes from its own address; the job runs every 5 s.
             server = Server("app.py", work, int(args.threads.split(",")[0]), TRUSTED_PROXY_HOPS=1, ROLLUP_INTERVAL=5,
-                            PUSHES_PER_INTERVAL=30, **seed)
+                            PUSHES_PER_INTERVAL=30, OBJECTS_PER_INTERVAL=40_000, **seed)
             request, connections = make(server)
             pushes, abused, rss = abuse_scenario(server, request, connections, args.abuse_agents, args.abuse_seconds)
             answers = ", ".join(f"{status}: {n}" for status, n in sorted(abused.statuses.items())) or "-"

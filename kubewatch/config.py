@@ -23,6 +23,7 @@ DEFAULTS = {
     "MAX_OBJECTS_PER_PUSH": 20_000,
     "MAX_DESCRIBED_OBJECTS": 200_000,
     "PUSHES_PER_INTERVAL": 30,
+    "OBJECTS_PER_INTERVAL": 40_000,
     "DATABASE_SIZE_LIMIT_MB": 0,
     "MAX_DECOMPRESSED_LENGTH": 16 * 1024 * 1024,
     "SQLITE_SYNCHRONOUS": "NORMAL",
@@ -146,7 +147,7 @@ def check(settings):
                           "at least an hour longer, HOUR_RETENTION at least as long as MINUTE_RETENTION")
     for name in ("THREADS", "HASH_WORKERS", "AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW", "AUTH_ACCOUNT_FAILURE_LIMIT",
                  "AUTH_ACCOUNT_SLOW_SECONDS", "MAX_OBJECTS_PER_PUSH", "MAX_DESCRIBED_OBJECTS", "PUSHES_PER_INTERVAL",
-                 "PUSH_INTERVAL_SECONDS", "MAX_CONTENT_LENGTH"):
+                 "OBJECTS_PER_INTERVAL", "PUSH_INTERVAL_SECONDS", "MAX_CONTENT_LENGTH"):
         if settings[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
     if not 3 <= settings["CONNECTION_LIMIT"] <= MAX_CONNECTION_LIMIT:

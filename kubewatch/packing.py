@@ -30,9 +30,17 @@ def pack(metrics, keys, rows):
     """Return the blob of one push: keys[i] is the key of the object measured in rows[i]."""
     columns = [_column("I", keys)]
     for metric, values in zip(metrics, zip(*rows) if rows else [()] * len(metrics)):
-        if None in values:  # else the column is taken as it is, without a loop in Python
-            values = [_NOT_MEASURED[metric.integer] if value is None else value for value in values]
-        columns.append(_column("q" if metric.integer else "d", values))
+        typecode = "q" if metric.integer else "d"
+        try:  # a column with every value measured is taken as it is, without a loop in Python
+            columns.append(_column(typecode, values))
+            continue
+        except TypeError:  # a None: not measured
+            pass
+        missing = _NOT_MEASURED[metric.integer]
+        if values.count(None) == len(values):  # none measured (a metric the agent does not report): no loop either
+            columns.append(_column(typecode, [missing]) * len(values))
+        else:
+            columns.append(_column(typecode, [missing if value is None else value for value in values]))
     return bytes([FORMAT]) + _compressor().compress(_COUNT.pack(len(keys)) + b"".join(columns))
 
 

@@ -30,12 +30,21 @@ class PushRefused(Exception):
 
 
 class PushRate:
-    """A token bucket per agent: PUSHES_PER_INTERVAL pushes at once, refilled over PUSH_INTERVAL_SECONDS."""
+    """Token buckets per agent: PUSHES_PER_INTERVAL pushes at once, refilled over PUSH_INTERVAL_SECONDS, and
+    OBJECTS_PER_INTERVAL objects likewise.
 
-    def __init__(self, per_interval, interval, clock=time.monotonic):
+    A push's objects are known once it is loaded: they are spent then, and may take the agent's
+    objects below zero; its next push is refused until they are paid back. So an agent pushing
+    20,000 objects a push gets two such pushes an interval by default, not thirty, and a push
+    refused for it is never read.
+    """
+
+    def __init__(self, per_interval, interval, objects_per_interval=math.inf, clock=time.monotonic):
         self.capacity, self.refill = per_interval, per_interval / interval
+        self.object_capacity, self.object_refill = objects_per_interval, objects_per_interval / interval
         self.clock = clock
         self._buckets = {}  # {agent_id: (tokens, as of)}
+        self._objects = {}  # {agent_id: (objects, as of)}
         self._lock = threading.Lock()
 
     def take(self, agent_id):
@@ -49,8 +58,25 @@ class PushRate:
                 return max(1, math.ceil((1 - tokens) / self.refill))
             if len(self._buckets) > 100_000:  # agents are few; ids from forged paths never get here
                 self._buckets.clear()
+                self._objects.clear()
             self._buckets[agent_id] = (tokens - 1, now)
             return 0
+
+    def owed(self, agent_id):
+        """Return 0, or the seconds until the agent has paid back the objects it spent past OBJECTS_PER_INTERVAL."""
+        with self._lock:
+            objects = self._objects_now(agent_id, self.clock())
+        return 0 if objects >= 0 else max(1, math.ceil(-objects / self.object_refill))
+
+    def spend_objects(self, agent_id, count):
+        """Spend count objects of the agent's, below zero if need be."""
+        now = self.clock()
+        with self._lock:
+            self._objects[agent_id] = (self._objects_now(agent_id, now) - count, now)
+
+    def _objects_now(self, agent_id, now):
+        objects, since = self._objects.get(agent_id, (self.object_capacity, now))
+        return min(self.object_capacity, objects + (now - since) * self.object_refill)
 
 
 class DatabaseSize:
@@ -74,18 +100,31 @@ class DatabaseSize:
 def init_app(app):
     """Give app its push rate buckets and its database size watch."""
     app.extensions["kubewatch.push_limits"] = (
-        PushRate(app.config["PUSHES_PER_INTERVAL"], app.config["PUSH_INTERVAL_SECONDS"]), DatabaseSize())
+        PushRate(app.config["PUSHES_PER_INTERVAL"], app.config["PUSH_INTERVAL_SECONDS"],
+                 app.config["OBJECTS_PER_INTERVAL"]), DatabaseSize())
 
 
 def check_rate(agent_id):
-    """Raise PushRefused (429) when the agent pushed more than PUSHES_PER_INTERVAL lately."""
+    """Raise PushRefused (429) when the agent pushed more than PUSHES_PER_INTERVAL pushes or OBJECTS_PER_INTERVAL
+    objects lately."""
     rate, _ = current_app.extensions["kubewatch.push_limits"]
+    config = current_app.config
+    wait = rate.owed(agent_id)
+    if wait:
+        raise PushRefused(429, f"More than {config['OBJECTS_PER_INTERVAL']} containers, nodes and pods in "
+                               f"{config['PUSH_INTERVAL_SECONDS']} s from this agent (objects_per_interval): "
+                               f"retry after {wait} s.", retry_after=wait)
     wait = rate.take(agent_id)
     if wait:
-        config = current_app.config
         raise PushRefused(429, f"More than {config['PUSHES_PER_INTERVAL']} pushes in "
                                f"{config['PUSH_INTERVAL_SECONDS']} s from this agent: retry after {wait} s.",
                           retry_after=wait)
+
+
+def spend_objects(agent_id, body):
+    """Spend the loaded push's containers, nodes and pods from the agent's OBJECTS_PER_INTERVAL."""
+    rate, _ = current_app.extensions["kubewatch.push_limits"]
+    rate.spend_objects(agent_id, len(body.containers) + len(body.nodes) + len(body.pods))
 
 
 def check_size(body):

@@ -113,7 +113,7 @@ class PushShortcut:
             environ[push_limits.RATE_SPENT] = True
             push_limits.check_count(body)
             # None when fast_load refuses the body
-            outcome = receive_push(agent_id, fast_load, body, environ.get("HTTP_DATE"), pushing[2])
+            outcome = receive_push(agent_id, fast_load, body, environ.get("HTTP_DATE"), pushing[2], len(body))
         except push_limits.PushRefused as refused:
             return refused
         return outcome if outcome is not None and outcome.agent_found else None  # a deleted agent: the view says so

@@ -1,5 +1,5 @@
 """Requests that check or hash a password are served in a lane of their own: a waitress queue and threads
-that pushes never share.
+that pushes never share; so are pushes of big bodies, behind one another.
 
 scrypt costs tens of milliseconds by design, off the serving thread (kubewatch/hashing.py). But a
 sign-in served by the threads that serve pushes either held one of them while its password was
@@ -10,12 +10,18 @@ run. Here a sign-in waits in a queue of its own, holding no thread and costing n
 its HASH_WORKERS + HASH_QUEUE threads takes it: a flood is answered at the pace of the password
 checks, and pushes keep their THREADS threads to themselves. The queue holds at most one request per
 open connection (waitress reads no further request on a connection until it has answered).
+
+A push of more than HEAVY_PUSH_BYTES (a 20,000-container push took 50 to 450 ms, as the machine
+was busy) waits in a lane of its own too, one at a time, on HEAVY_PUSH_THREADS thread: served by the
+threads of the others, it held one of them as long, and the others' pushes queued behind it.
 """
 
 import re
 import threading
 
 from waitress.task import ThreadedTaskDispatcher
+
+from kubewatch.ingest import HEAVY_PUSH_BYTES
 
 # The method and path of every request that checks or hashes a password: api/auth.py's login, the
 # sign-in page (web/signin.py), and api/users.py's invitation and password changes. The path may
@@ -24,35 +30,54 @@ PASSWORD_REQUESTS = re.compile(r"(?:POST (?:/[^\s?]*)?(?:/api/v1/auth/login|/log
                                r"|/api/v1/users/[^/]+/password)|PUT (?:/[^\s?]*)?/api/v1/users/me/password)")
 
 
+# Pushes, as the shortcut and the view take them (under a proxy's prefix or not).
+PUSH_REQUESTS = re.compile(r"POST (?:/[^\s?]*)?/api/v1/agents/[^/\s?]+/push")
+HEAVY_PUSH_THREADS = 1
+
+
+def is_heavy_push(method, path, length):
+    """Tell whether a request of this method, path and body length in bytes is a push past HEAVY_PUSH_BYTES."""
+    return length > HEAVY_PUSH_BYTES and PUSH_REQUESTS.fullmatch(f"{method} {path}") is not None
+
+
 def checks_a_password(method, path):
     """Tell whether a request of this method to this path (as sent, under a proxy's prefix or not) checks a password."""
     return PASSWORD_REQUESTS.fullmatch(f"{method} {path}") is not None
 
 
-class _SignInThreads(ThreadedTaskDispatcher):
+class _LaneThreads(ThreadedTaskDispatcher):
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
     def start_new_thread(self, target, thread_no):  # named apart from the threads that serve pushes
-        threading.Thread(target=target, name=f"kubewatch-sign-in-{thread_no}", args=(thread_no,), daemon=True).start()
+        threading.Thread(target=target, name=f"kubewatch-{self.name}-{thread_no}", args=(thread_no,),
+                         daemon=True).start()
 
 
 class Lanes(ThreadedTaskDispatcher):
-    """waitress's task dispatcher with `threads` threads, and sign_in_threads more for requests that check
-    a password, with a queue of their own."""
+    """waitress's task dispatcher with `threads` threads, sign_in_threads more for requests that check
+    a password and HEAVY_PUSH_THREADS for big pushes, each lane with a queue of its own."""
 
     def __init__(self, threads, sign_in_threads):
         super().__init__()
-        self.sign_ins = _SignInThreads()
+        self.sign_ins, self.heavy_pushes = _LaneThreads("sign-in"), _LaneThreads("heavy-push")
         self.set_thread_count(threads)
         self.sign_ins.set_thread_count(sign_in_threads)
+        self.heavy_pushes.set_thread_count(HEAVY_PUSH_THREADS)
 
     def add_task(self, task):
         """Queue a connection whose next request is ready, in the lane its request belongs to."""
         requests = getattr(task, "requests", None)
         if requests and checks_a_password(requests[0].command, requests[0].path):
             self.sign_ins.add_task(task)
+        elif requests and is_heavy_push(requests[0].command, requests[0].path, requests[0].content_length):
+            self.heavy_pushes.add_task(task)
         else:
             super().add_task(task)
 
     def shutdown(self, cancel_pending=True, timeout=5):
-        """Stop both lanes' threads."""
+        """Stop every lane's threads."""
         self.sign_ins.shutdown(cancel_pending, timeout)
+        self.heavy_pushes.shutdown(cancel_pending, timeout)
         return super().shutdown(cancel_pending, timeout)

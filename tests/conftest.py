@@ -16,7 +16,7 @@ YEAR = 365 * 86400
 TEST_CONFIG = {"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "test-secret-key",
                "RAW_RETENTION": 10 * YEAR, "MINUTE_RETENTION": 11 * YEAR, "HOUR_RETENTION": 12 * YEAR,
                # Tests push as fast as they can; tests/test_push_limits.py sets the rate it checks.
-               "PUSHES_PER_INTERVAL": 10**9}
+               "PUSHES_PER_INTERVAL": 10**9, "OBJECTS_PER_INTERVAL": 10**12}
 PASSWORD = "correct horse battery"
 # scrypt is slow on purpose: hash the shared test password once, not once per user.
 PASSWORD_HASH = credentials.hash_password(PASSWORD)

@@ -28,6 +28,7 @@ class LiveServer:
 
     def __init__(self, workdir, database_url=None, **settings):
         settings.setdefault("PUSHES_PER_INTERVAL", 10**9)  # tests push as fast as they can, unless they set it
+        settings.setdefault("OBJECTS_PER_INTERVAL", 10**12)
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "empty.toml"
         config.write_text("")

@@ -115,7 +115,8 @@ def push(agent_id):
         if request.is_json:  # counted before any object is decoded
             push_limits.check_count(request.get_data(cache=True))
         registration = access.agent_of(request.headers.get("Authorization", ""))[2]  # checked by needs_agent_token
-        outcome = receive_push(agent_id, load_push, blp.ARGUMENTS_PARSER, request.headers.get("Date"), registration)
+        outcome = receive_push(agent_id, load_push, blp.ARGUMENTS_PARSER, request.headers.get("Date"), registration,
+                               request.content_length)
     except PushRefused as refused:
         raise refusal(refused) from None
     if not outcome.agent_found:
