@@ -14,9 +14,9 @@ import time
 
 from sqlalchemy import text
 
-from kubewatch.db import driver, read, write
+from kubewatch.db import read, write
 from kubewatch.kinds import KINDS
-from kubewatch.repository.push_objects import descriptions_changed, forget_agent
+from kubewatch.repository.push_objects import forget_agent
 
 # A push row holds a whole push, compressed: up to 1 MiB of objects. Each chunk is well under 50 ms.
 DELETE_PUSHES = 50
@@ -40,10 +40,10 @@ def delete_agent(org_id, agent_id, pause=_rest):
         return False
     _delete_in_chunks(agent_id, _PUSHES, DELETE_PUSHES, pause)
     for kind in KINDS.values():
-        _delete_in_chunks(agent_id, _ROLLUPS.format(table=kind.rollups), DELETE_ROWS, pause)
+        _delete_in_chunks(agent_id, text(_ROLLUPS.format(table=kind.rollups)), DELETE_ROWS, pause)
     for kind in KINDS.values():
         # The pushes that named these objects are gone (those pushed since go with the agent's row).
-        _delete_in_chunks(agent_id, _OBJECTS.format(table=kind.table), DELETE_ROWS, pause, described=True)
+        _delete_in_chunks(agent_id, text(_OBJECTS.format(table=kind.table)), DELETE_ROWS, pause, described=True)
     with write([lambda: forget_agent(agent_id)]) as conn:
         deleted = conn.execute(_DELETE_AGENT, {"id": agent_id, "org_id": org_id}).rowcount
     return deleted == 1
@@ -53,10 +53,9 @@ def _delete_in_chunks(agent_id, statement, size, pause, described=False):
     while True:
         # The push path remembers objects by key: a chunk of objects deleted makes it look again.
         with write([lambda: forget_agent(agent_id)] if described else ()) as conn:
-            cursor = driver(conn)
             if described:  # first, as a push does: its row lock before the objects' (no deadlock)
-                descriptions_changed(cursor, agent_id)
-            deleted = cursor.execute(statement, (agent_id, agent_id, size)).rowcount
+                conn.execute(_DESCRIPTIONS_CHANGED, {"id": agent_id})
+            deleted = conn.execute(statement, {"id": agent_id, "size": size}).rowcount
         pause()
         if deleted < size:
             return
@@ -64,9 +63,11 @@ def _delete_in_chunks(agent_id, statement, size, pause, described=False):
 
 _FOUND = text("SELECT 1 FROM agents WHERE id = :id AND org_id = :org_id")
 _DELETE_AGENT = text("DELETE FROM agents WHERE id = :id AND org_id = :org_id")
-_PUSHES = ("DELETE FROM pushes WHERE agent_id = {0} AND ts IN "
-           "(SELECT ts FROM pushes WHERE agent_id = {0} ORDER BY ts LIMIT {0})")
-_ROLLUPS = ("DELETE FROM {table} WHERE agent_id = {{0}} AND (key, step, bucket) IN "
-            "(SELECT key, step, bucket FROM {table} WHERE agent_id = {{0}} ORDER BY key, step, bucket LIMIT {{0}})")
-_OBJECTS = ("DELETE FROM {table} WHERE agent_id = {{0}} AND key IN "
-            "(SELECT key FROM {table} WHERE agent_id = {{0}} ORDER BY key LIMIT {{0}})")
+# Every server process trusts what it remembers of the agent's objects only at this version (see schema.sql).
+_DESCRIPTIONS_CHANGED = text("UPDATE agents SET descriptions_version = descriptions_version + 1 WHERE id = :id")
+_PUSHES = text("DELETE FROM pushes WHERE agent_id = :id AND ts IN "
+               "(SELECT ts FROM pushes WHERE agent_id = :id ORDER BY ts LIMIT :size)")
+_ROLLUPS = ("DELETE FROM {table} WHERE agent_id = :id AND (key, step, bucket) IN "
+            "(SELECT key, step, bucket FROM {table} WHERE agent_id = :id ORDER BY key, step, bucket LIMIT :size)")
+_OBJECTS = ("DELETE FROM {table} WHERE agent_id = :id AND key IN "
+            "(SELECT key FROM {table} WHERE agent_id = :id ORDER BY key LIMIT :size)")
