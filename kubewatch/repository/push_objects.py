@@ -113,6 +113,13 @@ def recall(writing, agent_id, version):
     return Recalled(version, dict(found.kinds) if found is not None and found.version == version else {})
 
 
+def recall_also(recalled, found):
+    """Add to recalled objects found described at its version: {kind name: {identity: Known}}."""
+    for name, objects in found.items():
+        remembered = recalled.kinds.get(name, _NOTHING)
+        recalled.kinds[name] = remembered._replace(objects={**remembered.objects, **objects})
+
+
 def describe(writing, name, agent_id, ts, items, budget, recalled, takes_state=True):
     """Describe a push's new or changed objects of kind name; return (keys, items, changed).
 

@@ -83,7 +83,7 @@ def _stopped_among(writing, agent_id, keys):
 
 
 def store_push(agent_id, ts, received_at, objects, max_described=None, describe_new=True, at=None, sent_skew=None,
-               merge=False):
+               merge=False, ahead=None):
     """Store one push in one transaction and return its Outcome.
 
     objects maps "containers", "nodes" and "pods" to lists of objects with one attribute per column.
@@ -96,6 +96,7 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
     against the server's as its request told it (None: not told). With merge, a push whose
     timestamp is stored comes from another installation of the agent: its objects not in the
     stored push are added to it (see repository/push_merge.py), rather than taken for a retry.
+    ahead is what repository/describe_ahead.py found of the push's objects, or None.
     """
     at = min(ts, received_at) if at is None else at
     on_commit = []
@@ -121,6 +122,8 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
             return GONE
         budget = _Budget(writing, agent_id, max_described, describe_new)
         recalled = push_objects.recall(writing, agent_id, marked[2])
+        if ahead is not None and ahead.version == marked[2]:  # none of them changed since
+            push_objects.recall_also(recalled, ahead.found)
         blobs = []
         for name, kind in KINDS.items():
             items = objects[name]

@@ -1,0 +1,97 @@
+"""A big push's new objects described ahead of it, in chunks, so that storing it holds the writer lock briefly.
+
+Storing a push is one transaction (repository/pushes.py): a push naming 20,000 objects never
+seen held the writer lock 0.5 to 1 s to describe them, while every other push waited. Here its
+objects are looked up first without the writer lock, and those not described yet are described
+AHEAD_CHUNK at a time, a transaction each, before the push's own transaction. That transaction
+then finds them described and only stores its samples and the agent's state, as before: the
+push is still whole or nothing to readers, who list an agent's objects from its pushes. An
+object described ahead of a push that is never stored (the server stopped, or a refusal) has no
+sample: the push's retry finds it described, and the prune deletes it otherwise, as any object
+with no sample left. A description that changed is written by the push's own transaction, as before.
+
+Each chunk bumps the agent's descriptions_version, as every write of descriptions does. What is
+found here is trusted by the push's transaction only while the version is the one the last chunk
+left (a prune, a delete or another push writing descriptions bumps it); else that transaction
+looks the objects up again, as for any push. A chunk stops the whole when the version moved since
+the one before: the push then describes the rest itself.
+"""
+
+from typing import NamedTuple
+
+from kubewatch.db import db, driver, read, write_cursor
+from kubewatch.kinds import KINDS
+from kubewatch.repository.push_objects import _BUMP, _NOTHING, _READERS, _STATEMENTS, _describe, _described, _lookup
+from kubewatch.repository.pushes import _DESCRIBED, TooManyDescribed
+
+# New objects of a push from which they are described ahead, and how many per transaction.
+AHEAD_FROM = 1000
+AHEAD_CHUNK = 2000
+# Reads the version and, on PostgreSQL, takes the agent's row lock first, as a push does (no deadlock).
+_VERSION = "UPDATE agents SET descriptions_version = descriptions_version WHERE id = {0} RETURNING descriptions_version"
+_READ_VERSION = "SELECT descriptions_version FROM agents WHERE id = {0}"
+
+
+class Ahead(NamedTuple):
+    """The agent's objects a push names, as found or described ahead of it."""
+
+    version: int  # the agent's descriptions_version they are valid at
+    found: dict  # {kind name: {identity: push_objects.Known}}
+
+
+class _AllowAll:
+    """The budget of objects described ahead: counted against max_described before any is written."""
+
+    left_out = {}
+
+    def allows(self, name, new):
+        return True
+
+
+def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True):
+    """Describe the new objects of a push at ts in chunks; return its Ahead, or None when it has too few new ones.
+
+    objects as store_push takes them. Raises TooManyDescribed, writing nothing, when they would
+    take the agent past max_described (None: no limit). Writes nothing when describe_new is False.
+    """
+    if not describe_new or sum(len(objects[name]) for name in KINDS) < AHEAD_FROM:
+        return None
+    # Those this process remembers described (at any version) are left to the push: a steady push looks nothing up.
+    remembered = _described.get(db.engine, {}).get(agent_id)
+    unknown = {}
+    for name in KINDS:
+        objects_known = remembered.kinds[name].objects if remembered and name in remembered.kinds else {}
+        items = [(item, identity) for item, identity in zip(objects[name], map(_READERS[name].identity, objects[name]))
+                 if identity not in objects_known]
+        if items:
+            unknown[name] = items
+    if sum(map(len, unknown.values())) < AHEAD_FROM:
+        return None
+    found, new = {}, {}
+    with read() as conn:
+        cursor = driver(conn)
+        row = cursor.execute(_READ_VERSION, (agent_id,)).fetchone()
+        if row is None:
+            return None
+        for name, items in unknown.items():
+            found[name] = _lookup(cursor, KINDS[name], _STATEMENTS[name], agent_id, [identity for _, identity in items])
+            new[name] = [item for item, identity in items if identity not in found[name]]
+        count = sum(map(len, new.values()))
+        if count < AHEAD_FROM:
+            return None
+        if max_described is not None:
+            described = cursor.execute(_DESCRIBED, (agent_id,) * len(KINDS)).fetchone()[0]
+            if described + count > max_described:
+                raise TooManyDescribed(described, count, max_described)
+    version = row[0]
+    for name, items in new.items():
+        for start in range(0, len(items), AHEAD_CHUNK):
+            with write_cursor() as writing:
+                now = writing.execute(_VERSION, (agent_id,)).fetchone()
+                if now is None or now[0] != version:  # changed meanwhile: the push looks its objects up
+                    return None
+                described, _, _ = _describe(writing, KINDS[name], _STATEMENTS[name], _READERS[name], agent_id, ts,
+                                            items[start:start + AHEAD_CHUNK], _NOTHING, _AllowAll(), True)
+                version = writing.execute(_BUMP, (agent_id,)).fetchone()[0]
+            found[name].update(described.objects)
+    return Ahead(version, found)
