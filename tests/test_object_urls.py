@@ -35,9 +35,10 @@ def test_a_container_name_with_a_slash_is_taken(org):
     assert org.push(agent, sample_push(containers=[{"id": "c1", "name": "web/1"}])).status_code == 200
 
 
-# No NUL: a request holding one is refused whole, on both engines (tests/test_nul_text.py).
-identities = st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=30).filter(
-    lambda t: "/" not in t and t not in (".", ".."))
+# No NUL: a request holding one is refused whole, on both engines (tests/test_nul_text.py). No lone
+# surrogate: JSON cannot carry one, and the test client refused to send it.
+identities = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1,
+                     max_size=30).filter(lambda t: "/" not in t and t not in (".", ".."))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

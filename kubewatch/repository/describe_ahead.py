@@ -17,6 +17,7 @@ looks the objects up again, as for any push. A chunk stops the whole when the ve
 the one before: the push then describes the rest itself.
 """
 
+import time
 from typing import NamedTuple
 
 from kubewatch.db import db, driver, read, write_cursor
@@ -27,6 +28,9 @@ from kubewatch.repository.pushes import _DESCRIBED, TooManyDescribed
 # New objects of a push from which they are described ahead, and how many per transaction.
 AHEAD_FROM = 1000
 AHEAD_CHUNK = 2000
+# The writer lock is not fair: released and taken again at once, it would keep the others' pushes
+# waiting for the whole. After each chunk the push rests as long as the chunk took.
+REST_PER_WORK = 1.0
 # Reads the version and, on PostgreSQL, takes the agent's row lock first, as a push does (no deadlock).
 _VERSION = "UPDATE agents SET descriptions_version = descriptions_version WHERE id = {0} RETURNING descriptions_version"
 _READ_VERSION = "SELECT descriptions_version FROM agents WHERE id = {0}"
@@ -83,9 +87,12 @@ def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True)
             described = cursor.execute(_DESCRIBED, (agent_id,) * len(KINDS)).fetchone()[0]
             if described + count > max_described:
                 raise TooManyDescribed(described, count, max_described)
-    version = row[0]
+    version, started = row[0], None
     for name, items in new.items():
         for start in range(0, len(items), AHEAD_CHUNK):
+            if started is not None:
+                time.sleep(REST_PER_WORK * (time.monotonic() - started))
+            started = time.monotonic()
             with write_cursor() as writing:
                 now = writing.execute(_VERSION, (agent_id,)).fetchone()
                 if now is None or now[0] != version:  # changed meanwhile: the push looks its objects up
