@@ -22,7 +22,8 @@ from typing import NamedTuple
 
 from kubewatch.db import db, driver, read, write_cursor
 from kubewatch.kinds import KINDS
-from kubewatch.repository.push_objects import _BUMP, _NOTHING, _READERS, _STATEMENTS, _describe, _described, _lookup
+from kubewatch.repository.push_objects import (_BUMP, _NOTHING, _READERS, _STATEMENTS, Known, _describe,
+                                               _described, _digest, _lookup)
 from kubewatch.repository.pushes import _DESCRIBED, TooManyDescribed
 
 # New objects of a push from which they are described ahead, and how many per transaction.
@@ -53,23 +54,25 @@ class _AllowAll:
 
 
 def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True):
-    """Describe the new objects of a push at ts in chunks; return its Ahead, or None when it has too few new ones.
+    """Describe the new objects of a push at ts in chunks; return its Ahead, or None for a push too small or steady.
 
     objects as store_push takes them. Raises TooManyDescribed, writing nothing, when they would
     take the agent past max_described (None: no limit). Writes nothing when describe_new is False.
     """
     if not describe_new or sum(len(objects[name]) for name in KINDS) < AHEAD_FROM:
         return None
-    # Those this process remembers described (at any version) are left to the push: a steady push looks nothing up.
+    # A steady push (the same objects, described as this process remembers them) is left to itself.
     remembered = _described.get(db.engine, {}).get(agent_id)
     unknown = {}
     for name in KINDS:
-        objects_known = remembered.kinds[name].objects if remembered and name in remembered.kinds else {}
-        items = [(item, identity) for item, identity in zip(objects[name], map(_READERS[name].identity, objects[name]))
-                 if identity not in objects_known]
-        if items:
-            unknown[name] = items
-    if sum(map(len, unknown.values())) < AHEAD_FROM:
+        items = objects[name]
+        if not items:
+            continue
+        identities = list(map(_READERS[name].identity, items))
+        kept = remembered.kinds.get(name) if remembered is not None else None
+        if kept is None or kept.digest != _digest(identities, list(map(_READERS[name].description, items))):
+            unknown[name] = (items, identities)
+    if sum(len(items) for items, _ in unknown.values()) < AHEAD_FROM:
         return None
     found, new = {}, {}
     with read() as conn:
@@ -77,12 +80,12 @@ def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True)
         row = cursor.execute(_READ_VERSION, (agent_id,)).fetchone()
         if row is None:
             return None
-        for name, items in unknown.items():
-            found[name] = _lookup(cursor, KINDS[name], _STATEMENTS[name], agent_id, [identity for _, identity in items])
-            new[name] = [item for item, identity in items if identity not in found[name]]
+        for name, (items, identities) in unknown.items():
+            found[name] = _lookup(cursor, KINDS[name], _STATEMENTS[name], agent_id, identities)
+            new[name] = [item for item, identity in zip(items, identities) if identity not in found[name]]
         count = sum(map(len, new.values()))
-        if count < AHEAD_FROM:
-            return None
+        if count < AHEAD_FROM:  # the push describes its few new ones itself, and looks up none
+            return Ahead(row[0], found)
         if max_described is not None:
             described = cursor.execute(_DESCRIBED, (agent_id,) * len(KINDS)).fetchone()[0]
             if described + count > max_described:
@@ -97,8 +100,11 @@ def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True)
                 now = writing.execute(_VERSION, (agent_id,)).fetchone()
                 if now is None or now[0] != version:  # changed meanwhile: the push looks its objects up
                     return None
+                chunk = items[start:start + AHEAD_CHUNK]
                 described, _, _ = _describe(writing, KINDS[name], _STATEMENTS[name], _READERS[name], agent_id, ts,
-                                            items[start:start + AHEAD_CHUNK], _NOTHING, _AllowAll(), True)
+                                            chunk, _NOTHING, _AllowAll(), True)
                 version = writing.execute(_BUMP, (agent_id,)).fetchone()[0]
-            found[name].update(described.objects)
+            # All new, as the version says: each is described as pushed, at ts.
+            found[name].update((identity, Known(key, description, ts)) for identity, description, key in zip(
+                map(_READERS[name].identity, chunk), map(_READERS[name].description, chunk), described.keys))
     return Ahead(version, found)

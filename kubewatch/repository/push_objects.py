@@ -40,10 +40,11 @@ class Remembered(NamedTuple):
 class Recalled:
     """What one push starts from and leaves of an agent's objects: {kind name: Remembered}, at a version."""
 
-    __slots__ = ("version", "kinds", "wrote")
+    __slots__ = ("version", "kinds", "wrote", "found")
 
     def __init__(self, version, kinds):
         self.version, self.kinds, self.wrote = version, kinds, False
+        self.found = {}  # {kind name: {identity: Known}} of every object the push names, found ahead of it
 
 
 _NOTHING = Remembered(b"", ())
@@ -114,10 +115,9 @@ def recall(writing, agent_id, version):
 
 
 def recall_also(recalled, found):
-    """Add to recalled objects found described at its version: {kind name: {identity: Known}}."""
-    for name, objects in found.items():
-        remembered = recalled.kinds.get(name, _NOTHING)
-        recalled.kinds[name] = remembered._replace(objects={**remembered.objects, **objects})
+    """Give recalled every object of the push found described at its version, of some kinds: {kind name:
+    {identity: Known}}; the push looks none of them up."""
+    recalled.found = found
 
 
 def describe(writing, name, agent_id, ts, items, budget, recalled, takes_state=True):
@@ -132,7 +132,7 @@ def describe(writing, name, agent_id, ts, items, budget, recalled, takes_state=T
     """
     remembered = recalled.kinds.get(name, _NOTHING)
     now, items, wrote = _describe(writing, KINDS[name], _STATEMENTS[name], _READERS[name], agent_id, ts, items,
-                                  remembered, budget, takes_state)
+                                  remembered, budget, takes_state, recalled.found.get(name))
     recalled.kinds[name] = now
     recalled.wrote |= wrote
     return now.keys, items, now is not remembered
@@ -164,15 +164,17 @@ def forget_agent(agent_id):
     _described.get(db.engine, {}).pop(agent_id, None)
 
 
-def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered, budget, takes_state):
+def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered, budget, takes_state, found=None):
     """Describe new or changed objects; return what is now Remembered of them, with each item's key,
-    the items kept (all of them, unless the budget leaves the new ones out), and whether it wrote any."""
+    the items kept (all of them, unless the budget leaves the new ones out), and whether it wrote any.
+
+    found: {identity: Known} of every described object among items, when known already (else looked up)."""
     identities = list(map(reader.identity, items))
     descriptions = list(map(reader.description, items))
     digest = _digest(identities, descriptions)
     if digest == remembered.digest:
         return remembered, items, False  # the steady push: the same objects, described as before
-    known = _lookup(writing, kind, statements, agent_id, identities)
+    known = dict(found) if found is not None else _lookup(writing, kind, statements, agent_id, identities)
     new_count = sum(identity not in known for identity in identities)
     if new_count and not budget.allows(kind.name, new_count):
         kept = [index for index, identity in enumerate(identities) if identity in known]
