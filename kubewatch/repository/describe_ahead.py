@@ -28,7 +28,7 @@ from kubewatch.repository.pushes import _DESCRIBED, TooManyDescribed
 
 # New objects of a push from which they are described ahead, and how many per transaction.
 AHEAD_FROM = 1000
-AHEAD_CHUNK = 2000
+AHEAD_CHUNK = 1000
 # The writer lock is not fair: released and taken again at once, it would keep the others' pushes
 # waiting for the whole. After each chunk the push rests as long as the chunk took.
 REST_PER_WORK = 1.0
