@@ -64,9 +64,14 @@ def _values(columns):
     return get if len(columns) > 1 else lambda item: (get(item),)
 
 
+def _as_stored(values):
+    """Return values with booleans as 0 or 1: the columns are BIGINT, which PostgreSQL does not fill from a boolean."""
+    return tuple(int(value) if value.__class__ is bool else value for value in values)
+
+
 def _stored(get):
-    """Return get with booleans as 0 or 1: the columns are BIGINT, which PostgreSQL does not fill from a boolean."""
-    return lambda item: tuple(int(value) if value.__class__ is bool else value for value in get(item))
+    """Return get with its values as stored (_as_stored)."""
+    return lambda item: _as_stored(get(item))
 
 
 class _Reader(NamedTuple):
@@ -191,7 +196,7 @@ def _describe(writing, kind, statements, reader, agent_id, ts, items, remembered
             found, next_key = Known(next_key, description, ts), next_key + 1
             new.append((agent_id, found.key, *reader.row(item), ts, ts))
         elif description != found.description and (takes_state or ts >= found.described_at):
-            changed.append((*description, ts, agent_id, found.key, ts, int(takes_state)))
+            changed.append((*_as_stored(description), ts, agent_id, found.key, ts, int(takes_state)))
             found = Known(found.key, description, ts)
         known[identity] = found
         keys.append(found.key)
