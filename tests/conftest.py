@@ -1,4 +1,4 @@
-"""Fixtures: an app on a new database (SQLite in memory, or PostgreSQL: see engines.py), its client, and two organizations to test with."""
+"""Fixtures: the engine a test runs on, an app on a new database of it (SQLite in memory, or PostgreSQL: see engines.py), its client, and two organizations to test with."""
 
 from functools import cached_property
 
@@ -89,11 +89,38 @@ def pytest_addoption(parser):
 
 
 def pytest_report_header(config):
-    return f"database engine: {engines.ENGINE}" + (" (KUBEWATCH_TEST_DATABASE)" if engines.POSTGRESQL else "")
+    server = f"{engines.VARIABLE}" if engines.os.environ.get(engines.VARIABLE) else "a throwaway cluster of this run's own"
+    return f"database engines: sqlite, postgresql on {server}"
 
 
 def pytest_sessionfinish(session, exitstatus):
     engines.drop_all()
+
+
+def pytest_generate_tests(metafunc):
+    """Run each test of a database (one asking for `db_engine`, or marked for one engine) once per engine it is for."""
+    only = metafunc.definition.get_closest_marker("engine_only")
+    if "db_engine" not in metafunc.fixturenames:
+        if only is None:
+            return
+        metafunc.fixturenames.append("db_engine")
+    # Session-wide parameters: the tests of one engine run together, a module's server once per engine.
+    metafunc.parametrize("db_engine", [only.args[0]] if only else engines.NAMES, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def db_engine(request):
+    """The engine the test runs on: "sqlite" or "postgresql" (skipped, saying why, without a PostgreSQL server)."""
+    if request.param == engines.POSTGRESQL:
+        engines.server()
+    return request.param
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # Before any of the test's fixtures, a module's server too, make their databases on its engine.
+    callspec = getattr(item, "callspec", None)
+    engines.use(callspec.params.get("db_engine") if callspec else None)
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +141,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def app():
+def postgres_url(db_engine):
+    """The URL of a new, empty PostgreSQL database (servers make the schema), dropped after the test (marked postgresql_only)."""
+    assert db_engine == engines.POSTGRESQL, "a test of postgres_url is marked engines.postgresql_only"
+    return engines.fresh_url(schema=False)
+
+
+@pytest.fixture
+def app(db_engine):
     app = create_app(fresh_config())
     yield app
     with app.app_context():

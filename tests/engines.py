@@ -1,11 +1,13 @@
-"""The engine the suite runs on: SQLite, or PostgreSQL when KUBEWATCH_TEST_DATABASE names a server.
+"""The engines the suite runs on: each test of a database runs on SQLite and on PostgreSQL (the `db_engine` fixture).
 
-KUBEWATCH_TEST_DATABASE is a postgresql+psycopg:// URL of a database on a server where the tests
-may create and drop databases (.ci/run starts a throwaway one). Each test's first database is
-this process's own one, emptied (TRUNCATE of every table, about 20 ms; the app's start then puts
-back the schema's first rows): CREATE DATABASE from a template took 50 ms on a quiet machine and
-300 ms on a busy one. A test's further databases are copies of a template holding the schema, or
-empty ones for servers that make their schema themselves; those are dropped after the test.
+The PostgreSQL variants need a server where the tests may create and drop databases: the one the
+postgresql+psycopg:// URL in KUBEWATCH_TEST_DATABASE names (.ci/run starts a throwaway one), or
+else a throwaway cluster this run starts itself from Debian's PostgreSQL binaries
+(tests/pg_cluster.py); without either they skip, saying so. Each test's first database is this
+process's own one, emptied (TRUNCATE of every table, about 20 ms; the app's start then puts back
+the schema's first rows): CREATE DATABASE from a template took 50 ms on a quiet machine and 300 ms
+on a busy one. A test's further databases are copies of a template holding the schema, or empty
+ones for servers that make their schema themselves; those are dropped after the test.
 """
 
 import itertools
@@ -18,23 +20,63 @@ from sqlalchemy.engine import make_url
 
 from kubewatch.engines import database_url
 
-SERVER = os.environ.get("KUBEWATCH_TEST_DATABASE", "")
-POSTGRESQL = SERVER.startswith("postgresql")
-SERVER = database_url(SERVER) if POSTGRESQL else SERVER
-ENGINE = "postgresql" if POSTGRESQL else "sqlite"
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+NAMES = (SQLITE, POSTGRESQL)
+VARIABLE = "KUBEWATCH_TEST_DATABASE"
 
+_current = None  # the engine of the test running: set before its fixtures by conftest.py
+SERVER = ""  # the PostgreSQL server's URL, once found or started
+
+
+def use(name):
+    """Make name (an engine of NAMES, or None for a test of no database) the current test's engine."""
+    global _current
+    _current = name
+
+
+def current():
+    """Return the current test's engine: "sqlite" or "postgresql"."""
+    if _current is None:
+        raise RuntimeError("this test uses a database: ask for the db_engine fixture, or mark it sqlite_only or postgresql_only")
+    return _current
+
+
+def on_postgresql():
+    """Return whether the current test runs on PostgreSQL."""
+    return current() == POSTGRESQL
+
+
+def no_such_table():
+    """Return the answer to a write on a table that does not exist (how tests break a write).
+
+    SQLite reports it as an OperationalError (503, as for a locked database), PostgreSQL as a ProgrammingError (500).
+    """
+    return 500 if on_postgresql() else 503
 
 
 def sqlite_only(why):
-    """Mark a test of what only SQLite has (its files, pragmas, locks), saying why it is not run on PostgreSQL."""
-    return pytest.mark.skipif(POSTGRESQL, reason=f"SQLite only: {why}")
+    """Mark a test of what only SQLite has (its files, pragmas, locks): it is generated for SQLite alone, saying why."""
+    return pytest.mark.engine_only(SQLITE, why)
 
 
-postgresql_only = pytest.mark.skipif(not POSTGRESQL, reason="PostgreSQL's behaviour: run with KUBEWATCH_TEST_DATABASE")
+def postgresql_only(why):
+    """Mark a test of what only PostgreSQL has (several processes, advisory locks): generated for PostgreSQL alone."""
+    return pytest.mark.engine_only(POSTGRESQL, why)
 
-# The answer to a write on a table that does not exist (how tests break a write): SQLite reports it
-# as an OperationalError (503, as for a locked database), PostgreSQL as a ProgrammingError (500).
-NO_SUCH_TABLE = 503 if ENGINE == "sqlite" else 500
+
+def server():
+    """Return the PostgreSQL server's URL (KUBEWATCH_TEST_DATABASE, or a cluster started now), or skip saying why not."""
+    global SERVER
+    if not SERVER:
+        url = os.environ.get(VARIABLE, "")
+        if not url:
+            import pg_cluster
+            url = pg_cluster.start()
+        if not url.startswith("postgresql"):
+            pytest.skip(f"PostgreSQL: {VARIABLE} is not set and {url}")
+        SERVER = database_url(url)
+    return SERVER
+
 
 _names = itertools.count()
 _made = []  # databases made during the current test, dropped after it
@@ -50,12 +92,12 @@ _own_taken = False  # whether the current test took it already
 def _admin_engine():
     global _admin
     if _admin is None:
-        _admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+        _admin = create_engine(server(), isolation_level="AUTOCOMMIT")
     return _admin
 
 
 def _url(name):
-    return make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    return make_url(server()).set(database=name).render_as_string(hide_password=False)
 
 
 def _create(template):
@@ -105,7 +147,7 @@ def fresh_url(schema=True):
     schema: on PostgreSQL, copy the template with the tables made (an app would make them anyway).
     """
     global _own, _own_taken
-    if not POSTGRESQL:
+    if not on_postgresql():
         return "sqlite://"
     if schema and _in_test and not _own_taken:
         _own_taken = True
@@ -121,7 +163,7 @@ def fresh_url(schema=True):
 
 def file_url(path, schema=True):
     """Return sqlite:///path, or on PostgreSQL the database standing for that file in this test (the same for the same path)."""
-    if not POSTGRESQL:
+    if not on_postgresql():
         return f"sqlite:///{path}"
     key = os.path.abspath(path)
     if key not in _by_path:

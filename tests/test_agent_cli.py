@@ -26,7 +26,7 @@ WRONG_KEY = "kw_live_" + "x" * 43
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(db_engine, tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("server"), PUSH_INTERVAL_SECONDS=1, ADMIN_EMAIL=ADMIN["email"],
                       ADMIN_PASSWORD=ADMIN["password"]).start()
     yield live

@@ -44,7 +44,7 @@ def sample_at(agent, started, seconds):
     return body
 
 
-def test_between_pushes_the_server_holds_no_connection_of_the_agent(tmp_path):
+def test_between_pushes_the_server_holds_no_connection_of_the_agent(db_engine, tmp_path):
     server = LiveServer(tmp_path).start()
     client = ServerClient(server.url, server.first_run_key())
     try:
@@ -72,7 +72,7 @@ def test_between_pushes_the_server_holds_no_connection_of_the_agent(tmp_path):
     assert server.rows("SELECT count(*) FROM pushes") == [(4,)]
 
 
-def test_the_agent_lets_go_of_its_connection_when_the_server_says_try_later(tmp_path):
+def test_the_agent_lets_go_of_its_connection_when_the_server_says_try_later(db_engine, tmp_path):
     server = LiveServer(tmp_path, PUSHES_PER_INTERVAL=1, PUSH_INTERVAL_SECONDS=60).start()
     client = ServerClient(server.url, server.first_run_key())
     try:
@@ -90,7 +90,7 @@ def test_the_agent_lets_go_of_its_connection_when_the_server_says_try_later(tmp_
         server.stop()
 
 
-def test_a_server_with_connection_limit_n_serves_five_times_n_agents_pushing(tmp_path):
+def test_a_server_with_connection_limit_n_serves_five_times_n_agents_pushing(db_engine, tmp_path):
     limit, rounds = 4, 3
     server = LiveServer(tmp_path, CONNECTION_LIMIT=limit).start()
     key = server.first_run_key()

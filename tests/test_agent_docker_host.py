@@ -72,7 +72,7 @@ def changed_stats(engine, name, change):
     (2010000000, None),  # 402 %: more than 4 CPUs can give, a garbled reading, never clamped
     (2**64 - 1, None),  # a counter read wrapped
 ])
-def test_container_cpu_above_its_online_cpus_is_not_measured(engine, docker_host, cpu_delta, percent):
+def test_container_cpu_above_its_online_cpus_is_not_measured(db_engine, engine, docker_host, cpu_delta, percent):
     # web's readings: total_usage 200000000 before; system_cpu_usage 1008e9 then 1010e9, 4 online CPUs
     changed_stats(engine, "web", lambda stats: stats["cpu_stats"]["cpu_usage"].update(
         total_usage=200000000 + cpu_delta))
@@ -81,14 +81,14 @@ def test_container_cpu_above_its_online_cpus_is_not_measured(engine, docker_host
     assert (web["memoryMB"], web["memoryLimitMB"]) == (80.0, 512.0)
 
 
-def test_container_memory_above_its_limit_is_not_measured_and_the_rest_kept(engine, docker_host):
+def test_container_memory_above_its_limit_is_not_measured_and_the_rest_kept(db_engine, engine, docker_host):
     changed_stats(engine, "web", lambda stats: stats["memory_stats"].update(usage=600 * 1048576))
     web = by_id(Sampler(docker_host)())[WEB]
     assert "memoryMB" not in web
     assert (web["cpuPercent"], web["memoryLimitMB"], web["networkRxBytes"]) == (40.0, 512.0, 11240)
 
 
-def test_negative_network_counters_are_not_measured_and_do_not_lose_the_push(engine, docker_host):
+def test_negative_network_counters_are_not_measured_and_do_not_lose_the_push(db_engine, engine, docker_host):
     changed_stats(engine, "db", lambda stats: stats["networks"]["eth0"].update(rx_bytes=-2000000))
     body = Sampler(docker_host)()
     PushSchema().load(body)  # one negative number would have had the whole push refused

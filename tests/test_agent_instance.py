@@ -112,7 +112,7 @@ def test_an_unreachable_cluster_gives_no_id_and_keeps_nothing(tmp_path, caplog):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(db_engine, tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("server"), ADMIN_PASSWORD="a long admin password").start()
     yield live
     live.stop()

@@ -271,7 +271,7 @@ def test_node_counters_that_cannot_be_true_are_not_measured_and_the_rest_is_kept
     assert node["memoryMB"] == 1024.0 and node["fsCapacityBytes"] == 50000000000
 
 
-def test_dry_run_prints_the_right_figures_and_says_what_it_left_out(cluster):
+def test_dry_run_prints_the_right_figures_and_says_what_it_left_out(db_engine, cluster):
     done = agent("--dry-run", "--platform", "kubernetes", env=agent_env(KUBECONFIG=str(cluster.kubeconfig)))
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)

@@ -8,7 +8,7 @@ from kubewatch_agent.loop import Agent
 from live_server import LiveServer
 
 
-def test_the_agent_logs_the_servers_reason_for_413_and_429(tmp_path, caplog):
+def test_the_agent_logs_the_servers_reason_for_413_and_429(db_engine, tmp_path, caplog):
     server = LiveServer(tmp_path, MAX_OBJECTS_PER_PUSH=1, PUSHES_PER_INTERVAL=1, PUSH_INTERVAL_SECONDS=60).start()
     client = ServerClient(server.url, server.first_run_key())
     try:

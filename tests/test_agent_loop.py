@@ -67,7 +67,7 @@ class CapturedLogs(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def whole_run(tmp_path_factory):
+def whole_run(db_engine, tmp_path_factory):
     """Run the agent through a token expiry and a server restart; return what each side saw."""
     server = live_server(tmp_path_factory.mktemp("server"))
     try:
@@ -143,7 +143,7 @@ def test_each_event_is_logged_on_one_line(whole_run):
             assert "\n" not in record.getMessage() and record.exc_info is None
 
 
-def test_a_revoked_key_is_said_plainly_and_registration_retried_without_dying(tmp_path, caplog):
+def test_a_revoked_key_is_said_plainly_and_registration_retried_without_dying(db_engine, tmp_path, caplog):
     server = live_server(tmp_path)
     try:
         admin = as_admin(server)

@@ -27,7 +27,7 @@ def info_lines(caplog):
     return [record.getMessage() for record in caplog.records if record.levelno == logging.INFO]
 
 
-def test_the_first_push_that_lands_is_logged_once_with_what_it_carried(caplog):
+def test_the_first_push_that_lands_is_logged_once_with_what_it_carried(db_engine, caplog):
     caplog.set_level(logging.INFO, "kubewatch_agent")
     clock = Clock()
     agent = agent_on(StubClient(), clock)
@@ -39,7 +39,7 @@ def test_the_first_push_that_lands_is_logged_once_with_what_it_carried(caplog):
     assert landed == ["first push landed: 2 containers, 0 nodes and 0 pods; next report in 60 min"]
 
 
-def test_nothing_is_reported_before_a_push_has_landed(caplog):
+def test_nothing_is_reported_before_a_push_has_landed(db_engine, caplog):
     caplog.set_level(logging.INFO, "kubewatch_agent")
     clock = Clock()
     agent = agent_on(StubClient([Unreachable("cannot reach the server")] * 3), clock)
@@ -51,7 +51,7 @@ def test_nothing_is_reported_before_a_push_has_landed(caplog):
     assert not [line for line in info_lines(caplog) if "last 60 min" in line or "landed" in line]
 
 
-def test_an_hour_after_the_first_push_one_line_counts_sent_queued_dropped_and_the_last_error(caplog):
+def test_an_hour_after_the_first_push_one_line_counts_sent_queued_dropped_and_the_last_error(db_engine, caplog):
     caplog.set_level(logging.INFO, "kubewatch_agent")
     clock = Clock()
     client = StubClient([None, None, Refused("push", 400, "The request is not valid"),
@@ -74,7 +74,7 @@ def test_an_hour_after_the_first_push_one_line_counts_sent_queued_dropped_and_th
         "http://stub.invalid: Connection refused"]
 
 
-def test_the_next_hour_counts_afresh_and_says_when_there_was_no_error(caplog):
+def test_the_next_hour_counts_afresh_and_says_when_there_was_no_error(db_engine, caplog):
     caplog.set_level(logging.INFO, "kubewatch_agent")
     clock = Clock()
     agent = agent_on(StubClient([None, Unreachable("the server answered 503 to the push")]), clock)

@@ -10,7 +10,7 @@ from test_agent_cli import agent, agent_env
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(db_engine, tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("server")).start()
     yield live
     live.stop()

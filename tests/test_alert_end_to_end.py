@@ -25,7 +25,7 @@ def receiver():
 
 
 @pytest.mark.slow
-def test_a_stop_fires_once_and_resolves_once_across_a_server_restart(tmp_path, receiver):
+def test_a_stop_fires_once_and_resolves_once_across_a_server_restart(db_engine, tmp_path, receiver):
     server = LiveServer(tmp_path, ADMIN_EMAIL=ADMIN["email"], ADMIN_PASSWORD=ADMIN["password"],
                         PUSH_INTERVAL_SECONDS=1, ALERT_INTERVAL=1, ROLLUP_INTERVAL=0).start()
     try:

@@ -16,7 +16,7 @@ INTERVAL = 2  # the pages' refresh; the evaluator runs every second
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(db_engine, tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("alerts"), ADMIN_EMAIL=ADMIN_EMAIL, ADMIN_PASSWORD=ADMIN_PASSWORD,
                       PUSH_INTERVAL_SECONDS=INTERVAL, ALERT_INTERVAL=1, ROLLUP_INTERVAL=0).start()
     live.api_key = live.first_run_key()

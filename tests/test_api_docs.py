@@ -53,7 +53,7 @@ class Recorder(socketserver.ThreadingTCPServer):
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
-def test_a_browser_renders_every_operation_without_asking_another_host(tmp_path):
+def test_a_browser_renders_every_operation_without_asking_another_host(db_engine, tmp_path):
     server = LiveServer(tmp_path / "server").start()
     proxy = Recorder()
     threading.Thread(target=proxy.serve_forever, daemon=True).start()

@@ -57,7 +57,7 @@ def pushed_agent(org, latest):
 
 
 @pytest.fixture(scope="module")
-def world():
+def world(db_engine):
     """One app for the tests that only read: two organizations (signing in is slow on purpose) and an agent."""
     app = create_app(fresh_config())
     client = app.test_client()

@@ -153,7 +153,7 @@ def test_a_backup_is_a_moment_of_the_database_even_while_it_is_written(file_app,
         assert conn.execute(text("SELECT COUNT(*) FROM pushes")).scalar() == 2
 
 
-@postgresql_only
+@postgresql_only("`flask backup` of a PostgreSQL database refuses: its own tools back it up")
 def test_on_postgresql_flask_backup_refuses_and_names_its_own_tools(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "copy.db")])
     assert result.exit_code == 1

@@ -66,7 +66,7 @@ def login(url):
     return requests.post(url + "/api/v1/auth/login", json=ADMIN).json()["token"]
 
 
-def test_a_backup_under_push_load_restores_into_a_fresh_server_with_the_same_answers(tmp_path):
+def test_a_backup_under_push_load_restores_into_a_fresh_server_with_the_same_answers(db_engine, tmp_path):
     original = LiveServer(tmp_path / "original", ADMIN_EMAIL=ADMIN["email"], ADMIN_PASSWORD=ADMIN["password"],
                           ROLLUP_INTERVAL=0).start()
     try:

@@ -14,7 +14,7 @@ LIMIT = 64 * 1024
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(db_engine, tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("limit"), MAX_CONTENT_LENGTH=LIMIT).start()
     yield server
     server.stop()

@@ -18,7 +18,7 @@ def body(ts, *containers):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(db_engine, tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("skew"), ADMIN_EMAIL=ADMIN["email"],
                       ADMIN_PASSWORD=ADMIN["password"]).start()
     yield live

@@ -68,7 +68,7 @@ def body(containers=1):
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_a_compressed_push_is_stored_by_the_shortcut_as_a_plain_one_is(encoding):
+def test_a_compressed_push_is_stored_by_the_shortcut_as_a_plain_one_is(db_engine, encoding):
     server = Server()
     response = server.push(ENCODINGS[encoding](body(3)), encoding.split()[0])
     assert (response.status_code, response.get_json()) == (200, {"ok": True})
@@ -76,7 +76,7 @@ def test_a_compressed_push_is_stored_by_the_shortcut_as_a_plain_one_is(encoding)
     assert [c["id"] for c in server.containers()] == ["c00000", "c00001", "c00002"]
 
 
-def test_gzip_of_several_members_is_read_whole():
+def test_gzip_of_several_members_is_read_whole(db_engine):
     server = Server()
     data = body(2)
     response = server.push(gzip.compress(data[:40]) + gzip.compress(data[40:]), "gzip")
@@ -84,14 +84,14 @@ def test_gzip_of_several_members_is_read_whole():
     assert len(server.containers()) == 2
 
 
-def test_content_encoding_identity_or_in_capitals_is_taken():
+def test_content_encoding_identity_or_in_capitals_is_taken(db_engine):
     server = Server()
     assert server.push(body(), "identity").status_code == 200
     assert server.push(gzip.compress(body().replace(b"10:00:00", b"10:00:15")), " GZIP ").status_code == 200
     assert server.stored() == 2
 
 
-def test_a_push_larger_than_max_content_length_plain_is_stored_when_sent_compressed():
+def test_a_push_larger_than_max_content_length_plain_is_stored_when_sent_compressed(db_engine):
     server = Server(MAX_CONTENT_LENGTH=64 * 1024)
     data = body(1000)  # about 230 KB of JSON
     assert len(data) > 64 * 1024
@@ -102,7 +102,7 @@ def test_a_push_larger_than_max_content_length_plain_is_stored_when_sent_compres
     assert len(server.containers()) == 1000
 
 
-def test_a_compressed_body_over_max_content_length_is_413_naming_the_setting_and_stores_nothing():
+def test_a_compressed_body_over_max_content_length_is_413_naming_the_setting_and_stores_nothing(db_engine):
     server = Server(MAX_CONTENT_LENGTH=1024)
     response = server.push(gzip.compress(body(50), 0), "gzip")  # level 0: stored, not compressed
     assert response.status_code == 413
@@ -110,7 +110,7 @@ def test_a_compressed_body_over_max_content_length_is_413_naming_the_setting_and
     assert server.stored() == 0
 
 
-def test_a_gzip_bomb_stops_at_max_decompressed_length_without_expanding(monkeypatch):
+def test_a_gzip_bomb_stops_at_max_decompressed_length_without_expanding(db_engine, monkeypatch):
     server = Server(MAX_DECOMPRESSED_LENGTH=1024 * 1024)
     bomb = gzip.compress(b"{" + b" " * (256 * 1024 * 1024), 9)  # 256 MB of spaces in about 250 KB
     assert len(bomb) < 1024 * 1024
@@ -126,7 +126,7 @@ def test_a_gzip_bomb_stops_at_max_decompressed_length_without_expanding(monkeypa
     assert server.stored() == 0
 
 
-def test_a_body_that_decompresses_to_exactly_the_bound_is_taken_and_one_byte_more_is_not():
+def test_a_body_that_decompresses_to_exactly_the_bound_is_taken_and_one_byte_more_is_not(db_engine):
     data = body(20)
     server = Server(MAX_DECOMPRESSED_LENGTH=len(data))
     assert server.push(gzip.compress(data), "gzip").status_code == 200
@@ -143,7 +143,7 @@ def test_a_body_that_decompresses_to_exactly_the_bound_is_taken_and_one_byte_mor
     ("gzip", gzip.compress(body()) + b"garbage after", 400),
     ("gzip", gzip.compress(b"{not json"), 400),
 ])
-def test_a_body_that_is_not_what_its_encoding_says_is_refused_in_the_error_shape(encoding, data, status):
+def test_a_body_that_is_not_what_its_encoding_says_is_refused_in_the_error_shape(db_engine, encoding, data, status):
     server = Server()
     response = server.push(data, encoding)
     assert response.status_code == status
@@ -152,7 +152,7 @@ def test_a_body_that_is_not_what_its_encoding_says_is_refused_in_the_error_shape
     assert server.stored() == 0
 
 
-def test_a_registration_may_be_compressed_too():
+def test_a_registration_may_be_compressed_too(db_engine):
     server = Server()
     response = server.client.post("/api/v1/agents/register", data=gzip.compress(b'{"name": "n", "hostname": "h"}'),
                                   content_type="application/json",
@@ -160,7 +160,7 @@ def test_a_registration_may_be_compressed_too():
     assert response.status_code == 200 and response.get_json()["agentId"].startswith("agent_")
 
 
-def test_a_chunked_compressed_push_is_stored():
+def test_a_chunked_compressed_push_is_stored(db_engine):
     server = Server()
     data = gzip.compress(body(2))
     response = server.client.post(f"/api/v1/agents/{server.agent['agentId']}/push", input_stream=io.BytesIO(data),
@@ -202,7 +202,7 @@ def _big_cluster(directory, pods, nodes=20):
 
 
 @pytest.mark.slow
-def test_a_cluster_of_10000_pods_is_pushed_whole_by_the_agent_with_the_defaults(tmp_path):
+def test_a_cluster_of_10000_pods_is_pushed_whole_by_the_agent_with_the_defaults(db_engine, tmp_path):
     _big_cluster(tmp_path / "cluster", 10_000)
     fake = FakeApiServer(tmp_path / "cluster").start()
     server = LiveServer(tmp_path / "server", ADMIN_EMAIL="ops@example.com",

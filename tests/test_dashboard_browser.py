@@ -18,7 +18,7 @@ INTERVAL = 2  # seconds between the page's refreshes; the tests push faster than
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(db_engine, tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("dashboard"), ADMIN_EMAIL=ADMIN_EMAIL, ADMIN_PASSWORD=ADMIN_PASSWORD,
                       PUSH_INTERVAL_SECONDS=INTERVAL, ROLLUP_INTERVAL=0).start()
     live.api_key = live.first_run_key()
@@ -244,7 +244,7 @@ def test_a_cross_site_form_post_without_the_token_changes_nothing(admin, server,
 
 
 @pytest.fixture(scope="module")
-def showcase(tmp_path_factory):
+def showcase(db_engine, tmp_path_factory):
     """A server of its own with what a homelab shows: a busy Docker host with an hour of history, one down, one new;
     alert rules with one alert firing, one resolved, a channel that delivers and one that fails."""
     receiver = Receiver()

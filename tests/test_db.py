@@ -16,7 +16,7 @@ TABLES = ["schema_version", "organizations", "users", "api_keys", "agents", "pus
 
 
 @pytest.fixture
-def file_app(tmp_path):
+def file_app(db_engine, tmp_path):
     """An app on a real SQLite file, as the server runs (on PostgreSQL, a second database of the test)."""
     app = create_app({"TESTING": True, "DATABASE_URL": engines.file_url(tmp_path / "kw.db"), "SECRET_KEY": "x"})
     yield app
@@ -127,7 +127,7 @@ def test_sqlite_synchronous_setting_reaches_every_file_connection(tmp_path, sync
 
 def test_the_database_enforces_foreign_keys(app):
     with app.app_context():
-        if engines.ENGINE == "sqlite":  # SQLite only when told, on each connection; PostgreSQL always
+        if not engines.on_postgresql():  # SQLite only when told, on each connection; PostgreSQL always
             with db.read() as conn:
                 assert pragmas(conn)["foreign_keys"] == 1
         with pytest.raises(Exception, match="FOREIGN KEY|foreign key"):

@@ -75,7 +75,7 @@ def stored(server, sql, *params):
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(db_engine, tmp_path):
     live = LiveServer(tmp_path, **ADMIN).start()
     yield live
     live.stop()
@@ -163,7 +163,7 @@ def test_a_read_only_database_is_503_and_pushes_resume_when_it_is_writable(serve
     assert push_status(agent) == 200
 
 
-def test_a_full_database_is_503_and_pushes_resume_when_room_is_made(tmp_path):
+def test_a_full_database_is_503_and_pushes_resume_when_room_is_made(db_engine, tmp_path):
     # The empty schema (10) takes 61 pages of 4 KiB: a few more hold the first admin and some pushes.
     server = LiveServer(tmp_path, SQLITE_MAX_PAGE_COUNT=64, **ADMIN).start()
     try:

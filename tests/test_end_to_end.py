@@ -16,7 +16,7 @@ def stamp(ts):
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(db_engine, tmp_path):
     live = LiveServer(tmp_path, ADMIN_EMAIL=ADMIN["email"], ADMIN_PASSWORD=ADMIN["password"]).start()
     yield live
     live.stop()

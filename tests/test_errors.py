@@ -63,7 +63,7 @@ def test_the_default_body_limit_is_one_mebibyte(app):
     assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
 
 
-def test_an_unexpected_exception_is_a_500_without_a_traceback(caplog):
+def test_an_unexpected_exception_is_a_500_without_a_traceback(db_engine, caplog):
     app = create_app(fresh_config())
 
     def boom():

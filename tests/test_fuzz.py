@@ -18,7 +18,7 @@ OBJECTS = {"containers": [{"id": "c1", "name": "web", "cpuPercent": 1.5, "memory
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def live(db_engine, tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("fuzz"), ADMIN_EMAIL=ADMIN["email"], ADMIN_PASSWORD=ADMIN["password"],
                         AUTH_FAILURE_LIMIT=1000000).start()
     key = server.first_run_key()

@@ -2,12 +2,13 @@
 
 from sqlalchemy import create_engine, text
 
+import engines as test_engines
 from conftest import TEST_CONFIG
 from kubewatch import create_app, leadership
 from kubewatch.db import db
-from postgres import postgres_url  # noqa: F401 (a fixture)
 
 
+@test_engines.sqlite_only("the one process of a SQLite file")
 def test_the_one_process_of_a_sqlite_database_always_leads():
     app = create_app(dict(TEST_CONFIG))
     assert leadership.of(app).holds() and leadership.of(app).term == 1
@@ -15,7 +16,8 @@ def test_the_one_process_of_a_sqlite_database_always_leads():
         db.engine.dispose()
 
 
-def test_one_process_leads_until_it_lets_go_then_another_takes_over(postgres_url):  # noqa: F811
+@test_engines.postgresql_only("the advisory lock several processes take turns at")
+def test_one_process_leads_until_it_lets_go_then_another_takes_over(postgres_url):
     engines = [create_engine(postgres_url) for _ in range(3)]
     first, second, third = leaders = [leadership.AdvisoryLock(engine) for engine in engines]
     try:
@@ -30,14 +32,16 @@ def test_one_process_leads_until_it_lets_go_then_another_takes_over(postgres_url
             engine.dispose()
 
 
-def test_the_lead_moves_when_the_leaders_session_dies(postgres_url):  # noqa: F811
+@test_engines.postgresql_only("the advisory lock several processes take turns at")
+def test_the_lead_moves_when_the_leaders_session_dies(postgres_url):
     engines = [create_engine(postgres_url) for _ in range(2)]
     leader, other = leaders = [leadership.AdvisoryLock(engine) for engine in engines]
     try:
         assert leader.holds() and not other.holds()
         with engines[1].connect() as conn:  # as when the leader's process is killed: PostgreSQL ends its session
             ended = conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks "
-                                      "WHERE locktype = 'advisory' AND objid = :key"),
+                                      "WHERE locktype = 'advisory' AND objid = :key AND database = "
+                                      "(SELECT oid FROM pg_database WHERE datname = current_database())"),
                                  {"key": leadership.leader_lock.LEADER_LOCK}).scalars().all()
         assert ended == [True]
         assert other.holds()

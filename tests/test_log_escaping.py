@@ -36,7 +36,7 @@ def test_the_formatter_keeps_a_traceback_on_one_line():
     assert "\n" not in line and "failed: x\\ny" in line and "ValueError: bad\\nthing" in line
 
 
-def test_forged_lines_never_reach_the_server_log(tmp_path):
+def test_forged_lines_never_reach_the_server_log(db_engine, tmp_path):
     server = LiveServer(tmp_path, ADMIN_EMAIL="ops@example.com", ADMIN_PASSWORD=PASSWORD).start()
     forged = "2026-06-16 10:00:00,000 INFO kubewatch.auth: login succeeded for ops@example.com"
     try:

@@ -19,7 +19,7 @@ PROMETHEUS = shutil.which("prometheus")
 
 
 @pytest.fixture
-def kubewatch(tmp_path):
+def kubewatch(db_engine, tmp_path):
     server = LiveServer(tmp_path / "kubewatch", ADMIN_EMAIL=ADMIN["email"], ADMIN_PASSWORD=ADMIN["password"]).start()
     yield server
     server.stop()

@@ -35,7 +35,7 @@ def login_as(client, email, password, forwarded_for):
                        headers={"X-Forwarded-For": forwarded_for}, environ_base={"REMOTE_ADDR": PROXY})
 
 
-def test_behind_one_trusted_proxy_one_guessing_client_does_not_lock_out_the_others(clock):
+def test_behind_one_trusted_proxy_one_guessing_client_does_not_lock_out_the_others(db_engine, clock):
     app, org = proxied(1)
     client = app.test_client()
     for attempt in range(10):
@@ -44,7 +44,7 @@ def test_behind_one_trusted_proxy_one_guessing_client_does_not_lock_out_the_othe
     assert login_as(client, "admin@acme.test", PASSWORD, "198.51.100.2").status_code == 200
 
 
-def test_without_trusted_proxies_a_forged_forwarded_for_does_not_dodge_the_throttle(clock):
+def test_without_trusted_proxies_a_forged_forwarded_for_does_not_dodge_the_throttle(db_engine, clock):
     app, org = proxied(0)
     client = app.test_client()
     for attempt in range(10):
@@ -52,7 +52,7 @@ def test_without_trusted_proxies_a_forged_forwarded_for_does_not_dodge_the_throt
     assert login_as(client, "admin@acme.test", PASSWORD, "192.0.2.200").status_code == 429
 
 
-def test_with_one_trusted_proxy_only_the_address_it_adds_counts(clock):
+def test_with_one_trusted_proxy_only_the_address_it_adds_counts(db_engine, clock):
     # The client forges a first X-Forwarded-For entry; the proxy appends the address it saw.
     app, org = proxied(1)
     client = app.test_client()
@@ -62,7 +62,7 @@ def test_with_one_trusted_proxy_only_the_address_it_adds_counts(clock):
     assert login_as(client, "admin@acme.test", PASSWORD, "192.0.2.99, 203.0.113.7").status_code == 429
 
 
-def test_two_trusted_proxies_take_the_address_the_outer_one_saw(clock):
+def test_two_trusted_proxies_take_the_address_the_outer_one_saw(db_engine, clock):
     app, org = proxied(2)
     client = app.test_client()
     for attempt in range(10):
@@ -86,7 +86,7 @@ def _shortcut(app):
 
 
 @pytest.mark.parametrize("path_prefix", ["", "/kubewatch"], ids=["proxy strips the prefix", "proxy passes it on"])
-def test_under_a_prefix_pushes_take_the_shortcut_and_reads_answer(path_prefix):
+def test_under_a_prefix_pushes_take_the_shortcut_and_reads_answer(db_engine, path_prefix):
     app, org = proxied(1)
     agent = org.register()
     handed = _shortcut(app)
@@ -103,7 +103,7 @@ def test_under_a_prefix_pushes_take_the_shortcut_and_reads_answer(path_prefix):
     assert [c["name"] for c in listed.get_json()] == ["nginx-prod"]
 
 
-def test_under_a_prefix_urls_flask_builds_carry_the_public_scheme_host_and_prefix():
+def test_under_a_prefix_urls_flask_builds_carry_the_public_scheme_host_and_prefix(db_engine):
     app, org = proxied(1)
     seen = {}
 
@@ -118,7 +118,7 @@ def test_under_a_prefix_urls_flask_builds_carry_the_public_scheme_host_and_prefi
     assert seen == {"url": "https://monitor.example.org/kubewatch/whoami", "remote": "203.0.113.7"}
 
 
-def test_under_a_prefix_the_dashboard_links_redirects_and_calls_the_api_under_it():
+def test_under_a_prefix_the_dashboard_links_redirects_and_calls_the_api_under_it(db_engine):
     app, org = proxied(1)
     client = Client(app.wsgi_app, Response)
     proxy = {"X-Forwarded-Prefix": "/kubewatch", "X-Forwarded-Host": "monitor.example.org",
@@ -145,7 +145,7 @@ def test_a_negative_hop_count_or_an_external_url_that_is_not_http_is_a_config_er
         check({**DEFAULTS, **settings})
 
 
-def test_the_real_server_behind_a_prefixing_proxy(tmp_path):
+def test_the_real_server_behind_a_prefixing_proxy(db_engine, tmp_path):
     """Over HTTP: the banner shows the public URL; pushes and logins go through /kubewatch/ with the real client."""
     server = LiveServer(tmp_path, TRUSTED_PROXY_HOPS=1, EXTERNAL_URL="https://monitor.example.org/kubewatch/",
                         ADMIN_EMAIL="ops@example.com", ADMIN_PASSWORD="a long admin password").start()
@@ -180,7 +180,7 @@ def test_the_real_server_behind_a_prefixing_proxy(tmp_path):
 
 
 @pytest.mark.parametrize("hops, secure", [(1, True), (0, False)], ids=["trusted proxy", "no trusted proxy"])
-def test_the_session_cookie_is_secure_when_a_trusted_proxy_says_the_request_came_over_https(hops, secure):
+def test_the_session_cookie_is_secure_when_a_trusted_proxy_says_the_request_came_over_https(db_engine, hops, secure):
     app, org = proxied(hops)
     client = Client(app.wsgi_app, Response)
     # The proxy ends TLS and speaks plain HTTP to the server: only its headers say HTTPS.

@@ -15,7 +15,7 @@ TS = "2026-06-16T10:00:00Z"
 
 
 @pytest.fixture
-def limited(request):
+def limited(db_engine, request):
     """An app with the settings the test's parameter gives, and an org in it."""
     app = create_app(fresh_config(**request.param))
     yield app, Org(app, app.test_client(), "acme")
@@ -114,8 +114,11 @@ def test_a_push_the_shortcut_hands_to_flask_is_counted_once(limited):
 def test_near_the_size_limit_new_objects_are_left_out_and_known_ones_stored(limited, monkeypatch):
     app, org = limited
     agent = org.register()
-    assert org.push(agent, sample_push("2026-06-16T10:00:00Z", containers=[container("c1", "a")])).json == {"ok": True}
     size = app.extensions["kubewatch.push_limits"][1]
+    # The sizes are set: an empty PostgreSQL database alone takes about 7 MB, an empty SQLite one less than 1.
+    monkeypatch.setattr("kubewatch.repository.health.database_size", lambda: 0.5 * 2**20)
+    monkeypatch.setattr(size, "_measured", (None, float("-inf")))
+    assert org.push(agent, sample_push("2026-06-16T10:00:00Z", containers=[container("c1", "a")])).json == {"ok": True}
     monkeypatch.setattr("kubewatch.repository.health.database_size", lambda: 0.95 * 2**20)
     monkeypatch.setattr(size, "_measured", (None, float("-inf")))
     response = org.push(agent, sample_push("2026-06-16T10:00:15Z", containers=[container("c1", "a"),

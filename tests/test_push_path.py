@@ -88,14 +88,14 @@ def test_a_push_that_fails_to_commit_leaves_nothing_remembered(org, monkeypatch,
     # The push's last statement fails, after its containers were described in the transaction.
     monkeypatch.setattr(pushes, "_RECORD_PUSH", "INSERT INTO no_such_table VALUES ({0}, {0}, {0}, {0}, {0}, {0})")
     body = {"timestamp": "2026-06-16T10:00:00Z", "containers": [container("c1", "web")]}
-    assert org.push(agent, body).status_code == engines.NO_SUCH_TABLE
+    assert org.push(agent, body).status_code == engines.no_such_table()
     assert query("SELECT COUNT(*) FROM containers")[0][0] == 0  # rolled back
     monkeypatch.undo()
     assert org.push(agent, {**body, "timestamp": "2026-06-16T10:00:15Z"}).status_code == 200
     assert [tuple(row) for row in query("SELECT key, runtime_id, name FROM containers")] == [(1, "c1", "web")]
 
 
-def test_pushes_write_on_one_kept_connection_replaced_after_a_failed_write_and_closed_with_the_engine(tmp_path, monkeypatch):
+def test_pushes_write_on_one_kept_connection_replaced_after_a_failed_write_and_closed_with_the_engine(db_engine, tmp_path, monkeypatch):
     app = create_app(fresh_config(DATABASE_URL=engines.file_url(tmp_path / "kw.db")))
     org = Org(app, app.test_client(), "acme")
     agent = org.register()
@@ -106,7 +106,7 @@ def test_pushes_write_on_one_kept_connection_replaced_after_a_failed_write_and_c
     kept = db._write_connections[engine]
     assert engine.pool.checkedout() == 1  # the kept one; reads gave theirs back
     monkeypatch.setattr(pushes, "_RECORD_PUSH", "INSERT INTO no_such_table VALUES ({0}, {0}, {0}, {0}, {0}, {0})")
-    assert org.push(agent, sample_push("2026-06-16T10:00:05Z")).status_code == engines.NO_SUCH_TABLE
+    assert org.push(agent, sample_push("2026-06-16T10:00:05Z")).status_code == engines.no_such_table()
     assert engine not in db._write_connections and engine.pool.checkedout() == 0
     monkeypatch.undo()
     assert org.push(agent, sample_push("2026-06-16T10:00:06Z")).status_code == 200
@@ -118,7 +118,7 @@ def test_pushes_write_on_one_kept_connection_replaced_after_a_failed_write_and_c
         driver_connection.execute("SELECT 1")
 
 
-def test_a_write_whose_rollback_fails_too_is_still_answered_and_the_next_push_is_stored(tmp_path, monkeypatch):
+def test_a_write_whose_rollback_fails_too_is_still_answered_and_the_next_push_is_stored(db_engine, tmp_path, monkeypatch):
     app = create_app(fresh_config(DATABASE_URL=engines.file_url(tmp_path / "kw.db")))
     org = Org(app, app.test_client(), "acme")
     agent = org.register()
@@ -132,7 +132,7 @@ def test_a_write_whose_rollback_fails_too_is_still_answered_and_the_next_push_is
     monkeypatch.setattr(kept, "rollback", dropped)  # as a driver whose server went away
     monkeypatch.setattr(pushes, "_RECORD_PUSH", "INSERT INTO no_such_table VALUES ({0}, {0}, {0}, {0}, {0}, {0})")
     response = org.push(agent, sample_push("2026-06-16T10:00:15Z"))
-    assert response.status_code == engines.NO_SUCH_TABLE
+    assert response.status_code == engines.no_such_table()
     monkeypatch.undo()
     assert org.push(agent, sample_push("2026-06-16T10:00:30Z")).status_code == 200
     with app.app_context(), db.read() as conn:

@@ -126,7 +126,7 @@ REQUESTS = {
 }
 
 
-def test_every_request_is_answered_and_stored_as_flask_alone_would():
+def test_every_request_is_answered_and_stored_as_flask_alone_would(db_engine):
     through_shortcut, through_flask = Twin(shortcut=True), Twin(shortcut=False)
     for name, (status, answered_by_shortcut, request) in REQUESTS.items():
         handed_before = len(through_shortcut.to_flask)
@@ -137,7 +137,7 @@ def test_every_request_is_answered_and_stored_as_flask_alone_would():
     assert through_shortcut.rows() == through_flask.rows()
 
 
-def test_without_a_size_limit_a_large_push_is_stored_by_the_shortcut():
+def test_without_a_size_limit_a_large_push_is_stored_by_the_shortcut(db_engine):
     big = at(0, containers=[container(f"{i:012x}", f"svc-{i}") for i in range(5_000)])
     assert len(json.dumps(big)) > LIMIT
     twins = Twin(shortcut=True, MAX_CONTENT_LENGTH=None), Twin(shortcut=False, MAX_CONTENT_LENGTH=None)
@@ -154,8 +154,9 @@ def break_storing(monkeypatch, failure):
         monkeypatch.setattr(packing, "pack", broken)
 
 
-@pytest.mark.parametrize("failure, status", [("database", engines.NO_SUCH_TABLE), ("unexpected", 500)])
-def test_an_error_while_storing_is_answered_by_flasks_handlers(monkeypatch, failure, status):
+@pytest.mark.parametrize("failure", ["database", "unexpected"])
+def test_an_error_while_storing_is_answered_by_flasks_handlers(monkeypatch, failure, db_engine):
+    status = engines.no_such_table() if failure == "database" else 500
     through_shortcut, through_flask = Twin(shortcut=True), Twin(shortcut=False)
     break_storing(monkeypatch, failure)
     answer = through_shortcut.call(push(at(0)))
@@ -167,7 +168,7 @@ def test_an_error_while_storing_is_answered_by_flasks_handlers(monkeypatch, fail
     assert through_shortcut.rows() == through_flask.rows()
 
 
-def test_the_shortcut_stands_aside_and_says_so_when_flask_has_per_request_work_it_would_skip(caplog):
+def test_the_shortcut_stands_aside_and_says_so_when_flask_has_per_request_work_it_would_skip(db_engine, caplog):
     assert push_shortcut.work_the_shortcut_would_skip(create_app(fresh_config())) == []
     app = create_app(fresh_config(TRUSTED_HOSTS=["kubewatch.lan"]))
     assert push_shortcut.work_the_shortcut_would_skip(app) == ["TRUSTED_HOSTS"]

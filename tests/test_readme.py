@@ -43,7 +43,7 @@ def shell_examples():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(db_engine, tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("server"), ADMIN_PASSWORD=ADMIN_PASSWORD).start()
     yield live
     live.stop()

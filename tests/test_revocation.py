@@ -41,7 +41,7 @@ def test_agents_of_other_keys_push_on(client, org, other_org):
     assert other_org.push(foreign, sample_push()).status_code == 200
 
 
-def test_a_revocation_by_another_server_process_counts_within_a_second(tmp_path, monkeypatch):
+def test_a_revocation_by_another_server_process_counts_within_a_second(db_engine, tmp_path, monkeypatch):
     url = engines.file_url(tmp_path / 'shared.db')
     apps = [create_app(dict(TEST_CONFIG, DATABASE_URL=url)) for _ in range(2)]
     try:

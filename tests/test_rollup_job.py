@@ -26,7 +26,7 @@ def floor(ts, step):
 
 
 @pytest.fixture
-def make_app(tmp_path):
+def make_app(db_engine, tmp_path):
     """Return a function building an app on an in-memory or a file database, with real retentions."""
     built = []
 

@@ -9,7 +9,7 @@ from live_server import LiveServer
 from polling import wait_until
 
 
-def test_the_server_rolls_up_past_minutes_by_itself(tmp_path):
+def test_the_server_rolls_up_past_minutes_by_itself(db_engine, tmp_path):
     server = LiveServer(tmp_path, ROLLUP_INTERVAL=1, ADMIN_PASSWORD="a long admin password").start()
     try:
         registered = requests.post(server.url + "/api/v1/agents/register", headers={"X-API-Key": server.first_run_key()},

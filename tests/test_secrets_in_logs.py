@@ -11,7 +11,7 @@ from live_server import LiveServer
 ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
 
 
-def test_a_whole_session_logs_no_secret(tmp_path):
+def test_a_whole_session_logs_no_secret(db_engine, tmp_path):
     server = LiveServer(tmp_path, ADMIN_EMAIL=ADMIN["email"], ADMIN_PASSWORD=ADMIN["password"],
                         AGENT_TOKEN_TTL=1, LOG_LEVEL="DEBUG").start()
     secrets = [ADMIN["password"]]

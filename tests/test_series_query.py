@@ -28,7 +28,7 @@ def assert_error_shape(response, code):
 
 
 @pytest.fixture(scope="module")
-def kept():
+def kept(db_engine):
     """An app that keeps raw samples 48 h, minutes 14 d, hours 400 d; an org and an agent with one push."""
     app = create_app(fresh_config(RAW_RETENTION=48 * HOUR, MINUTE_RETENTION=14 * DAY,
                           HOUR_RETENTION=400 * DAY))

@@ -7,8 +7,9 @@ import pytest
 import requests
 
 from live_server import LiveServer
-from postgres import postgres_url  # noqa: F401 (a fixture)
+import engines
 
+pytestmark = engines.postgresql_only("several server processes on one database; a second one on a SQLite file is refused (test_sqlite_owner.py)")
 ADMIN = {"email": "ops@example.com", "password": "a long admin password"}
 
 
@@ -32,7 +33,7 @@ def start_servers(tmp_path, url, count, **settings):
 
 
 @pytest.fixture
-def two_servers(tmp_path, postgres_url):  # noqa: F811
+def two_servers(tmp_path, postgres_url):
     servers = start_servers(tmp_path, postgres_url, 2)
     yield servers
     for server in servers:

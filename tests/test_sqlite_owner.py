@@ -19,7 +19,7 @@ def second_start(first):
     return done.returncode, done.stdout + done.stderr
 
 
-def test_a_second_server_on_the_same_sqlite_file_is_refused_with_why_and_what_to_do(tmp_path):
+def test_a_second_server_on_the_same_sqlite_file_is_refused_with_why_and_what_to_do(db_engine, tmp_path):
     first = LiveServer(tmp_path).start()
     try:
         status, output = second_start(first)
@@ -31,7 +31,7 @@ def test_a_second_server_on_the_same_sqlite_file_is_refused_with_why_and_what_to
         first.stop()
 
 
-def test_a_killed_server_leaves_no_claim_behind(tmp_path):
+def test_a_killed_server_leaves_no_claim_behind(db_engine, tmp_path):
     first = LiveServer(tmp_path).start()
     first.stop(signal.SIGKILL)
     again = LiveServer(tmp_path).start()  # same database file, a new port
@@ -41,7 +41,7 @@ def test_a_killed_server_leaves_no_claim_behind(tmp_path):
         again.stop()
 
 
-def test_commands_run_beside_the_server(tmp_path):
+def test_commands_run_beside_the_server(db_engine, tmp_path):
     server = LiveServer(tmp_path).start()
     try:
         done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "create-api-key", "--org", "default",

@@ -95,7 +95,7 @@ def test_a_successful_login_forgets_that_addresss_failures(client, org, clock):
     assert login(client, "admin@acme.test", PASSWORD).status_code == 200
 
 
-def test_two_servers_on_one_database_count_the_same_failures(tmp_path, clock):
+def test_two_servers_on_one_database_count_the_same_failures(db_engine, tmp_path, clock):
     apps = [create_app(dict(TEST_CONFIG, DATABASE_URL=engines.file_url(tmp_path / 'shared.db'))) for _ in range(2)]
     Org(apps[0], apps[0].test_client(), "acme")
     try:

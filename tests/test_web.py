@@ -131,7 +131,7 @@ def test_the_empty_state_shows_this_servers_url(client, org):
     assert "Create an API key" in page
 
 
-def test_the_dashboard_keeps_the_push_shortcut_active():
+def test_the_dashboard_keeps_the_push_shortcut_active(db_engine):
     app = create_app({"TESTING": True, "DATABASE_URL": engines.fresh_url(), "SECRET_KEY": "x"})
     assert isinstance(push_shortcut.installed(app), push_shortcut.PushShortcut)  # inside the other middleware
     assert push_shortcut.work_the_shortcut_would_skip(app) == []
