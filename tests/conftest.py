@@ -1,5 +1,6 @@
 """Fixtures: the engine a test runs on, an app on a new database of it (SQLite in memory, or PostgreSQL: see engines.py), its client, and two organizations to test with."""
 
+import os
 from functools import cached_property
 
 import pytest
@@ -89,8 +90,8 @@ def pytest_addoption(parser):
 
 
 def pytest_report_header(config):
-    server = f"{engines.VARIABLE}" if engines.os.environ.get(engines.VARIABLE) else "a throwaway cluster of this run's own"
-    return f"database engines: sqlite, postgresql on {server}"
+    server = engines.VARIABLE if os.environ.get(engines.VARIABLE) else "a throwaway cluster of this run's own"
+    return f"database engines: sqlite, and postgresql on {server}"
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -25,7 +25,7 @@ class Clock:
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(db_engine, tmp_path):
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=engines.file_url(tmp_path / 'kubewatch.db'), **RETENTION))
     yield app
     with app.app_context():
