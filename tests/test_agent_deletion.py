@@ -56,7 +56,7 @@ class HeldLock:
 
 
 @pytest.fixture
-def two_agents(tmp_path):
+def two_agents(db_engine, tmp_path):
     """A database where one agent has PUSHES pushes of CONTAINERS containers, rolled up, and another a few pushes."""
     url = file_url(tmp_path / "big.db")
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=url))

@@ -42,7 +42,7 @@ def tables(url, agent_id):
 
 
 @pytest.fixture
-def made(tmp_path):
+def made(db_engine, tmp_path):
     apps = []
 
     def make(name, **settings):

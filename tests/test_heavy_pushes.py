@@ -20,7 +20,7 @@ def big_push(count, timestamp=TS):
     return sample_push(timestamp, [container(f"{n:012x}", f"big-{n}") for n in range(count)])
 
 
-def test_a_big_push_waits_in_its_own_lane_and_out_of_the_one_push_lock_while_others_push(serving, monkeypatch):
+def test_a_big_push_waits_in_its_own_lane_and_out_of_the_one_push_lock_while_others_push(db_engine, serving, monkeypatch):
     app, url = serving
     org = Org(app, app.test_client(), "acme")
     big, small = org.register(name="big"), org.register(name="small")
@@ -84,7 +84,7 @@ def test_every_other_request_stays_in_its_lane(method, path, length):
 
 
 @pytest.fixture
-def rated():
+def rated(db_engine):
     app = create_app(fresh_config(OBJECTS_PER_INTERVAL=2500, PUSH_INTERVAL_SECONDS=15))
     yield app, Org(app, app.test_client(), "acme")
     with app.app_context():

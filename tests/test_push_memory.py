@@ -26,7 +26,7 @@ def deep_size(value, seen=None):
 
 
 @pytest.fixture
-def app():
+def app(db_engine):
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=engines.fresh_url()))
     yield app
     with app.app_context():

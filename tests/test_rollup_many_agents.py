@@ -48,7 +48,7 @@ class Holds:
 
 
 @pytest.fixture
-def crowd(tmp_path):
+def crowd(db_engine, tmp_path):
     """Return a function building an app where AGENTS agents each pushed CONTAINERS containers every 15 s for
     two minutes, three hours ago; and {agent_id: name} of its agents."""
     built = []
