@@ -44,29 +44,39 @@ def summarize(kind, samples, step, previous=None):
     of the later of its two samples.
     """
     buckets = {}
-    metrics = tuple(enumerate(kind.metrics))
+    metrics = _HOWS.get(kind.name) or _hows(kind)
     for ts, values in samples:
         bucket = ts - ts % step
         summary = buckets.get(bucket)
         if summary is None:
             summary = buckets[bucket] = [0] + [None] * len(metrics)
         summary[0] += 1
-        for index, metric in metrics:
+        for index, how in metrics:
             value = values[index]
-            if metric.how == COUNTER:
+            if how is COUNTER:
                 value = previous and counter_rate(previous[1][index], value, ts - previous[0])
             if value is None:
                 continue
             held = summary[index + 1]
-            if metric.how == LAST:
+            if how is LAST:
                 summary[index + 1] = (ts, value)
-            elif metric.how == GAUGE:
+            elif how is GAUGE:
                 summary[index + 1] = (value, value, 1) if held is None else (
                     held[0] + value, max(held[1], value), held[2] + 1)
             else:
                 summary[index + 1] = (value, 1) if held is None else (held[0] + value, held[1] + 1)
         previous = ts, values
     return buckets
+
+
+_HOWS = {}  # {kind name: ((index, how) of each metric)}: summarize runs per object and rollup
+
+
+def _hows(kind):
+    # The module's own constants, so that summarize compares them by identity.
+    hows = _HOWS[kind.name] = tuple((index, {COUNTER: COUNTER, GAUGE: GAUGE, LAST: LAST}[metric.how])
+                                    for index, metric in enumerate(kind.metrics))
+    return hows
 
 
 def merge(kind, into, summary):

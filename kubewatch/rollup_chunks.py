@@ -10,9 +10,10 @@ transactions grow with its pushes, not with its agents.
 """
 
 from itertools import groupby
+from operator import itemgetter
 
 from kubewatch import buckets, packing
-from kubewatch.db import write
+from kubewatch.rollup_writes import Writes
 from kubewatch.kinds import KINDS
 from kubewatch.repository import rollup_rows
 
@@ -32,37 +33,94 @@ def roll_up(before, pause=lambda: None):
 
     pause() runs after each write transaction, so that pushes waiting for the writer lock get it.
     """
-    writes, rolled_up, after = _Writes(pause), 0, None
+    writes, rolled_up, after = _writes(pause), 0, None
     while True:
         page = rollup_rows.pending_after(before, after, PAGE_PUSHES)
-        for agent_id, pushes in groupby(page, key=lambda push: push[0]):
-            rolled_up += _roll_up_pushes(agent_id, [push[1:] for push in pushes], before, writes)
+        rolled_up += _roll_up_page([(agent_id, [push[1:] for push in pushes])
+                                    for agent_id, pushes in groupby(page, key=itemgetter(0))], before, writes)
         if len(page) < PAGE_PUSHES:
             writes.flush_marks()
             return rolled_up
         after = page[-1][:2]
 
 
+def _roll_up_page(page, before, writes):
+    """Queue what a page of pending pushes, [(agent_id, [(ts, next ts)])], needs written; return how many pushes.
+
+    Agents whose minutes to recompute lie in one window of at most two minutes, with few samples
+    there, are read together, many to a statement (the common case: an agent pushing every 15 s);
+    the others one by one, in chunks.
+    """
+    agent_ids = [agent_id for agent_id, _ in page]
+    highest = {name: rollup_rows.highest_keys(agent_ids, kind) for name, kind in KINDS.items()}
+    objects = {agent_id: sum(highest[name].get(agent_id, -1) + 1 for name in KINDS) for agent_id in agent_ids}
+    windows = {}
+    for agent_id, pending in page:
+        minutes = _minutes_touched(pending, before)
+        if minutes[-1] - minutes[0] <= MINUTE:
+            windows.setdefault((minutes[0], minutes[-1] + MINUTE), []).append((agent_id, pending))
+        else:
+            _roll_up_pushes(agent_id, pending, before, {name: highest[name].get(agent_id) for name in KINDS}, writes)
+    for (start, end), agents in windows.items():
+        counts = rollup_rows.pushes_in_window([agent_id for agent_id, _ in agents], start, end)
+        group, held = [], 0
+        for agent_id, pending in agents:
+            samples = counts.get(agent_id, 0) * objects[agent_id]
+            if counts.get(agent_id, 0) > CHUNK_PUSHES or samples > CHUNK_SAMPLES:  # too big to share a read
+                _roll_up_pushes(agent_id, pending, before, {name: highest[name].get(agent_id) for name in KINDS},
+                                writes)
+                continue
+            if group and held + samples > CHUNK_SAMPLES:
+                _roll_up_group(group, start, end, highest, writes)
+                group, held = [], 0
+            group.append((agent_id, pending))
+            held += samples
+        if group:
+            _roll_up_group(group, start, end, highest, writes)
+    return sum(len(pending) for _, pending in page)
+
+
+def _roll_up_group(group, start, end, highest, writes):
+    """Queue the minutes from start to end, their hours and marks, of small agents read together."""
+    pushes, seeds = rollup_rows.window_pushes([agent_id for agent_id, _ in group], start, end)
+    read = {agent_id: list(rows) for agent_id, rows in groupby(pushes, key=itemgetter(0))}
+    for agent_id, pending in group:
+        seed = seeds.get(agent_id)
+        for position, (name, kind) in enumerate(KINDS.items()):
+            top = highest[name].get(agent_id)
+            if top is not None:
+                samples = [(row[1], row[2 + position]) for row in read.get(agent_id, ())]
+                writes.rows(kind, _rows(kind, agent_id, samples, seed and (seed[0], seed[1 + position]), 0, top + 1))
+        _queue_hours_and_marks(agent_id, pending, {minute - minute % HOUR for minute in range(start, end, MINUTE)},
+                               {name: highest[name].get(agent_id) for name in KINDS}, writes)
+
+
 def roll_up_agent(agent_id, before, pause=lambda: None):
     """Roll up one agent's pushes older than before (a whole minute); return how many were rolled up."""
-    writes, rolled_up = _Writes(pause), 0
+    writes, rolled_up = _writes(pause), 0
     while True:
         page = rollup_rows.pending_page(agent_id, before, PAGE_PUSHES)
-        rolled_up += _roll_up_pushes(agent_id, page, before, writes)
+        if page:
+            highest = {name: rollup_rows.highest_key(agent_id, kind) for name, kind in KINDS.items()}
+            rolled_up += _roll_up_pushes(agent_id, page, before, highest, writes)
         if len(page) < PAGE_PUSHES:
             writes.flush_marks()
             return rolled_up
 
 
-def _roll_up_pushes(agent_id, page, before, writes):
-    """Queue the rows, hour merges and marks of these pending pushes of the agent, [(ts, next ts or None)]."""
-    if not page:
-        return 0
-    highest = {name: rollup_rows.highest_key(agent_id, kind) for name, kind in KINDS.items()}
+def _roll_up_pushes(agent_id, page, before, highest, writes):
+    """Queue the rows, hour merges and marks of these pending pushes of the agent, [(ts, next ts or None)],
+    reading them one agent at a time, in chunks; highest: {kind name: the agent's highest key or None}."""
     hours = set()
     for first, last in _runs(_minutes_touched(page, before)):
         for start, end, pushes in _chunks(agent_id, first, last + MINUTE):
             hours.update(_roll_up_minutes(agent_id, start, end, pushes, highest, writes))
+    _queue_hours_and_marks(agent_id, page, hours, highest, writes)
+    return len(page)
+
+
+def _queue_hours_and_marks(agent_id, page, hours, highest, writes):
+    """Queue the merges of the hours touched, HOUR_KEYS objects each, then the marks of the pushes in page."""
     for hour in sorted(hours):
         for name, kind in KINDS.items():
             for first_key in range(0, -1 if highest[name] is None else highest[name] + 1, HOUR_KEYS):
@@ -70,7 +128,6 @@ def _roll_up_pushes(agent_id, page, before, writes):
     # Only the pushes read above: one stored since is left pending for the next page or run,
     # rather than marked without being counted.
     writes.mark(agent_id, [ts for ts, _ in page])
-    return len(page)
 
 
 def _minutes_touched(page, before):
@@ -122,12 +179,18 @@ def _roll_up_minutes(agent_id, start, end, pushes, highest, writes):
 
 def _minute_rows(kind, agent_id, start, end, first_key, end_key):
     """Return the one-minute rollup rows of the objects of kind with first_key <= key < end_key, from start to end."""
+    return _rows(kind, agent_id, rollup_rows.samples_from(agent_id, kind, start, end),
+                 rollup_rows.samples_before(agent_id, kind, start), first_key, end_key)
+
+
+def _rows(kind, agent_id, samples, before, first_key, end_key):
+    """Return the one-minute rollup rows of the objects of kind with first_key <= key < end_key from samples,
+    [(ts, blob or None)] oldest first, the rates of the first seeded by before, (ts, blob or None) or None."""
     by_key = {}
-    for ts, blob in rollup_rows.samples_from(agent_id, kind, start, end):
+    for ts, blob in samples:
         if blob is not None:
             for key, values in packing.unpack_keys(kind.metrics, blob, first_key, end_key).items():
                 by_key.setdefault(key, []).append((ts, values))
-    before = rollup_rows.samples_before(agent_id, kind, start)
     seeds = packing.unpack_keys(kind.metrics, before[1], first_key, end_key) if before and before[1] else {}
     rows = []
     for key, samples in by_key.items():
@@ -137,56 +200,5 @@ def _minute_rows(kind, agent_id, start, end, first_key, end_key):
     return rows
 
 
-class _Writes:
-    """What a run is to write, in bounded transactions, each only after what it depends on is written:
-    an hour merges its minutes once they are all written, a push is marked once its hours are."""
-
-    def __init__(self, pause):
-        self.pause = pause
-        self.minute_rows, self.hours, self.marks = [], [], []  # [(kind, row)], [(kind, agent, hour, keys)]
-        self.hour_keys = 0
-
-    def rows(self, kind, rows):
-        self.minute_rows.extend((kind, row) for row in rows)
-        if len(self.minute_rows) >= WRITE_ROWS:
-            self.flush_rows(whole_only=True)
-
-    def hour(self, kind, agent_id, hour, first_key, end_key):
-        if self.hour_keys + end_key - first_key > HOUR_KEYS:
-            self.flush_hours()
-        self.hours.append((kind, agent_id, hour, first_key, end_key))
-        self.hour_keys += end_key - first_key
-
-    def mark(self, agent_id, stamps):
-        # A page's worth: marking flushes the rows and hours queued, whole slices or not.
-        self.marks.extend((agent_id, ts) for ts in stamps)
-        if len(self.marks) >= PAGE_PUSHES:
-            self.flush_marks()
-
-    def flush_rows(self, whole_only=False):
-        queued = self.minute_rows
-        whole = len(queued) - len(queued) % WRITE_ROWS if whole_only else len(queued)
-        self.minute_rows = queued[whole:]
-        for at in range(0, whole, WRITE_ROWS):
-            with write() as conn:
-                for kind, rows in groupby(queued[at:min(at + WRITE_ROWS, whole)], key=lambda queued_row: queued_row[0]):
-                    rollup_rows.write_minutes(conn, kind, [row for _, row in rows])
-            self.pause()
-
-    def flush_hours(self):
-        self.flush_rows()
-        queued, self.hours, self.hour_keys = self.hours, [], 0
-        if queued:
-            with write() as conn:
-                for kind, agent_id, hour, first_key, end_key in queued:
-                    rollup_rows.merge_hour(conn, kind, agent_id, hour, first_key, end_key)
-            self.pause()
-
-    def flush_marks(self):
-        self.flush_hours()
-        queued, self.marks = self.marks, []
-        # Oldest first, agent by agent: readers' boundary only moves forward.
-        for at in range(0, len(queued), WRITE_ROWS):
-            with write() as conn:
-                rollup_rows.mark_rolled_up(conn, queued[at:at + WRITE_ROWS])
-            self.pause()
+def _writes(pause):
+    return Writes(pause, WRITE_ROWS, HOUR_KEYS, PAGE_PUSHES)

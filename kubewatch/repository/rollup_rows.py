@@ -77,6 +77,37 @@ def pending_page(agent_id, before, limit):
             {"agent_id": agent_id, "before": before, "limit": limit})]
 
 
+def highest_keys(agent_ids, kind):
+    """Return {agent_id: the highest key it gave an object of kind} for these agents, those that described any."""
+    with read() as conn:
+        return {row[0]: row[1] for row in driver(conn).execute(
+            f"SELECT agent_id, MAX(key) FROM {kind.table} WHERE agent_id IN ({', '.join(['{0}'] * len(agent_ids))}) "
+            "GROUP BY agent_id", agent_ids).fetchall()}
+
+
+def pushes_in_window(agent_ids, start, end):
+    """Return {agent_id: how many pushes it has with start <= ts < end} for these agents, those with any."""
+    with read() as conn:
+        return {row[0]: row[1] for row in driver(conn).execute(
+            f"SELECT agent_id, COUNT(*) FROM pushes WHERE agent_id IN ({', '.join(['{0}'] * len(agent_ids))}) "
+            "AND ts >= {0} AND ts < {0} GROUP BY agent_id", (*agent_ids, start, end)).fetchall()}
+
+
+def window_pushes(agent_ids, start, end):
+    """Return (pushes, seeds) of these agents: pushes [(agent_id, ts, blob of each kind...)] with
+    start <= ts < end, by agent and oldest first; seeds {agent_id: (ts, blob of each kind...)} of each
+    agent's push just before start. One statement each, for many small agents at once."""
+    marks, blobs = ", ".join(["{0}"] * len(agent_ids)), ", ".join(KINDS)
+    with read() as conn:
+        cursor = driver(conn)
+        pushes = cursor.execute(f"SELECT agent_id, ts, {blobs} FROM pushes WHERE agent_id IN ({marks}) "
+                                "AND ts >= {0} AND ts < {0} ORDER BY agent_id, ts", (*agent_ids, start, end)).fetchall()
+        seeds = cursor.execute(f"SELECT p.agent_id, p.ts, {blobs} FROM pushes p WHERE p.agent_id IN ({marks}) "
+                               "AND p.ts = (SELECT MAX(b.ts) FROM pushes b WHERE b.agent_id = p.agent_id AND b.ts < {0})",
+                               (*agent_ids, start)).fetchall()
+    return pushes, {row[0]: tuple(row[1:]) for row in seeds}
+
+
 def pushes_per_minute(agent_id, start, end):
     """Return [(minute, how many pushes)] of the agent's pushes with start <= ts < end, oldest first."""
     with read() as conn:
