@@ -52,6 +52,8 @@ def _roll_up_page(page, before, writes):
     the others one by one, in chunks.
     """
     agent_ids = [agent_id for agent_id, _ in page]
+    if not agent_ids:
+        return 0  # and no statement: PostgreSQL takes no empty IN ()
     highest = {name: rollup_rows.highest_keys(agent_ids, kind) for name, kind in KINDS.items()}
     objects = {agent_id: sum(highest[name].get(agent_id, -1) + 1 for name in KINDS) for agent_id in agent_ids}
     windows = {}
