@@ -2,7 +2,6 @@
 store: the other agents' pushes are answered meanwhile. One agent's objects are rated per interval too."""
 
 import threading
-import time
 
 import pytest
 import requests
