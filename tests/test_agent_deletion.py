@@ -7,6 +7,7 @@ import time
 import pytest
 
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
+from held_lock import HeldLock
 from engines import file_url, rows
 from kubewatch import create_app, db as db_module, rollup_job
 from kubewatch.db import db
@@ -35,26 +36,6 @@ def row_count(url, agent_id):
     return sum(len(found) for found in all_rows(url, agent_id).values())
 
 
-class HeldLock:
-    """The writer lock, recording each hold by the deleting thread: how many of the agent's rows went, how long."""
-
-    def __init__(self, lock, thread_name, url, agent_id):
-        self.lock, self.thread_name, self.url, self.agent_id = lock, thread_name, url, agent_id
-        self.holds, self._since, self._rows = [], 0.0, 0
-
-    def __enter__(self):
-        self.lock.acquire()
-        if threading.current_thread().name == self.thread_name:
-            self._rows = row_count(self.url, self.agent_id)
-        self._since = time.perf_counter()
-
-    def __exit__(self, *exc):
-        if threading.current_thread().name == self.thread_name:  # committed by now: another connection sees it
-            held = time.perf_counter() - self._since
-            self.holds.append((self._rows - row_count(self.url, self.agent_id), held))
-        self.lock.release()
-
-
 @pytest.fixture
 def two_agents(db_engine, tmp_path):
     """A database where one agent has PUSHES pushes of CONTAINERS containers, rolled up, and another a few pushes."""
@@ -81,7 +62,7 @@ def test_a_big_agent_is_deleted_in_small_writes_while_another_agent_pushes(two_a
     app, org, big, other, url, now = two_agents
     for name, value in SMALL.items():
         monkeypatch.setattr(agent_deletion, name, value)
-    lock = HeldLock(db_module._writer, "delete-under-test", url, big["agentId"])
+    lock = HeldLock(db_module._writer, "delete-under-test", lambda: row_count(url, big["agentId"]))
     monkeypatch.setattr(db_module, "_writer", lock)
     counted = {table: len(found) for table, found in all_rows(url, big["agentId"]).items()}
     others_before = all_rows(url, other["agentId"])

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
+from held_lock import HeldLock
 from kubewatch import create_app, db as db_module, rollup_job
 from kubewatch.db import db
 from kubewatch.kinds import KINDS
@@ -30,26 +31,6 @@ def push_backlog(org, agent, first_ts, pushes, containers=CONTAINERS):
             container(f"c{n:05d}", f"app-{n}", cpuPercent=(n + i) % 97, memoryMB=100 + n % 13,
                       networkRxBytes=1000 * i + n) for n in range(containers)])
         assert org.push(agent, body).status_code == 200
-
-
-class HeldLock:
-    """The writer lock, recording each hold by the pruning thread: how many of the agent's rows it deleted, how long."""
-
-    def __init__(self, lock, thread_name, path, agent_id):
-        self.lock, self.thread_name, self.path, self.agent_id = lock, thread_name, path, agent_id
-        self.holds, self._since, self._rows = [], 0.0, 0
-
-    def __enter__(self):
-        self.lock.acquire()
-        if threading.current_thread().name == self.thread_name:
-            self._rows = row_count(self.path, self.agent_id)
-        self._since = time.perf_counter()
-
-    def __exit__(self, *exc):
-        if threading.current_thread().name == self.thread_name:  # committed by now: another connection sees it
-            held = time.perf_counter() - self._since
-            self.holds.append((self._rows - row_count(self.path, self.agent_id), held))
-        self.lock.release()
 
 
 def row_count(path, agent_id):
@@ -87,7 +68,7 @@ def test_a_big_agent_is_pruned_in_small_writes_while_another_agent_pushes(big_ag
     app, org, big, other, path, now, _ = big_agent
     for name, value in SMALL.items():
         monkeypatch.setattr(pruning, name, value)
-    lock = HeldLock(db_module._writer, "prune-under-test", path, big["agentId"])
+    lock = HeldLock(db_module._writer, "prune-under-test", lambda: row_count(path, big["agentId"]))
     monkeypatch.setattr(db_module, "_writer", lock)
     done, pushed = [], []
 
