@@ -15,7 +15,7 @@ from engines import file_url, rows
 from kubewatch import create_app, db as db_module
 from kubewatch.api.push_validation import fast_load
 from kubewatch.db import db, write
-from kubewatch.repository import describe_ahead, pruning
+from kubewatch.repository import describe_ahead, prune_pass
 
 NOW = int(time.time())
 
@@ -119,7 +119,7 @@ def test_a_push_never_stored_leaves_nothing_listed_its_retry_is_whole_and_the_pr
         objects = {"containers": [_loaded(item) for item in never["containers"]], "nodes": [], "pods": []}
         describe_ahead.describe_ahead(agent["agentId"], NOW - 280, objects)
         assert len(tables(url, agent["agentId"])["containers"]) == 4000
-        pruning.prune_agent(agent["agentId"], 0, 0, 0)
+        prune_pass.prune(0, 0, 0)
     assert [row[0] for row in tables(url, agent["agentId"])["containers"]] == keys
 
 

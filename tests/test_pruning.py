@@ -1,5 +1,5 @@
-"""Pruning an agent's tiers works in bounded chunks: a big agent is pruned while another agent pushes, with
-few rows per hold of the writer lock, and the very rows an unchunked prune leaves."""
+"""The prune pass works in bounded chunks: a big agent is pruned while another agent pushes, with few rows
+per hold of the writer lock, and the very rows an unchunked prune leaves."""
 
 import sqlite3
 import threading
@@ -12,7 +12,7 @@ from held_lock import HeldLock
 from kubewatch import create_app, db as db_module, rollup_job
 from kubewatch.db import db
 from kubewatch.kinds import KINDS
-from kubewatch.repository import pruning
+from kubewatch.repository import prune_pass, pruning
 
 SMALL = {"PRUNE_PUSHES": 10, "PRUNE_ROWS": 300, "PRUNE_KEYS": 100}
 UNCHUNKED = dict.fromkeys(SMALL, 10**9)
@@ -74,7 +74,7 @@ def test_a_big_agent_is_pruned_in_small_writes_while_another_agent_pushes(big_ag
 
     def prune():
         with app.app_context():  # everything past every retention: the whole agent goes, but for its row
-            done.append(pruning.prune_agent(big["agentId"], now + HOUR, now + HOUR, now + 2 * HOUR))
+            done.append(prune_pass.prune(now + HOUR, now + HOUR, now + 2 * HOUR))
 
     counted = {table: len(rows) for table, rows in all_rows(path, big["agentId"]).items()}
     job = threading.Thread(target=prune, name="prune-under-test")
@@ -108,13 +108,13 @@ def test_chunks_leave_the_very_rows_one_transaction_leaves(big_agent, monkeypatc
     for name, value in SMALL.items():
         monkeypatch.setattr(pruning, name, value)
     with app.app_context():
-        chunked = pruning.prune_agent(big["agentId"], *cutoffs)
+        chunked = prune_pass.prune(*cutoffs)
         db.engine.dispose()
     for name, value in UNCHUNKED.items():
         monkeypatch.setattr(pruning, name, value)
     whole_app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{reference}"))
     with whole_app.app_context():
-        assert pruning.prune_agent(big["agentId"], *cutoffs) == chunked > CONTAINERS
+        assert prune_pass.prune(*cutoffs) == chunked > CONTAINERS
         db.engine.dispose()
     assert all_rows(path, big["agentId"]) == all_rows(reference, big["agentId"])
 
@@ -139,7 +139,7 @@ def test_an_object_pushed_again_while_it_is_pruned_is_kept(big_agent, monkeypatc
 
     monkeypatch.setattr(pruning, "prune_descriptions", descriptions)
     with app.app_context():
-        pruning.prune_agent(big["agentId"], now - HOUR, now + HOUR, now + 2 * HOUR, pause=pause)
+        prune_pass.prune(now - HOUR, now + HOUR, now + 2 * HOUR, pause=pause)
     left = all_rows(path, big["agentId"])
     assert state["pushed"] and [row[1] for row in left["pushes"]] == [now - now % 60]
     # Its description is kept for the push not rolled up yet; every other one went.

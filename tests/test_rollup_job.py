@@ -15,7 +15,7 @@ from kubewatch.api.push_validation import Container
 from kubewatch.db import db
 from kubewatch.kinds import KINDS
 from kubewatch.repository import pushes
-from kubewatch.repository import pruning, rollup_rows
+from kubewatch.repository import prune_pass, rollup_rows
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 RETENTION = {"RAW_RETENTION": 48 * HOUR, "MINUTE_RETENTION": 14 * DAY, "HOUR_RETENTION": 400 * DAY}
@@ -631,7 +631,7 @@ def test_a_push_not_rolled_up_is_never_pruned_and_its_minute_keeps_all_its_pushe
     run(app, int(time.time()))
     push_all(org, agent, [(3, minute + 30), (4, minute + 5 * MINUTE)])  # arrive after the job ran
     with app.app_context():  # the job's prune, as if the raw retention had passed all of these
-        assert pruning.prune_agent(agent["agentId"], raw_before=minute + HOUR) == 1
+        assert prune_pass.prune(raw_before=minute + HOUR) == 1
     assert pushed_at(app) == [minute, minute + 15, minute + 30, minute + 5 * MINUTE]
     run(app, int(time.time()))
     assert sql(app, "SELECT bucket, samples FROM container_rollups WHERE step = 60 AND key = 1 ORDER BY bucket") == [

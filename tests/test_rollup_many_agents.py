@@ -1,6 +1,6 @@
 """Many agents' pushes are rolled up and pruned in a number of write transactions that grows with the rows
 to write or delete, not with the agents, each hold of the writer lock bounded, and the very rows that
-going agent by agent leaves."""
+rolling up agent by agent, or pruning in one unchunked pass, leaves."""
 
 import threading
 import time
@@ -13,7 +13,7 @@ from conftest import TEST_CONFIG, Org, container, sample_push
 from kubewatch import buckets, create_app, db as db_module, rollup_chunks, rollup_job
 from kubewatch.db import db
 from kubewatch.kinds import KINDS
-from kubewatch.repository import pruning, rollup_rows
+from kubewatch.repository import prune_pass, pruning, rollup_rows
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 AGENTS, CONTAINERS = 60, 3
@@ -142,7 +142,7 @@ def test_many_agents_are_rolled_up_in_few_bounded_writes_and_the_rows_of_going_a
 
 
 @pytest.mark.parametrize("later, gone", [(49 * HOUR, "pushes"), (15 * DAY, "pushes and minutes")])
-def test_many_agents_are_pruned_in_few_bounded_writes_and_as_going_agent_by_agent(crowd, monkeypatch, later, gone):
+def test_many_agents_are_pruned_in_few_bounded_writes_and_as_one_unchunked_pass(crowd, monkeypatch, later, gone):
     build, minute = crowd
     app, named = build()
     reference, reference_named = build()
@@ -162,11 +162,13 @@ def test_many_agents_are_pruned_in_few_bounded_writes_and_as_going_agent_by_agen
     most = -(-pushes // 100) + -(-minute_rows // 400) + 2 * -(-AGENTS * CONTAINERS // 100) + 1
     assert done.pruned == pushes + minute_rows
     assert len(holds.rows) <= most < AGENTS and max(holds.rows) <= 400
+    for name in SMALL_PRUNE:  # the reference: the same cutoffs, each kind of row deleted in one transaction
+        monkeypatch.setattr(pruning, name, 10**9)
+    monkeypatch.setattr(prune_pass, "OBJECT_PAGE", 10**9)
     with reference.app_context():
-        minutes_before, hours_before = (then - RETENTION["MINUTE_RETENTION"]) // HOUR * HOUR, 0
-        for agent_id in reference_named:
-            pruning.prune_agent(agent_id, (then - RETENTION["RAW_RETENTION"]) // MINUTE * MINUTE,
-                                minutes_before, hours_before)
+        assert prune_pass.prune((then - RETENTION["RAW_RETENTION"]) // MINUTE * MINUTE,
+                                (then - RETENTION["MINUTE_RETENTION"]) // HOUR * HOUR,
+                                (then - RETENTION["HOUR_RETENTION"]) // HOUR * HOUR) == done.pruned
     left = rows_by_name(app, named)
     assert left == rows_by_name(reference, reference_named)
     assert not any(key[0] == "push" for key in left)

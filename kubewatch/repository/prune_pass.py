@@ -1,6 +1,7 @@
 """The prune pass over every agent: what is past retention is found first, outside the writer lock, and
 only that is deleted, several agents per transaction, so that its writes grow with the rows to
-delete, not with the agents (the chunks and rules are kubewatch/repository/pruning.py's).
+delete, not with the agents (the chunks, and the deletes of rollups and descriptions, are
+kubewatch/repository/pruning.py's).
 """
 
 from kubewatch.db import driver, read, write
@@ -35,7 +36,10 @@ def prune(raw_before, minutes_before=None, hours_before=None, pause=lambda: None
 
 def _prune_pushes(agent_ids, raw_before, pause):
     """Delete these agents' rolled-up pushes before raw_before, but for the whole minutes of one not rolled
-    up and after it: PRUNE_PUSHES pushes and PRUNE_KEYS agents per transaction at most."""
+    up and after it: PRUNE_PUSHES pushes and PRUNE_KEYS agents per transaction at most.
+
+    A minute that still holds a push not rolled up keeps all its pushes: its rollup will be recomputed from them.
+    """
     deleted, at = 0, 0
     while at < len(agent_ids):
         budget, last = pruning.PRUNE_PUSHES, min(len(agent_ids), at + pruning.PRUNE_KEYS)
@@ -78,7 +82,8 @@ def _agents_with_unsampled_objects():
         return sorted({row[0] for statement in _UNSAMPLED.values() for row in cursor.execute(statement).fetchall()})
 
 
-_PRUNE_PUSHES = pruning._PRUNE_PUSHES
+_PRUNE_PUSHES = ("DELETE FROM pushes WHERE agent_id = {0} AND ts IN (SELECT ts FROM pushes WHERE agent_id = {0} "
+                 "AND ts < {0} AND rolled_up = 1 ORDER BY ts LIMIT {0})")
 _OLDEST_PUSH = ("SELECT a.id FROM agents a WHERE (SELECT MIN(p.ts) FROM pushes p WHERE p.agent_id = a.id) < {0} "
                 "ORDER BY a.id")
 _AFTER = "AND (o.agent_id > {0} OR (o.agent_id = {0} AND o.key > {0})) "

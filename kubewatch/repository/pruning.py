@@ -1,5 +1,6 @@
-"""Pruning one agent's tiers past their retention, and its objects with no sample left, in bounded chunks.
+"""Pruning rollup rows past their retention, and an agent's objects with no sample left, in bounded chunks.
 
+The prune pass (kubewatch/repository/prune_pass.py) finds what to prune and deletes it with these.
 However big the agent, the writer lock is held for at most PRUNE_PUSHES pushes, or PRUNE_ROWS
 rollup rows over at most PRUNE_KEYS objects, or PRUNE_ROWS objects at a time (each well under
 50 ms); what can be read without it (which objects have no sample left) is read outside it.
@@ -11,49 +12,11 @@ from kubewatch import packing
 from kubewatch.db import driver, read, write
 from kubewatch.kinds import KINDS
 from kubewatch.repository.push_objects import descriptions_changed, forget_agent
-from kubewatch.repository.sample_rows import first_not_rolled_up
 
-MINUTE = 60
 # The chunks (see above). A push row holds a whole push, compressed: up to 1 MiB of objects.
 PRUNE_PUSHES = 50
 PRUNE_ROWS = 2000
 PRUNE_KEYS = 500
-
-
-def prune_agent(agent_id, raw_before, minutes_before=None, hours_before=None, pause=lambda: None):
-    """Delete the agent's rolled-up pushes before raw_before and, when given, its minute and hour
-    rollups before minutes_before and hours_before, and then the objects with no sample left;
-    return how many rows were deleted.
-
-    A minute that still holds a push not rolled up keeps all its pushes: its rollup will be
-    recomputed from them. pause() runs after each transaction, so that pushes waiting for the
-    writer lock get it.
-    """
-    deleted = _prune_pushes(agent_id, raw_before, pause)
-    if minutes_before is None and hours_before is None:
-        return deleted
-    for name, kind in KINDS.items():
-        with read() as conn:
-            # Key by key, so each delete walks only the old end of one object's rows.
-            keys = [row[0] for row in driver(conn).execute(_KEYS[name], (agent_id,)).fetchall()]
-        for step, before in ((60, minutes_before), (3600, hours_before)):
-            if keys and before is not None:
-                deleted += prune_rollups(name, [(agent_id, key) for key in keys], step, before, pause)
-    return deleted + prune_descriptions(agent_id, pause)
-
-
-def _prune_pushes(agent_id, raw_before, pause):
-    deleted = 0
-    while True:
-        with write() as conn:
-            # Looked up in each chunk's transaction: a late push may have come since the last one.
-            pending = first_not_rolled_up(conn, agent_id)
-            before = raw_before if pending is None else min(raw_before, pending - pending % MINUTE)
-            chunk = driver(conn).execute(_PRUNE_PUSHES, (agent_id, agent_id, before, PRUNE_PUSHES)).rowcount
-        deleted += chunk
-        if chunk < PRUNE_PUSHES:
-            return deleted
-        pause()
 
 
 def prune_rollups(name, objects, step, before, pause):
@@ -114,9 +77,6 @@ def _drop_pending(cursor, agent_id, kind, position, keys, seen):
     return pending
 
 
-_PRUNE_PUSHES = ("DELETE FROM pushes WHERE agent_id = {0} AND ts IN (SELECT ts FROM pushes WHERE agent_id = {0} "
-                 "AND ts < {0} AND rolled_up = 1 ORDER BY ts LIMIT {0})")
-_KEYS = {name: f"SELECT key FROM {kind.table} WHERE agent_id = {{0}} ORDER BY key" for name, kind in KINDS.items()}
 _PRUNE_ROLLUPS = {name: f"DELETE FROM {kind.rollups} WHERE agent_id = {{0}} AND key = {{0}} AND step = {{0}} "
                         f"AND bucket IN (SELECT bucket FROM {kind.rollups} WHERE agent_id = {{0}} AND key = {{0}} "
                         f"AND step = {{0}} AND bucket < {{0}} ORDER BY bucket LIMIT {{0}})"
