@@ -62,28 +62,35 @@ class Cursor:
     gone), as a text() statement would raise it, so that it is answered the same way.
     """
 
-    __slots__ = ("cursor", "marker", "engine", "_errors")
+    __slots__ = ("cursor", "marker", "engine", "_errors", "_pipelined")
 
-    def __init__(self, engine, cursor):
-        self.engine, self.cursor = engine, cursor
+    def __init__(self, engine, cursor, pipelined=None):
+        self.engine, self.cursor, self._pipelined = engine, cursor, pipelined
         self.marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._errors = engine.dialect.loaded_dbapi.Error
 
+    def _next(self):
+        # In pipeline mode, a statement's result comes in later and goes to the driver's cursor
+        # that sent it: one cursor each, so that no statement reads another's.
+        return self.cursor if self._pipelined is None else self._pipelined.cursor()
+
     def execute(self, statement, parameters=()):
         """Run statement; return the driver's cursor, for its rows and rowcount."""
+        cursor = self._next()
         try:
-            self.cursor.execute(_with_marker(statement, self.marker), parameters)
+            cursor.execute(_with_marker(statement, self.marker), parameters)
         except self._errors as error:
             raise DBAPIError.instance(statement, parameters, error, self._errors, hide_parameters=True) from error
-        return self.cursor
+        return cursor
 
     def executemany(self, statement, rows):
         """Run statement once for each row of parameters; return the driver's cursor."""
+        cursor = self._next()
         try:
-            self.cursor.executemany(_with_marker(statement, self.marker), rows)
+            cursor.executemany(_with_marker(statement, self.marker), rows)
         except self._errors as error:
             raise DBAPIError.instance(statement, None, error, self._errors, hide_parameters=True) from error
-        return self.cursor
+        return cursor
 
 
 def driver(conn):
@@ -108,11 +115,21 @@ def write_cursor(on_commit=()):
         if connection is None:
             connection = _keep_write_connection(engine)
         try:
-            cursor = Cursor(engine, connection.cursor())
-            if engine.dialect.name == "sqlite":
-                cursor.execute("BEGIN IMMEDIATE")
-            yield cursor
-            connection.commit()
+            if engine.dialect.driver == "psycopg":
+                # In pipeline mode, on a connection in autocommit (_keep_write_connection): BEGIN goes
+                # with the first statement, and the statements whose results are not read go with the
+                # next that is read, or with COMMIT. A steady push waits twice for the server, not five times.
+                with connection.dbapi_connection.pipeline():
+                    cursor = Cursor(engine, None, connection.dbapi_connection)
+                    cursor.execute("BEGIN")
+                    yield cursor
+                    cursor.execute("COMMIT")
+            else:
+                cursor = Cursor(engine, connection.cursor())
+                if engine.dialect.name == "sqlite":
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                connection.commit()
         except BaseException as error:
             _forget_write_connection(engine, connection)
             errors = engine.dialect.loaded_dbapi.Error
@@ -124,6 +141,8 @@ def write_cursor(on_commit=()):
 def _keep_write_connection(engine):
     """Take a connection from the pool for write_cursor to keep, until a write fails or the engine is disposed."""
     connection = _write_connections[engine] = engine.raw_connection()
+    if engine.dialect.driver == "psycopg":
+        connection.dbapi_connection.autocommit = True  # write_cursor sends BEGIN itself, in its pipeline
     if not event.contains(engine, "engine_disposed", _close_write_connection):
         event.listen(engine, "engine_disposed", _close_write_connection)
     return connection
@@ -142,6 +161,8 @@ def _forget_write_connection(engine, connection):
     del _write_connections[engine]
     try:
         connection.rollback()
+        if engine.dialect.driver == "psycopg":
+            connection.dbapi_connection.autocommit = False  # as the pool's other connections
     except Exception:  # a connection the server dropped: the write's own error is the one to raise
         connection.invalidate()
     else:

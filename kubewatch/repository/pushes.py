@@ -8,28 +8,44 @@ from kubewatch.kinds import KINDS
 from kubewatch.repository import push_merge, push_objects
 
 # Every statement runs per push, on the driver's Cursor with "{0}" parameters (see kubewatch/db.py).
+
+
+def _marking(fresh="", stored_skew="", joined="", returning=""):
+    """Return the statement that marks the agent seen and, when its push takes the state, sets its state."""
+    takes_state = f"({fresh}(state_at IS NULL OR {{0}} >= state_at))"
+    return (
+        "UPDATE agents SET last_seen = {0}, "
+        f"container_count = CASE WHEN {takes_state} THEN {{0}} ELSE container_count END, "
+        f"node_count = CASE WHEN {takes_state} THEN {{0}} ELSE node_count END, "
+        f"pod_count = CASE WHEN {takes_state} THEN {{0}} ELSE pod_count END, "
+        f"running_count = CASE WHEN {takes_state} THEN {{0}} ELSE running_count END, "
+        # Every right-hand side reads the row as it was: restart_total is still the previous push's.
+        f"restarted_at = CASE WHEN last_push_ts IS NOT NULL AND {takes_state} AND {{0}} > restart_total THEN {{0}} "
+        "ELSE restarted_at END, "
+        f"restart_total = CASE WHEN {takes_state} THEN {{0}} ELSE restart_total END, "
+        f"last_push_ts = CASE WHEN {takes_state} THEN {{0}} ELSE last_push_ts END, "
+        # As the agent told it when it sent its Date, else from the push that takes the state: a push
+        # replayed from a backlog is old, not skewed.
+        f"clock_skew = CASE {stored_skew}WHEN CAST({{0}} AS BIGINT) IS NOT NULL THEN {{0}} WHEN {takes_state} THEN {{0}} "
+        "ELSE clock_skew END, "
+        f"state_at = CASE WHEN {takes_state} THEN {{0}} ELSE state_at END "
+        f"{joined}WHERE id = {{0}} RETURNING clock_skew, last_push_ts, descriptions_version{returning}"
+    )
+
+
 # The agent's state (its lists and counts) follows the push that happened last on the server's
 # clock, at (see kubewatch/agent_clock.py): a push that happened before the state's (a backlog
 # replayed late) adds its samples and changes nothing else, whatever its timestamp says.
-_TAKES_STATE = "(state_at IS NULL OR {0} >= state_at)"
-_MARK_SEEN = (
-    "UPDATE agents SET last_seen = {0}, "
-    f"container_count = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE container_count END, "
-    f"node_count = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE node_count END, "
-    f"pod_count = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE pod_count END, "
-    f"running_count = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE running_count END, "
-    # Every right-hand side reads the row as it was: restart_total is still the previous push's.
-    f"restarted_at = CASE WHEN last_push_ts IS NOT NULL AND {_TAKES_STATE} AND {{0}} > restart_total THEN {{0}} "
-    "ELSE restarted_at END, "
-    f"restart_total = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE restart_total END, "
-    f"last_push_ts = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE last_push_ts END, "
-    # As the agent told it when it sent its Date, else from the push that takes the state: a push
-    # replayed from a backlog is old, not skewed.
-    f"clock_skew = CASE WHEN CAST({{0}} AS BIGINT) IS NOT NULL THEN {{0}} WHEN {_TAKES_STATE} THEN {{0}} "
-    "ELSE clock_skew END, "
-    f"state_at = CASE WHEN {_TAKES_STATE} THEN {{0}} ELSE state_at END "
-    "WHERE id = {0} RETURNING clock_skew, last_push_ts, descriptions_version"
-)
+_MARK_SEEN = _marking()
+# On PostgreSQL, the same in one round trip with the read of the push stored for the timestamp
+# (_STORED_BEFORE), which it also returns: a push whose timestamp is stored changes only last_seen,
+# as _MARK_SEEN_ONLY does. SQLite's RETURNING may not name the joined table; there a statement
+# is a call in process, not a wait for a server.
+_MARK_SEEN_UNLESS_STORED = _marking(
+    fresh="stored.ts IS NULL AND ", stored_skew="WHEN stored.ts IS NOT NULL THEN agents.clock_skew ",
+    joined="FROM (SELECT CAST({0} AS BIGINT) AS ts) AS pushed "
+           "LEFT JOIN pushes AS stored ON stored.agent_id = {0} AND stored.ts = pushed.ts ",
+    returning=", stored.ts IS NOT NULL, stored.containers, stored.nodes, stored.pods")
 _STORED_BEFORE = "SELECT containers, nodes, pods FROM pushes WHERE agent_id = {0} AND ts = {0}"
 _MARK_SEEN_ONLY = "UPDATE agents SET last_seen = {0} WHERE id = {0} RETURNING descriptions_version"
 _SET_COUNTS = "UPDATE agents SET container_count = {0}, node_count = {0}, pod_count = {0} WHERE id = {0} AND last_push_ts = {0}"
@@ -101,25 +117,21 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
     at = min(ts, received_at) if at is None else at
     on_commit = []
     with write_cursor(on_commit) as writing:
-        before = writing.execute(_STORED_BEFORE, (agent_id, ts)).fetchone()
-        if before is not None:
-            seen = writing.execute(_MARK_SEEN_ONLY, (received_at, agent_id)).fetchone()
-            if seen is None:
-                return GONE
-            if merge:
-                return _merge(writing, agent_id, ts, objects, before, _Budget(
-                    writing, agent_id, max_described, describe_new), push_objects.recall(writing, agent_id, seen[0]),
-                    on_commit)
-            return Outcome(True, {}, not _same_samples(writing, agent_id, objects, before), retried=True)
         counts = [len(objects[name]) for name in KINDS]
         containers = objects["containers"]
         running = sum(1 for item in containers if item.status == "running")
         restarts = sum(item.restart_count or 0 for item in containers)
-        marked = writing.execute(_MARK_SEEN, (
+        before, marked = _mark_seen(writing, agent_id, ts, received_at, (
             received_at, at, counts[0], at, counts[1], at, counts[2], at, running, at, restarts, ts, at, restarts,
-            at, ts, sent_skew, sent_skew, at, ts - received_at, at, at, agent_id)).fetchone()
+            at, ts, sent_skew, sent_skew, at, ts - received_at, at, at))
         if marked is None:
             return GONE
+        if before is not None:
+            if merge:
+                return _merge(writing, agent_id, ts, objects, before, _Budget(
+                    writing, agent_id, max_described, describe_new), push_objects.recall(writing, agent_id, marked[2]),
+                    on_commit)
+            return Outcome(True, {}, not _same_samples(writing, agent_id, objects, before), retried=True)
         budget = _Budget(writing, agent_id, max_described, describe_new)
         recalled = push_objects.recall(writing, agent_id, marked[2])
         if ahead is not None and ahead.version == marked[2]:  # none of them changed since
@@ -146,6 +158,20 @@ def store_push(agent_id, ts, received_at, objects, max_described=None, describe_
         writing.execute(_RECORD_PUSH, (agent_id, ts, received_at, *blobs))
         push_objects.remember(writing, agent_id, recalled, on_commit)
     return Outcome(True, budget.left_out, False, marked[0])
+
+
+def _mark_seen(writing, agent_id, ts, received_at, state):
+    """Mark the agent seen, and give it the push's state (_MARK_SEEN's parameters but the id) unless its
+    timestamp is stored; return (the stored push's containers, nodes and pods, or None when none is stored,
+    and (clock_skew, last_push_ts, descriptions_version), or None when the agent is gone)."""
+    if writing.engine.dialect.name != "sqlite":
+        row = writing.execute(_MARK_SEEN_UNLESS_STORED, (*state, ts, agent_id, agent_id)).fetchone()
+        return (None, None) if row is None else (row[4:] if row[3] else None, row[:3])
+    before = writing.execute(_STORED_BEFORE, (agent_id, ts)).fetchone()
+    if before is None:
+        return None, writing.execute(_MARK_SEEN, (*state, agent_id)).fetchone()
+    seen = writing.execute(_MARK_SEEN_ONLY, (received_at, agent_id)).fetchone()
+    return before, None if seen is None else (None, None, seen[0])
 
 
 def _merge(writing, agent_id, ts, objects, stored, budget, recalled, on_commit):
