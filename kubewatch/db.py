@@ -7,7 +7,7 @@ db_setup.py and migrations.py, and backup.py's checks of its copy), in one of tw
 - The driver directly, on the Cursor that driver(conn) (or write_cursor(), for a push) gives,
   with "{0}" for each parameter: only where a statement runs per push or per point, where
   SQLAlchemy's statement and row handling cost more than the database's work. These hot paths
-  are storing a push (repository/pushes.py, push_objects.py, push_merge.py, describe_ahead.py),
+  are storing a push (repository/pushes.py, object_descriptions.py, push_merge.py, describe_ahead.py),
   reading points back (a series' rollup rows and an agent's latest objects in sample_rows.py, the latest state
   for /metrics in latest.py, the evaluator's window of pushes in alert_window.py) and the rollup
   (rollup_rows.py, pruning.py, prune_pass.py).

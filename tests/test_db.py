@@ -174,7 +174,7 @@ def test_a_write_transaction_is_committed_on_exit(any_app):
 
 
 # The statements of the hot paths, run on the driver's cursor: each module is named in db.py's rule.
-DRIVER_MODULES = {"repository/pushes.py", "repository/push_objects.py", "repository/push_merge.py",
+DRIVER_MODULES = {"repository/pushes.py", "repository/object_descriptions.py", "repository/push_merge.py",
                   "repository/describe_ahead.py",
                   "repository/sample_rows.py",
                   "repository/latest.py", "repository/alert_window.py", "repository/rollup_rows.py",

@@ -10,7 +10,7 @@ import engines
 from conftest import TEST_CONFIG, Org, bearer, container, sample_push
 from kubewatch import create_app
 from kubewatch.db import db
-from kubewatch.repository import push_objects
+from kubewatch.repository import object_descriptions, push_objects
 
 CONTAINERS = 30
 LONG = "x" * 200  # descriptions far longer than what is kept of them
@@ -45,21 +45,21 @@ def test_what_is_kept_of_an_agent_is_under_two_kilobytes_and_a_steady_push_reads
     agent = org.register()
     push(org, agent, 0)
     with app.app_context():
-        kept = push_objects._described[db.engine][agent["agentId"]]
+        kept = push_objects.remembered(agent["agentId"])
     # 30 containers whose descriptions hold 12 KB of text: a digest and the keys are kept, no text.
     assert deep_size(kept) < 2048
     assert not any(isinstance(inner, str) and LONG in inner for inner in gc.get_referents(*kept.kinds.values()))
 
     raw = []
     with app.app_context():
-        real = push_objects._lookup
-        push_objects._lookup = lambda *args: raw.append(args) or real(*args)
+        real = object_descriptions.lookup
+        object_descriptions.lookup = lambda *args: raw.append(args) or real(*args)
         try:
             push(org, agent, 15)  # steady: the same objects, described as before
             assert raw == []
             push(org, agent, 30, status="exited")  # a change: read from the database, and written
             assert len(raw) == 1
         finally:
-            push_objects._lookup = real
+            object_descriptions.lookup = real
     listed = org.client.get(f"/api/v1/agents/{agent['agentId']}/containers", headers=bearer(org.viewer)).json
     assert {c["status"] for c in listed} == {"exited"} and len(listed) == CONTAINERS

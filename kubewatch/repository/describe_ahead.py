@@ -20,10 +20,11 @@ the one before: the push then describes the rest itself.
 import time
 from typing import NamedTuple
 
-from kubewatch.db import db, driver, read, write_cursor
+from kubewatch.db import driver, read, write_cursor
 from kubewatch.kinds import KINDS
-from kubewatch.repository.push_objects import (_BUMP, _NOTHING, _READERS, _STATEMENTS, Known, _describe,
-                                               _described, _digest, _lookup)
+from kubewatch.repository import push_objects
+from kubewatch.repository.object_descriptions import (NOTHING, READERS, Known, bump_version, describe_objects,
+                                                      digest, lookup)
 from kubewatch.repository.pushes import _DESCRIBED, TooManyDescribed
 
 # New objects of a push from which they are described ahead, and how many per transaction.
@@ -41,7 +42,7 @@ class Ahead(NamedTuple):
     """The agent's objects a push names, as found or described ahead of it."""
 
     version: int  # the agent's descriptions_version they are valid at
-    found: dict  # {kind name: {identity: push_objects.Known}}
+    found: dict  # {kind name: {identity: object_descriptions.Known}}
 
 
 class _AllowAll:
@@ -62,15 +63,15 @@ def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True)
     if not describe_new or sum(len(objects[name]) for name in KINDS) < AHEAD_FROM:
         return None
     # A steady push (the same objects, described as this process remembers them) is left to itself.
-    remembered = _described.get(db.engine, {}).get(agent_id)
+    remembered = push_objects.remembered(agent_id)
     unknown = {}
     for name in KINDS:
         items = objects[name]
         if not items:
             continue
-        identities = list(map(_READERS[name].identity, items))
+        identities = list(map(READERS[name].identity, items))
         kept = remembered.kinds.get(name) if remembered is not None else None
-        if kept is None or kept.digest != _digest(identities, list(map(_READERS[name].description, items))):
+        if kept is None or kept.digest != digest(identities, list(map(READERS[name].description, items))):
             unknown[name] = (items, identities)
     if sum(len(items) for items, _ in unknown.values()) < AHEAD_FROM:
         return None
@@ -81,7 +82,7 @@ def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True)
         if row is None:
             return None
         for name, (items, identities) in unknown.items():
-            found[name] = _lookup(cursor, KINDS[name], _STATEMENTS[name], agent_id, identities)
+            found[name] = lookup(cursor, name, agent_id, identities)
             new[name] = [item for item, identity in zip(items, identities) if identity not in found[name]]
         count = sum(map(len, new.values()))
         if count < AHEAD_FROM:  # the push describes its few new ones itself, and looks up none
@@ -101,10 +102,9 @@ def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True)
                 if now is None or now[0] != version:  # changed meanwhile: the push looks its objects up
                     return None
                 chunk = items[start:start + AHEAD_CHUNK]
-                described, _, _ = _describe(writing, KINDS[name], _STATEMENTS[name], _READERS[name], agent_id, ts,
-                                            chunk, _NOTHING, _AllowAll(), True)
-                version = writing.execute(_BUMP, (agent_id,)).fetchone()[0]
+                described, _, _ = describe_objects(writing, name, agent_id, ts, chunk, NOTHING, _AllowAll(), True)
+                version = bump_version(writing, agent_id)
             # All new, as the version says: each is described as pushed, at ts.
             found[name].update((identity, Known(key, description, ts)) for identity, description, key in zip(
-                map(_READERS[name].identity, chunk), map(_READERS[name].description, chunk), described.keys))
+                map(READERS[name].identity, chunk), map(READERS[name].description, chunk), described.keys))
     return Ahead(version, found)
