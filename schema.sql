@@ -70,7 +70,11 @@ CREATE TABLE IF NOT EXISTS agents (
     restarted_at     BIGINT,
     -- Bumped by every transaction that writes or deletes what describes the agent's objects:
     -- a server process trusts what it remembers of them only at the version it remembered.
-    descriptions_version BIGINT NOT NULL DEFAULT 0
+    descriptions_version BIGINT NOT NULL DEFAULT 0,
+    -- Every hour before this one (epoch seconds, a whole hour) has its one-hour rollups merged from
+    -- its minutes; the hours from it on are merged once whole (see kubewatch/rollup_hours.py) and
+    -- read from the minutes until then.
+    hours_through    BIGINT NOT NULL DEFAULT 0
 );
 
 -- The raw tier: one row per push received, its samples packed per kind (kubewatch/packing.py),
@@ -341,4 +345,4 @@ CREATE INDEX IF NOT EXISTS users_org ON users (org_id);
 CREATE INDEX IF NOT EXISTS api_keys_org ON api_keys (org_id);
 
 -- Later versions migrate a live database from the version recorded here (see kubewatch/db.py).
-INSERT INTO schema_version (version) SELECT 10 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+INSERT INTO schema_version (version) SELECT 11 WHERE NOT EXISTS (SELECT 1 FROM schema_version);

@@ -25,7 +25,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
-SCHEMA_VERSION = 10  # of schema.sql; db_setup.init_db migrates older databases up to it
+SCHEMA_VERSION = 11  # of schema.sql; db_setup.init_db migrates older databases up to it
 
 db = SQLAlchemy()
 

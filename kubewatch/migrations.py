@@ -1,5 +1,7 @@
 """Moving a live database from one schema version to the next, in the transaction that opens it."""
 
+import time
+
 from sqlalchemy import inspect, text
 
 from kubewatch import packing
@@ -147,6 +149,17 @@ def to_version_10(conn):
         conn.execute(text("ALTER TABLE agents ADD COLUMN descriptions_version BIGINT NOT NULL DEFAULT 0"))
 
 
+def to_version_11(conn):
+    """Date what each agent's one-hour rollups hold (hours_through): up to version 10 every hour was
+    merged again each minute, so every hour before the current one is whole; the current one is
+    merged once it is over (kubewatch/rollup_hours.py)."""
+    if "hours_through" not in {column["name"] for column in inspect(conn).get_columns("agents")}:
+        conn.execute(text("ALTER TABLE agents ADD COLUMN hours_through BIGINT NOT NULL DEFAULT 0"))
+    now = int(time.time())
+    conn.execute(text("UPDATE agents SET hours_through = :hour"), {"hour": now - now % 3600})
+
+
 # Migrations from version N to N+1, applied in order to a live database on start.
 MIGRATIONS = {1: to_version_2, 2: to_version_3, 3: to_version_4, 4: to_version_5, 5: to_version_6, 6: to_version_7,
-              7: to_version_8, 8: to_version_9, 9: to_version_10}
+              7: to_version_8, 8: to_version_9, 9: to_version_10,
+              10: to_version_11}

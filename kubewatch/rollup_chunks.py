@@ -15,7 +15,7 @@ from operator import itemgetter
 from kubewatch import buckets, packing
 from kubewatch.rollup_writes import Writes
 from kubewatch.kinds import KINDS
-from kubewatch.repository import rollup_rows
+from kubewatch.repository import hour_edges, rollup_rows
 
 MINUTE, HOUR = 60, 3600
 # Minutes to roll up that lie this close together are read from the raw tier in one go.
@@ -33,7 +33,7 @@ def roll_up(before, pause=lambda: None):
 
     pause() runs after each write transaction, so that pushes waiting for the writer lock get it.
     """
-    writes, rolled_up, after = _writes(pause), 0, None
+    writes, rolled_up, after = new_writes(pause), 0, None
     while True:
         page = rollup_rows.pending_after(before, after, PAGE_PUSHES)
         rolled_up += _roll_up_page([(agent_id, [push[1:] for push in pushes])
@@ -55,6 +55,7 @@ def _roll_up_page(page, before, writes):
     if not agent_ids:
         return 0  # and no statement: PostgreSQL takes no empty IN ()
     highest = {name: rollup_rows.highest_keys(agent_ids, kind) for name, kind in KINDS.items()}
+    writes.closed = hour_edges.hours_through(agent_ids)
     objects = {agent_id: sum(highest[name].get(agent_id, -1) + 1 for name in KINDS) for agent_id in agent_ids}
     windows = {}
     for agent_id, pending in page:
@@ -99,11 +100,12 @@ def _roll_up_group(group, start, end, highest, writes):
 
 def roll_up_agent(agent_id, before, pause=lambda: None):
     """Roll up one agent's pushes older than before (a whole minute); return how many were rolled up."""
-    writes, rolled_up = _writes(pause), 0
+    writes, rolled_up = new_writes(pause), 0
     while True:
         page = rollup_rows.pending_page(agent_id, before, PAGE_PUSHES)
         if page:
             highest = {name: rollup_rows.highest_key(agent_id, kind) for name, kind in KINDS.items()}
+            writes.closed = hour_edges.hours_through([agent_id])
             rolled_up += _roll_up_pushes(agent_id, page, before, highest, writes)
         if len(page) < PAGE_PUSHES:
             writes.flush_marks()
@@ -122,8 +124,10 @@ def _roll_up_pushes(agent_id, page, before, highest, writes):
 
 
 def _queue_hours_and_marks(agent_id, page, hours, highest, writes):
-    """Queue the merges of the hours touched, HOUR_KEYS objects each, then the marks of the pushes in page."""
-    for hour in sorted(hours):
+    """Queue the merges of the hours touched that are closed already (kubewatch/rollup_hours.py), HOUR_KEYS
+    objects each, then the marks of the pushes in page."""
+    closed = writes.closed.get(agent_id, 0)  # an agent deleted meanwhile: nothing to merge
+    for hour in sorted(hour for hour in hours if hour < closed):
         for name, kind in KINDS.items():
             for first_key in range(0, -1 if highest[name] is None else highest[name] + 1, HOUR_KEYS):
                 writes.hour(kind, agent_id, hour, first_key, min(first_key + HOUR_KEYS, highest[name] + 1))
@@ -202,5 +206,6 @@ def _rows(kind, agent_id, samples, before, first_key, end_key):
     return rows
 
 
-def _writes(pause):
+def new_writes(pause):
+    """Return an empty Writes with the chunk sizes above; pause() runs after each of its transactions."""
     return Writes(pause, WRITE_ROWS, HOUR_KEYS, PAGE_PUSHES)

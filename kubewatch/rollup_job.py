@@ -21,8 +21,8 @@ from flask.cli import with_appcontext
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from kubewatch import alerting, leadership, rollup_chunks
-from kubewatch.repository import alert_state, prune_pass
+from kubewatch import alerting, leadership, rollup_chunks, rollup_hours
+from kubewatch.repository import alert_state, hour_edges, prune_pass
 
 log = logging.getLogger("kubewatch.rollups")
 # After each write transaction the timer's job rests twice as long as it worked: it takes at most a
@@ -42,9 +42,13 @@ def run(config, now, pause=lambda: None):
     """
     before = now - now % 60
     rolled_up = rollup_chunks.roll_up(before, pause)
+    rollup_hours.close(before, rollup_chunks.new_writes(pause))
     # Whole minutes of raw samples, whole hours of minutes: a later push never lands in a half-pruned bucket.
     raw_before = _floor(now - config["RAW_RETENTION"], 60)
     minutes_before = _floor(now - config["MINUTE_RETENTION"], 3600)
+    oldest_open = hour_edges.oldest()
+    if oldest_open is not None:  # minutes of an hour not merged yet (a run had no room to close it) are kept
+        minutes_before = min(minutes_before, oldest_open)
     hours_before = _floor(now - config["HOUR_RETENTION"], 3600)
     # Rollups are pruned in whole hours: once an hour is enough (and on each process's first run).
     pruned_through = current_app.extensions.setdefault("kubewatch.rollups", {})

@@ -3,20 +3,23 @@
 from itertools import groupby
 
 from kubewatch.db import write
-from kubewatch.repository import rollup_rows
+from kubewatch.repository import hour_edges, rollup_rows
 
 
 class Writes:
-    """Rows, hour merges and marks queued, each written only after what it depends on: an hour merges
-    its minutes once they are all written, a push is marked once its hours are.
+    """Rows, hour merges, marks and hour edges queued, each written only after what it depends on: an hour
+    merges its minutes once they are all written, a push is marked and an agent's hours_through moved
+    once its hours are.
 
     At most write_rows rows or marks, or hour_keys objects' hours, a transaction; pause() after each.
     """
 
     def __init__(self, pause, write_rows, hour_keys, marks_held):
         self.pause, self.write_rows, self.hour_keys, self.marks_held = pause, write_rows, hour_keys, marks_held
-        self.minute_rows, self.hours, self.marks = [], [], []  # [(kind, row)], [(kind, agent, hour, keys)]
+        # [(kind, row)], [(kind, agent, hour, first key, end key)], [(agent, ts)], [(agent, hour)]
+        self.minute_rows, self.hours, self.marks, self.edges = [], [], [], []
         self.keys_queued = 0
+        self.closed = {}  # {agent_id: its hours_through}, as read for the page of pushes being queued
 
     def rows(self, kind, rows):
         self.minute_rows.extend((kind, row) for row in rows)
@@ -33,6 +36,11 @@ class Writes:
         # Marking flushes the rows and hours queued, whole slices or not: a page's worth at a time.
         self.marks.extend((agent_id, ts) for ts in stamps)
         if len(self.marks) >= self.marks_held:
+            self.flush_marks()
+
+    def edge(self, agent_id, hour):
+        self.edges.append((agent_id, hour))
+        if len(self.edges) >= self.marks_held:
             self.flush_marks()
 
     def flush_rows(self, whole_only=False):
@@ -61,4 +69,9 @@ class Writes:
         for at in range(0, len(queued), self.write_rows):
             with write() as conn:
                 rollup_rows.mark_rolled_up(conn, queued[at:at + self.write_rows])
+            self.pause()
+        queued, self.edges = self.edges, []
+        for at in range(0, len(queued), self.write_rows):
+            with write() as conn:
+                hour_edges.move(conn, queued[at:at + self.write_rows])
             self.pause()

@@ -89,11 +89,13 @@ def _bucket_points(kind, agent_id, keys, first, end, step, tier_step):
     stop = end - end % step + step
     with read() as conn:
         pending = sample_rows.first_not_rolled_up(conn, agent_id)
-        # Rollups are complete for the whole minutes and hours before the oldest push not rolled up.
+        # Rollups are complete for the whole minutes and hours before the oldest push not rolled up, and
+        # hours only before the agent's hours_through (kubewatch/rollup_hours.py).
+        complete = {HOUR: sample_rows.hours_through(conn, agent_id), MINUTE: stop}
         edge, kept_as_asked, parts = first, {}, {}
         for seconds in (HOUR, MINUTE):
             if tier_step >= seconds:
-                until = stop if pending is None else min(pending - pending % seconds, stop)
+                until = min(stop, complete[seconds], stop if pending is None else pending - pending % seconds)
                 if until > edge:
                     if seconds == step:  # the tier's rows are the buckets asked for
                         kept_as_asked = sample_rows.rollup_rows(conn, kind, agent_id, keys, seconds, edge, until)

@@ -1,6 +1,7 @@
-"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use, failed sign-ins counted per process, agents' state undated), 9 (agents without the version of their descriptions)."""
+"""Older databases open under the current schema with every sample kept: version 1 (one row per sample), 2 (deflated), 3 (keys without a scope), 4 (containers without health), 5 (agents known by name only), 6 (agents without counts of running and stopped containers), 7 (agent tokens that name no API key), 8 (keys without their last use, failed sign-ins counted per process, agents' state undated), 9 (agents without the version of their descriptions), 10 (agents without the hour their hour rollups are merged through)."""
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,7 @@ def test_a_version_2_to_8_database_opens_migrated_with_its_samples_and_its_keys_
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 9])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
 def test_each_earlier_schema_fixture_is_the_schema_sql_its_version_wrote(version):
     """The fixtures are schema.sql as released; a later edit to them would test a schema no one ran."""
     written = (FIXTURES / f"schema_v{version}.sql").read_text()
@@ -211,4 +212,19 @@ def test_a_version_9_database_gives_each_agent_the_version_of_its_descriptions(t
             assert conn.exec_driver_sql("SELECT id, descriptions_version FROM agents").all() == [("agent_1", 0)]
             assert samples(lambda sql, **params: conn.execute(text(sql), params).all()) == [
                 (1015, 1, (12.4, 48.0, 512.0, 10240, 8192, 0)), (1015, 2, (None, None, None, None, None, None))]
+        db.engine.dispose()
+
+
+def test_a_version_10_database_dates_its_agents_hours_through_the_current_hour(tmp_path):
+    """Version 10 merged every hour again each minute: every hour before the current one is whole."""
+    path = tmp_path / "v10.db"
+    _packed_database(path, 10)
+    started = int(time.time())
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{path}"))
+    with app.app_context():
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM schema_version").all() == [(SCHEMA_VERSION,)]
+            [(agent_id, through)] = conn.exec_driver_sql("SELECT id, hours_through FROM agents").all()
+            assert agent_id == "agent_1" and through % 3600 == 0
+            assert started - started % 3600 <= through <= int(time.time())
         db.engine.dispose()

@@ -23,7 +23,7 @@ def register_agent(org_id, name, hostname, version, platform, now, new_agent_id,
     new_agent_id() supplies candidate ids; one that collides is replaced by another.
     """
     values = {"org_id": org_id, "name": name, "hostname": hostname, "version": version, "platform": platform,
-              "now": now, "instance_id": instance_id}
+              "now": now, "instance_id": instance_id, "hour": now - now % 3600}
     for _ in range(_ID_ATTEMPTS):
         try:
             with write() as conn:
@@ -36,8 +36,9 @@ def register_agent(org_id, name, hostname, version, platform, now, new_agent_id,
     raise RuntimeError("could not find a free agent id")
 
 
-_INSERT = ("INSERT INTO agents (id, org_id, name, hostname, version, platform, created_at, instance_id) "
-           "VALUES (:id, :org_id, :name, :hostname, :version, :platform, :now, :instance_id) ")
+# A new agent's hours before the one it registers in are merged as its pushes for them are rolled up.
+_INSERT = ("INSERT INTO agents (id, org_id, name, hostname, version, platform, created_at, instance_id, hours_through) "
+           "VALUES (:id, :org_id, :name, :hostname, :version, :platform, :now, :instance_id, :hour) ")
 _REGISTER_NAME = _INSERT + (
     "ON CONFLICT (org_id, name, hostname) WHERE instance_id IS NULL DO UPDATE "
     "SET version = excluded.version, platform = excluded.platform RETURNING id")

@@ -95,6 +95,12 @@ def first_not_rolled_up(conn, agent_id):
         {"agent_id": agent_id}).scalar()
 
 
+def hours_through(conn, agent_id):
+    """Return the hour (epoch seconds) before which the agent's one-hour rollups are all merged; 0 when it is gone."""
+    return conn.execute(text("SELECT hours_through FROM agents WHERE id = :agent_id"),
+                        {"agent_id": agent_id}).scalar() or 0
+
+
 _KEY_SLICE = 500  # keys asked for in one statement: SQLite takes at most 32,766 parameters
 
 
