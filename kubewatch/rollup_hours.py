@@ -9,6 +9,8 @@ A push rolled up late into an hour already closed merges that hour again, as bef
 
 A run closes at most CLOSE_OBJECTS objects' hours, agents whole: the first run of an hour with
 many agents spreads their hours over the next runs rather than delaying the next minute's rollup.
+Closing cost about 115 us of CPU per object (60 minute rows each, 500 agents of 30 containers, in
+process): 30,000 objects are about 3.5 s a run, and 10,000 such agents are closed in ten runs.
 Minutes are pruned only in hours already closed (kubewatch/rollup_job.py).
 """
 
@@ -19,7 +21,7 @@ from kubewatch.kinds import KINDS
 from kubewatch.repository import hour_edges, rollup_rows
 
 HOUR = 3600
-CLOSE_OBJECTS = 60_000
+CLOSE_OBJECTS = 30_000
 # Agents read at a time: what is held stays bounded.
 PAGE_AGENTS = 500
 
