@@ -2,7 +2,7 @@
 
 from sqlalchemy import bindparam, text
 
-from kubewatch.db import driver, read
+from kubewatch.db import read
 
 MINUTE, HOUR = 60, 3600
 
@@ -12,9 +12,9 @@ def hours_through(agent_ids):
     if not agent_ids:
         return {}  # and no statement: PostgreSQL takes no empty IN ()
     with read() as conn:
-        return {row[0]: row[1] for row in driver(conn).execute(
-            f"SELECT id, hours_through FROM agents WHERE id IN ({', '.join(['{0}'] * len(agent_ids))})",
-            agent_ids).fetchall()}
+        return {row[0]: row[1] for row in conn.execute(
+            text("SELECT id, hours_through FROM agents WHERE id IN :agent_ids").bindparams(
+                bindparam("agent_ids", expanding=True)), {"agent_ids": list(agent_ids)})}
 
 
 def behind(edge, after, limit):
@@ -49,5 +49,5 @@ def oldest():
 
 def move(conn, edges):
     """Set these agents' hours_through forward, [(agent_id, hour)]; an agent already past it keeps its own."""
-    driver(conn).executemany("UPDATE agents SET hours_through = {0} WHERE id = {0} AND hours_through < {0}",
-                             [(hour, agent_id, hour) for agent_id, hour in edges])
+    conn.execute(text("UPDATE agents SET hours_through = :hour WHERE id = :agent_id AND hours_through < :hour"),
+                 [{"agent_id": agent_id, "hour": hour} for agent_id, hour in edges])
