@@ -235,6 +235,7 @@ def postgresql_server(url):
         yield url
         return
     folder = tempfile.mkdtemp(prefix="kubewatch-crowd-pg-")
+    os.chmod(folder, 0o755)  # made private to its owner; the cluster's own user must reach its data folder inside
     script = f". {ROOT / '.ci' / 'postgresql.sh'}; start_postgresql {folder}/pg >&2 && echo $KUBEWATCH_TEST_DATABASE"
     started = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     if started.returncode:
