@@ -15,7 +15,9 @@ def test_the_server_rolls_up_past_minutes_by_itself(db_engine, tmp_path):
         registered = requests.post(server.url + "/api/v1/agents/register", headers={"X-API-Key": server.first_run_key()},
                                    json={"name": "web", "hostname": "web-01"}).json()
         now = int(time.time())
-        minute = now - now % 60 - 120  # two whole minutes ago: complete, so the timer takes it
+        # Two minutes before this hour began: a whole minute, so the timer takes it, of an hour that was over
+        # when the agent registered, so its hour is merged with it (an hour still open waits until it is over).
+        minute = now - now % 3600 - 120
         for offset in (0, 15, 30, 45):
             response = requests.post(
                 f"{server.url}/api/v1/agents/{registered['agentId']}/push",
