@@ -4,6 +4,7 @@
     python bench/crowd.py --postgresql auto                 # then PostgreSQL, one and two server processes
     python bench/crowd.py --postgresql postgresql+psycopg://user@host:port/db --only-postgresql --processes 2
     python bench/crowd.py --agents 1000 --seconds 60
+    python bench/crowd.py --seconds 120 --setting ROLLUP_INTERVAL=0     # the pushes alone, the rollup job off
     python bench/ingest.py --only-crowd                     # the SQLite run, from the push benchmark
 
 Starts the real server (`python app.py`, one waitress thread, the rollup job on its 60 s timer as in
@@ -214,12 +215,15 @@ def main():
     parser.add_argument("--processes", default="1,2", help="server processes on PostgreSQL, one run each (1,2)")
     parser.add_argument("--only-postgresql", action="store_true", help="skip the SQLite run")
     parser.add_argument("--samples", action="store_true", help="also print every 5 s sample")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a server setting for the run, e.g. ROLLUP_INTERVAL=0 (the rollup job off); repeatable")
     args = parser.parse_args()
+    settings = dict(setting.split("=", 1) for setting in args.setting)
     plan = [] if args.only_postgresql else [(None, 1)]
     with postgresql_server(args.postgresql) as postgresql:
         plan += [(postgresql, int(n)) for n in args.processes.split(",")] if postgresql else []
         for database, processes in plan:
-            result = run(args.agents, args.containers, args.interval, args.seconds, args.connections, {},
+            result = run(args.agents, args.containers, args.interval, args.seconds, args.connections, settings,
                          database, processes)
             report(result)
             if args.samples:
