@@ -37,7 +37,8 @@ def close(before, writes, budget=None):
         for through, agents in groupby(sorted(page, key=itemgetter(1)), key=itemgetter(1)):
             agent_ids = [agent_id for agent_id, _ in agents]
             highest = {name: rollup_rows.highest_keys(agent_ids, kind) for name, kind in KINDS.items()}
-            hours = {name: hour_edges.hours_with_minutes(kind, agent_ids, through, edge) for name, kind in KINDS.items()}
+            hours = {name: hour_edges.hours_with_minutes(kind, agent_ids, through, edge)
+                     for name, kind in KINDS.items()}
             for agent_id in agent_ids:
                 if budget <= 0:
                     break

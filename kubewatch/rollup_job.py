@@ -27,9 +27,9 @@ from kubewatch.repository import alert_state, hour_edges, prune_pass
 log = logging.getLogger("kubewatch.rollups")
 # After each write transaction the timer's job rests twice as long as it worked: it takes at most a
 # third of the one core Python gets, and pushes arriving meanwhile find the lock and the GIL free.
-# Worked is the job thread's own CPU time, not the time that passed: on a busy server, waiting for
-# the GIL and the writer lock made a run's wall time three times its work, its rests as long again,
-# and a minute's rollup took more than a minute (measured: 10,000 agents, bench/crowd.py).
+# Worked is the job thread's own CPU time, not the time that passed: on a busy server, the time it
+# waited for the GIL and the writer lock counted as work, and every wait made its rests twice as
+# long again (bench/crowd.py, 10,000 agents: a minute's rollup took more than a minute).
 REST_PER_WORK = 2
 
 
@@ -39,7 +39,8 @@ class Done(NamedTuple):
 
 
 def run(config, now, pause=lambda: None):
-    """Roll up every push of a whole minute before now, then prune each tier; return what was done.
+    """Roll up every push of a whole minute before now, close the hours that ended (kubewatch/rollup_hours.py),
+    then prune each tier; return what was done.
 
     pause() runs after each write transaction.
     """

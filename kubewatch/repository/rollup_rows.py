@@ -1,4 +1,4 @@
-"""The rollup job's rows: the pushes it reads, the one-minute and one-hour rows it writes whole (pruning is in pruning.py)."""
+"""The rollup job's rows: the pushes it reads, the one-minute and one-hour rows it writes whole (pruning is in prune_pass.py and pruning.py)."""
 
 from sqlalchemy import text
 
