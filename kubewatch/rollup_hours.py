@@ -28,9 +28,8 @@ PAGE_AGENTS = 500
 
 def close(before, writes, budget=None):
     """Merge the whole hours before before (epoch seconds) of every agent whose hours_through lags, up to
-    about budget objects' hours, agents whole; move each done agent's hours_through to the hour of before.
-    Return how many agents were done."""
-    edge, after, done = before - before % HOUR, None, 0
+    about budget objects' hours, agents whole; move each done agent's hours_through to the hour of before."""
+    edge, after = before - before % HOUR, None
     budget = CLOSE_OBJECTS if budget is None else budget
     while budget > 0:
         page = hour_edges.behind(edge, after, PAGE_AGENTS)
@@ -45,12 +44,10 @@ def close(before, writes, budget=None):
                 budget -= _queue_agent(agent_id, {name: highest[name].get(agent_id) for name in KINDS},
                                        {name: hours[name].get(agent_id, ()) for name in KINDS}, writes)
                 writes.edge(agent_id, edge)
-                done += 1
         if len(page) < PAGE_AGENTS or budget <= 0:
             break
         after = page[-1][0]
     writes.flush_marks()
-    return done
 
 
 def _queue_agent(agent_id, highest, hours, writes):

@@ -8,7 +8,6 @@ import weakref
 
 from kubewatch.db import db
 from kubewatch.repository.object_descriptions import NOTHING, READERS, bump_version, describe_objects, lookup
-from kubewatch.repository.object_descriptions import LOOKUP_SLICE  # noqa: F401  (repository/pushes.py reads it here)
 
 # What each agent's latest push described, per database: {agent_id: Recalled}, so that a steady
 # push needs no read at all. Kept small (a digest and the keys, about 0.5 KB an agent of 30

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from kubewatch import packing
 from kubewatch.db import write_cursor
 from kubewatch.kinds import KINDS
-from kubewatch.repository import push_merge, push_objects
+from kubewatch.repository import object_descriptions, push_merge, push_objects
 
 # Every statement runs per push, on the driver's Cursor with "{0}" parameters (see kubewatch/db.py).
 
@@ -91,8 +91,8 @@ def _stopped_among(writing, agent_id, keys):
     """Count the containers of these keys that stopped after running, a slice of keys per statement."""
     keys = list(keys)
     stopped = 0
-    for start in range(0, len(keys), push_objects.LOOKUP_SLICE):
-        wanted = keys[start:start + push_objects.LOOKUP_SLICE]
+    for start in range(0, len(keys), object_descriptions.LOOKUP_SLICE):
+        wanted = keys[start:start + object_descriptions.LOOKUP_SLICE]
         stopped += writing.execute(_COUNT_STOPPED.format(keys=", ".join(["{0}"] * len(wanted))),
                                    (agent_id, *wanted)).fetchone()[0]
     return stopped
