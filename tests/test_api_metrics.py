@@ -104,7 +104,7 @@ def url(agent, path=""):
 
 # The agent's detail
 
-def test_agent_detail_is_the_list_item_plus_creation_push_interval_and_counts(org, agent):
+def test_agent_detail_is_the_list_item_plus_creation_push_interval_and_counts(org, agent, latest):
     [listed] = org.agents().json
     detail = get(org, url(agent))
     assert detail.status_code == 200
@@ -112,8 +112,9 @@ def test_agent_detail_is_the_list_item_plus_creation_push_interval_and_counts(or
                                  "clockSkewSeconds"]
     assert detail.json == {**listed, "createdAt": detail.json["createdAt"], "pushIntervalSeconds": 15,
                            "nodeCount": 1, "podCount": 2, "clockSkewSeconds": detail.json["clockSkewSeconds"]}
-    # Pushed without a Date header, stamped ten minutes ago: as far as the server can tell, a clock behind.
-    assert -640 <= detail.json["clockSkewSeconds"] <= -600
+    # Pushed without a Date header, stamped ten minutes ago (eleven in an hour's first minute, see
+    # latest_push_time): as far as the server can tell, a clock behind by as much.
+    assert latest - time.time() - 1 <= detail.json["clockSkewSeconds"] <= -600
     assert (listed["status"], listed["containerCount"], listed["platform"]) == ("connected", 2, "kubernetes")
     assert abs(epoch(detail.json["createdAt"]) - time.time()) < 60
     assert get(org, url(agent), token=org.admin).json == detail.json
