@@ -4,6 +4,7 @@ import errno
 import gc
 import json
 import logging
+import threading
 import warnings
 from http import HTTPStatus
 
@@ -79,7 +80,7 @@ def create_server(app, config):
         options = waitress_options(config)
         lanes = sign_in_lane.Lanes(options["threads"], config["HASH_WORKERS"] + config["HASH_QUEUE"])
         server = waitress.create_server(app, _dispatcher=lanes, **options)
-    server.channel_class = JsonErrorChannel
+    server.channel_class = LoopChannel
     return server
 
 
@@ -150,5 +151,23 @@ class JsonErrorTask(ErrorTask):
         self.write(body)
 
 
-class JsonErrorChannel(HTTPChannel):
+class LoopChannel(HTTPChannel):
+    """waitress's connection: its own refusals answered in the API's one error shape, and a small push
+    served on the loop thread that read it, when sign_in_lane.Lanes leaves it there."""
+
     error_task_class = JsonErrorTask
+    serve_on_loop = False
+
+    def __init__(self, server, sock, addr, adj, map=None):
+        self.loop_thread = threading.get_ident()  # waitress makes a connection on its loop thread
+        super().__init__(server, sock, addr, adj, map)
+
+    def received(self, data):
+        """Take bytes read from the client, as waitress does; then serve the push they completed, if left here."""
+        taken = super().received(data)
+        # After the requests lock is let go: serving takes it again. Serving one request may leave
+        # the next one, already read, here too.
+        while self.serve_on_loop:
+            self.serve_on_loop = False
+            self.service()
+        return taken

@@ -14,6 +14,12 @@ open connection (waitress reads no further request on a connection until it has 
 A push of more than HEAVY_PUSH_BYTES (a 20,000-container push took 50 to 450 ms, as the machine
 was busy) waits in a lane of its own too, one at a time, on HEAVY_PUSH_THREADS thread: served by the
 threads of the others, it held one of them as long, and the others' pushes queued behind it.
+
+A push of at most LOOP_PUSH_BYTES as sent, the push every agent sends every interval, is served on
+waitress's main loop thread, the one that read it, rather than handed to a worker thread: each
+hand-off and each return of the GIL between the two threads cost more than the push itself saved
+by it. Measured with bench/crowd.py, see the README. The loop reads and answers nothing else
+meanwhile, as the one push thread would have served no other push.
 """
 
 import re
@@ -34,10 +40,20 @@ PASSWORD_REQUESTS = re.compile(r"(?:POST (?:/[^\s?]*)?(?:/api/v1/auth/login|/log
 PUSH_REQUESTS = re.compile(r"POST (?:/[^\s?]*)?/api/v1/agents/[^/\s?]+/push")
 HEAVY_PUSH_THREADS = 1
 
+# A push of at most this many bytes as sent is served on the loop thread: 50 containers are about
+# 12 KB as JSON, and well under it gzip-compressed. A compressed body may unfold to more; a push
+# past HEAVY_PUSH_BYTES decompressed then takes the loop as long as it would have taken the push thread.
+LOOP_PUSH_BYTES = HEAVY_PUSH_BYTES // 8
+
 
 def is_heavy_push(method, path, length):
     """Tell whether a request of this method, path and body length in bytes is a push past HEAVY_PUSH_BYTES."""
     return length > HEAVY_PUSH_BYTES and PUSH_REQUESTS.fullmatch(f"{method} {path}") is not None
+
+
+def is_loop_push(method, path, length):
+    """Tell whether a request of this method, path and body length in bytes is a push served on the loop thread."""
+    return 0 < length <= LOOP_PUSH_BYTES and PUSH_REQUESTS.fullmatch(f"{method} {path}") is not None
 
 
 def checks_a_password(method, path):
@@ -57,7 +73,8 @@ class _LaneThreads(ThreadedTaskDispatcher):
 
 class Lanes(ThreadedTaskDispatcher):
     """waitress's task dispatcher with `threads` threads, sign_in_threads more for requests that check
-    a password and HEAVY_PUSH_THREADS for big pushes, each lane with a queue of its own."""
+    a password and HEAVY_PUSH_THREADS for big pushes, each lane with a queue of its own; small pushes
+    read on the loop thread are left to a LoopChannel to serve there."""
 
     def __init__(self, threads, sign_in_threads):
         super().__init__()
@@ -69,7 +86,12 @@ class Lanes(ThreadedTaskDispatcher):
     def add_task(self, task):
         """Queue a connection whose next request is ready, in the lane its request belongs to."""
         requests = getattr(task, "requests", None)
-        if requests and checks_a_password(requests[0].command, requests[0].path):
+        # Only a LoopChannel reading on its loop thread can serve there: one whose next request was
+        # queued by a worker thread, after serving the one before, stays on the workers.
+        on_loop = getattr(task, "loop_thread", None) == threading.get_ident()
+        if requests and on_loop and is_loop_push(requests[0].command, requests[0].path, requests[0].content_length):
+            task.serve_on_loop = True
+        elif requests and checks_a_password(requests[0].command, requests[0].path):
             self.sign_ins.add_task(task)
         elif requests and is_heavy_push(requests[0].command, requests[0].path, requests[0].content_length):
             self.heavy_pushes.add_task(task)

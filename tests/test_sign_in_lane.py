@@ -14,6 +14,9 @@ from kubewatch.db import db
 from polling import wait_until
 
 
+LOOP_THREAD = "serving-loop"  # the name of waitress's loop thread in `serving`
+
+
 @pytest.fixture
 def serving(tmp_path):
     """The app served by waitress on a free loopback port, as `python app.py` serves it, in this process."""
@@ -26,7 +29,7 @@ def serving(tmp_path):
         while not stop.is_set():
             made.asyncore.loop(timeout=0.05, map=made._map, count=1)
 
-    thread = threading.Thread(target=loop, daemon=True)
+    thread = threading.Thread(target=loop, name=LOOP_THREAD, daemon=True)
     thread.start()
     yield app, f"http://127.0.0.1:{made.socket.getsockname()[1]}"
     stop.set()
