@@ -8,7 +8,8 @@ then readers take those minutes from the raw tier (kubewatch/series_query.py).
 The job works in bounded chunks, many agents' pushes to a transaction, so that its cost grows with
 the pushes and rows to write or delete, not with the agents (kubewatch/rollup_chunks.py,
 kubewatch/repository/prune_pass.py). The server runs it on a timer of its own, off the request
-path, at the start of each period; `flask prune` runs it on demand.
+path, at the start of each period; `flask prune` runs it on demand. One run at a time on a database
+(kubewatch/job_lock.py).
 """
 
 import logging
@@ -21,7 +22,7 @@ from flask.cli import with_appcontext
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from kubewatch import alerting, leadership, rollup_chunks, rollup_hours
+from kubewatch import alerting, job_lock, leadership, rollup_chunks, rollup_hours
 from kubewatch.repository import alert_state, hour_edges, prune_pass
 
 log = logging.getLogger("kubewatch.rollups")
@@ -84,7 +85,11 @@ def start_timer(app):
                 continue
             with app.app_context():
                 try:
-                    done = run(app.config, int(time.time()), pause=_Rest())
+                    with job_lock.held(wait=False) as held:
+                        if not held:  # `flask prune` runs it now: this tick's work is its
+                            log.info("rollup job skipped: another run holds the job (flask prune?)")
+                            continue
+                        done = run(app.config, int(time.time()), pause=_Rest())
                 except SQLAlchemyError as error:
                     # The database is busy, read-only or full: the next run picks up where this one stopped.
                     log.warning("rollup job stopped, will retry in %s s: %s", interval, error.__class__.__name__)
@@ -118,8 +123,11 @@ class _Rest:
 @click.command("prune")
 @with_appcontext
 def prune_command():
-    """Roll up the pushes of past minutes and prune each tier past its retention, now."""
-    done = run(current_app.config, int(time.time()))
+    """Roll up the pushes of past minutes and prune each tier past its retention, now; after the server's run,
+    when one is under way."""
+    with job_lock.held_waiting(lambda: click.echo("The server's rollup job is running; waiting for it to end.",
+                                                  err=True)):
+        done = run(current_app.config, int(time.time()))
     click.echo(f"Rolled up {done.rolled_up} pushes; pruned {done.pruned} rows.")
 
 

@@ -1,4 +1,5 @@
-"""The session-level advisory lock that makes one server process the leader on PostgreSQL."""
+"""The session-level advisory locks on PostgreSQL: the one that makes one server process the leader, and
+the one a run of the rollup job holds."""
 
 from sqlalchemy import text
 
@@ -29,3 +30,21 @@ def still_held(conn):
 def unlock(conn):
     """Release the lock held on conn's session, at once (closing the session releases it too, a moment later)."""
     conn.execute(text("SELECT pg_advisory_unlock_all()"))
+
+
+# The key of the lock one run of the rollup job holds ("kwrj", kubewatch rollup job): the leader's
+# timer and `flask prune` run it in turn, never at once.
+JOB_LOCK = 0x6B77726A
+
+
+def lock_job(conn, wait):
+    """Take the rollup job's lock on conn's session, waiting for it when wait; return whether it is held."""
+    if wait:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": JOB_LOCK})
+        return True
+    return bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": JOB_LOCK}).scalar())
+
+
+def unlock_job(conn):
+    """Release the rollup job's lock held on conn's session."""
+    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": JOB_LOCK})
