@@ -8,8 +8,11 @@ database, which the kernel releases when the process ends, even on SIGKILL; on P
 session-level advisory lock on a connection of the run's own, which ends with its session.
 """
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from kubewatch.db import db
 from kubewatch.repository import leader_lock
@@ -35,7 +38,7 @@ def held(wait):
             yield taken
         finally:
             if taken:
-                leader_lock.unlock_job(conn)
+                _unlock(conn)
 
 
 @contextmanager
@@ -50,16 +53,29 @@ def held_waiting(on_wait):
         yield
 
 
+def _unlock(conn):
+    """Release the job's lock; a session that is gone already holds none, and its connection is dropped."""
+    try:
+        leader_lock.unlock_job(conn)
+    except SQLAlchemyError:
+        conn.invalidate()
+
+
 @contextmanager
 def _file_lock(database, wait):
     """Hold an exclusive flock on a file beside the SQLite database; an in-memory one has no other process."""
     if not database or database == ":memory:" or fcntl is None:
         yield True
         return
-    with open(f"{Path(database).resolve()}.rollup", "a") as handle:
+    # Opened for reading, which flock needs no more than: made by `flask prune` run as another
+    # user, the file is still one the server can open.
+    handle = os.open(f"{Path(database).resolve()}.rollup", os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            taken = True
         except BlockingIOError:
-            yield False
-            return
-        yield True  # closing the file releases the lock
+            taken = False
+        yield taken
+    finally:
+        os.close(handle)  # releases the lock

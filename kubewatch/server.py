@@ -10,6 +10,7 @@ from http import HTTPStatus
 
 import waitress
 from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, MultiSocketServer
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge
 
@@ -80,7 +81,11 @@ def create_server(app, config):
         options = waitress_options(config)
         lanes = sign_in_lane.Lanes(options["threads"], config["HASH_WORKERS"] + config["HASH_QUEUE"])
         server = waitress.create_server(app, _dispatcher=lanes, **options)
-    server.channel_class = LoopChannel
+    # A host that resolves to several addresses (localhost: 127.0.0.1 and ::1) gets one listener each.
+    listeners = ([listener for listener in server.map.values() if isinstance(listener, BaseWSGIServer)]
+                 if isinstance(server, MultiSocketServer) else [server])
+    for listener in listeners:
+        listener.channel_class = LoopChannel
     return server
 
 

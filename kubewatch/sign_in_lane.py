@@ -15,11 +15,13 @@ A push of more than HEAVY_PUSH_BYTES (a 20,000-container push took 50 to 450 ms,
 was busy) waits in a lane of its own too, one at a time, on HEAVY_PUSH_THREADS thread: served by the
 threads of the others, it held one of them as long, and the others' pushes queued behind it.
 
-A push of at most LOOP_PUSH_BYTES as sent, the push every agent sends every interval, is served on
-waitress's main loop thread, the one that read it, rather than handed to a worker thread: each
-hand-off and each return of the GIL between the two threads cost more than the push itself saved
-by it. Measured with bench/crowd.py, see the README. The loop reads and answers nothing else
-meanwhile, as the one push thread would have served no other push.
+A push of at most LOOP_PUSH_BYTES as sent (LOOP_COMPRESSED_BYTES compressed), the push every agent
+sends every interval, is served on waitress's main loop thread, the one that read it, rather than
+handed to a worker thread: each hand-off and each return of the GIL between the two threads cost
+more than the push itself saved by it. Measured with bench/crowd.py, see the README. Meanwhile the
+loop reads, accepts and sends nothing for any connection, a worker's answers included: a push that
+waits for the writer lock (a rollup chunk, tens of ms) or for SQLite's busy timeout (another
+process writing) holds up every connection for as long.
 """
 
 import re
@@ -27,7 +29,7 @@ import threading
 
 from waitress.task import ThreadedTaskDispatcher
 
-from kubewatch.ingest import HEAVY_PUSH_BYTES
+from kubewatch.ingest import HEAVY_PUSH_BYTES, ONE_PUSH_AT_A_TIME
 
 # The method and path of every request that checks or hashes a password: api/auth.py's login, the
 # sign-in page (web/signin.py), and api/users.py's invitation and password changes. The path may
@@ -41,9 +43,12 @@ PUSH_REQUESTS = re.compile(r"POST (?:/[^\s?]*)?/api/v1/agents/[^/\s?]+/push")
 HEAVY_PUSH_THREADS = 1
 
 # A push of at most this many bytes as sent is served on the loop thread: 50 containers are about
-# 12 KB as JSON, and well under it gzip-compressed. A compressed body may unfold to more; a push
-# past HEAVY_PUSH_BYTES decompressed then takes the loop as long as it would have taken the push thread.
+# 12 KB as JSON. A compressed one, only up to LOOP_COMPRESSED_BYTES: 50 containers gzip to about
+# 2.4 KB as the agent sends them, and a body of identical objects shrinks up to 38 times, so that
+# one of 4 KiB stays near HEAVY_PUSH_BYTES unfolded, and names too few objects to be described in
+# chunks with rests between (kubewatch/repository/describe_ahead.py) on the loop.
 LOOP_PUSH_BYTES = HEAVY_PUSH_BYTES // 8
+LOOP_COMPRESSED_BYTES = LOOP_PUSH_BYTES // 4
 
 
 def is_heavy_push(method, path, length):
@@ -51,9 +56,11 @@ def is_heavy_push(method, path, length):
     return length > HEAVY_PUSH_BYTES and PUSH_REQUESTS.fullmatch(f"{method} {path}") is not None
 
 
-def is_loop_push(method, path, length):
-    """Tell whether a request of this method, path and body length in bytes is a push served on the loop thread."""
-    return 0 < length <= LOOP_PUSH_BYTES and PUSH_REQUESTS.fullmatch(f"{method} {path}") is not None
+def is_loop_push(method, path, length, compressed=False):
+    """Tell whether a request of this method, path and body length in bytes as sent (compressed or not)
+    is a push served on the loop thread."""
+    most = LOOP_COMPRESSED_BYTES if compressed else LOOP_PUSH_BYTES
+    return 0 < length <= most and PUSH_REQUESTS.fullmatch(f"{method} {path}") is not None
 
 
 def checks_a_password(method, path):
@@ -87,9 +94,12 @@ class Lanes(ThreadedTaskDispatcher):
         """Queue a connection whose next request is ready, in the lane its request belongs to."""
         requests = getattr(task, "requests", None)
         # Only a LoopChannel reading on its loop thread can serve there: one whose next request was
-        # queued by a worker thread, after serving the one before, stays on the workers.
-        on_loop = getattr(task, "loop_thread", None) == threading.get_ident()
-        if requests and on_loop and is_loop_push(requests[0].command, requests[0].path, requests[0].content_length):
+        # queued by a worker thread, after serving the one before, stays on the workers. So does a
+        # push while another is being stored (a big one takes up to hundreds of ms): waiting for it,
+        # the loop would read and send nothing for anyone.
+        on_loop = getattr(task, "loop_thread", None) == threading.get_ident() and not ONE_PUSH_AT_A_TIME.locked()
+        if requests and on_loop and is_loop_push(requests[0].command, requests[0].path, requests[0].content_length,
+                                                 "CONTENT_ENCODING" in requests[0].headers):
             task.serve_on_loop = True
         elif requests and checks_a_password(requests[0].command, requests[0].path):
             self.sign_ins.add_task(task)

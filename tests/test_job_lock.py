@@ -6,10 +6,12 @@ import time
 
 import pytest
 import requests
+from sqlalchemy import text
 
 import engines
 from conftest import TEST_CONFIG
 from kubewatch import create_app, job_lock
+from kubewatch.repository import leader_lock
 from kubewatch.api.fields import EpochTime
 from kubewatch.db import db
 from live_server import LiveServer
@@ -96,3 +98,18 @@ def test_the_servers_timer_skips_its_tick_while_another_run_holds_the_job(db_eng
         with app.app_context():
             db.engine.dispose()
         server.stop()
+
+
+@engines.postgresql_only("the advisory lock of a session that can die mid-run")
+def test_a_run_whose_lock_session_died_ends_without_an_error_and_frees_the_job(file_app):
+    with file_app.app_context():
+        with job_lock.held(wait=False) as taken:
+            assert taken
+            with db.engine.connect() as conn:  # as when PostgreSQL restarts, or ends an idle session
+                ended = conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                                          "AND objid = :key AND database = (SELECT oid FROM pg_database WHERE "
+                                          "datname = current_database())"), {"key": leader_lock.JOB_LOCK}).scalars().all()
+            assert ended == [True]
+        with job_lock.held(wait=False) as taken:  # the lock went with the session
+            assert taken
+

@@ -9,11 +9,13 @@ import threading
 
 import requests
 from sqlalchemy import text
+from waitress.server import BaseWSGIServer, MultiSocketServer
 
-from conftest import Org, bearer, container, sample_push
-from kubewatch import packing, sign_in_lane
+from conftest import TEST_CONFIG, Org, bearer, container, sample_push
+from kubewatch import create_app, ingest, packing, server, sign_in_lane
 from kubewatch.db import db
 from kubewatch.kinds import CONTAINERS
+from polling import wait_until
 from test_sign_in_lane import LOOP_THREAD, serving  # noqa: F401 (a fixture)
 
 
@@ -102,3 +104,42 @@ def test_requests_sent_back_to_back_on_one_connection_are_answered_in_order_on_t
         ("POST", LOOP_THREAD), ("POST", LOOP_THREAD), ("GET", "waitress-0"), ("POST", "waitress-0"),
         ("POST", "waitress-0"), ("POST", "waitress-0")]
     assert stored_pushes(app, agent["agentId"]) == [(1, 1), (2, 2), (3, 3), (5, 5)]
+
+
+def test_a_compressed_push_past_the_loops_size_and_a_push_while_another_is_stored_go_to_the_workers(serving):
+    app, url = serving
+    org = Org(app, app.test_client(), "acme")
+    agent = org.register()
+    served = recording(app)
+    path = f"/api/v1/agents/{agent['agentId']}/push"
+    headers = {**bearer(agent["token"]), "Content-Type": "application/json"}
+    # 1,200 containers: past HEAVY_PUSH_BYTES unfolded, described ahead in chunks, off the loop.
+    unfolded = push_of(1200, 1)
+    big = gzip.compress(unfolded, mtime=0)
+    assert sign_in_lane.LOOP_COMPRESSED_BYTES < len(big) <= sign_in_lane.LOOP_PUSH_BYTES
+    assert len(unfolded) > sign_in_lane.HEAVY_PUSH_BYTES
+    assert requests.post(url + path, data=big, headers={**headers, "Content-Encoding": "gzip"},
+                         timeout=30).json() == {"ok": True}
+    answers = []
+    with ingest.ONE_PUSH_AT_A_TIME:  # as while a big push is stored: the loop does not wait for it
+        pushing = threading.Thread(target=lambda: answers.append(
+            requests.post(url + path, data=push_of(30, 2), headers=headers, timeout=30)))
+        pushing.start()
+        wait_until(lambda: len(served) == 2, "the push to reach the app", 10)
+    pushing.join(30)
+    assert answers[0].json() == {"ok": True}
+    assert [(method, name) for method, _, name in served] == [("POST", "waitress-0"), ("POST", "waitress-0")]
+    assert stored_pushes(app, agent["agentId"]) == [(1, 1200), (2, 30)]
+
+
+def test_every_listener_of_a_host_with_several_addresses_serves_pushes_on_its_loop(tmp_path):
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{tmp_path / 'kubewatch.db'}"))
+    made = server.create_server(app, {**app.config, "HOST": "localhost", "PORT": 0})
+    try:
+        listeners = [made] if not isinstance(made, MultiSocketServer) else [
+            listener for listener in made.map.values() if isinstance(listener, BaseWSGIServer)]
+        assert listeners and all(listener.channel_class is server.LoopChannel for listener in listeners)
+    finally:
+        made.close()
+        with app.app_context():
+            db.engine.dispose()
