@@ -132,13 +132,20 @@ def test_a_compressed_push_past_the_loops_size_and_a_push_while_another_is_store
     assert stored_pushes(app, agent["agentId"]) == [(1, 1200), (2, 30)]
 
 
-def test_every_listener_of_a_host_with_several_addresses_serves_pushes_on_its_loop(tmp_path):
+def test_every_listener_of_a_host_with_several_addresses_serves_pushes_on_its_loop(tmp_path, monkeypatch):
     app = create_app(dict(TEST_CONFIG, DATABASE_URL=f"sqlite:///{tmp_path / 'kubewatch.db'}"))
-    made = server.create_server(app, {**app.config, "HOST": "localhost", "PORT": 0})
+    real = server.waitress_options
+
+    def two_addresses(config):  # as for a host such as localhost that resolves to 127.0.0.1 and ::1
+        options = {name: value for name, value in real(config).items() if name not in ("host", "port")}
+        return {**options, "listen": "127.0.0.1:0 127.0.0.1:0"}
+
+    monkeypatch.setattr(server, "waitress_options", two_addresses)
+    made = server.create_server(app, app.config)
     try:
-        listeners = [made] if not isinstance(made, MultiSocketServer) else [
-            listener for listener in made.map.values() if isinstance(listener, BaseWSGIServer)]
-        assert listeners and all(listener.channel_class is server.LoopChannel for listener in listeners)
+        assert isinstance(made, MultiSocketServer)
+        listeners = [listener for listener in made.map.values() if isinstance(listener, BaseWSGIServer)]
+        assert len(listeners) == 2 and all(listener.channel_class is server.LoopChannel for listener in listeners)
     finally:
         made.close()
         with app.app_context():
