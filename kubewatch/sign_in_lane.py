@@ -91,7 +91,8 @@ class Lanes(ThreadedTaskDispatcher):
         self.heavy_pushes.set_thread_count(HEAVY_PUSH_THREADS)
 
     def add_task(self, task):
-        """Queue a connection whose next request is ready, in the lane its request belongs to."""
+        """Queue a connection whose next request is ready, in the lane its request belongs to; a small push
+        read on the loop thread is left to its LoopChannel to serve there."""
         requests = getattr(task, "requests", None)
         # Only a LoopChannel reading on its loop thread can serve there: one whose next request was
         # queued by a worker thread, after serving the one before, stays on the workers. So does a
