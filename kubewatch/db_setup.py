@@ -63,6 +63,11 @@ def init_db():
         version = None
         if inspect(conn).has_table("schema_version"):
             version = conn.execute(text("SELECT version FROM schema_version")).scalar()
+        if version == SCHEMA_VERSION and conn.dialect.name == "postgresql":
+            # Written whole by one transaction: nothing to create. CREATE INDEX IF NOT EXISTS locks its
+            # table before it finds the index there, and a server started beside others that were
+            # storing pushes deadlocked with them on it.
+            return
         if version is not None and version > SCHEMA_VERSION:
             raise SchemaTooNew(
                 f"the database has schema version {version}, written by a newer kubewatch; this one reads "

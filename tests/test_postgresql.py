@@ -3,14 +3,15 @@ statement values in logged errors. The round trips and the logs run on both engi
 
 import logging
 import sys
+import threading
 
 import pytest
 import requests
 from sqlalchemy import text
 
 import engines
-from conftest import bearer, container, sample_push
-from kubewatch import packing
+from conftest import TEST_CONFIG, bearer, container, sample_push
+from kubewatch import create_app, packing
 from kubewatch.db import db, driver, write
 from kubewatch.kinds import KINDS
 from kubewatch.logsafe import DETAIL_LEFT_OUT, OneLineFormatter
@@ -122,3 +123,23 @@ def test_no_statement_value_reaches_a_logged_database_error(app, org, style):
     assert secret not in line and org.id not in line
     if engines.on_postgresql():
         assert DETAIL_LEFT_OUT in line  # "Key (key_hash)=(...) already exists", in both errors' text
+
+
+@engines.postgresql_only("DDL that locks a table other servers write to")
+def test_a_server_starting_on_a_database_at_this_schema_locks_no_table_others_push_into(app):
+    # A push holds a row lock on agents until it commits; CREATE INDEX IF NOT EXISTS would queue behind
+    # it, and a server started beside others storing pushes once deadlocked with them so.
+    with app.app_context():
+        same_database = dict(TEST_CONFIG, DATABASE_URL=db.engine.url.render_as_string(hide_password=False))
+    started = []
+    starting = threading.Thread(target=lambda: started.append(create_app(same_database)))
+    with app.app_context(), db.engine.connect() as pushing:
+        pushing.execute(text("LOCK TABLE agents IN ROW EXCLUSIVE MODE"))
+        starting.start()
+        starting.join(10)
+        done = not starting.is_alive()
+        pushing.rollback()
+    starting.join(10)
+    assert done, "the start waited for the push's lock"
+    with started[0].app_context():
+        db.engine.dispose()
