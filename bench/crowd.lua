@@ -2,8 +2,9 @@
 -- own token and a timestamp one interval after its previous one, sent with Connection: close as the
 -- agent sends its last push before a wait. Pre-built bodies; wrk paces with delay(), counts answers
 -- in response() and prints one JSON line in done().
---   wrk -t1 -c64 -d300s --timeout 10s -s bench/crowd.lua http://127.0.0.1:PORT -- AGENTS_FILE INTERVAL FIRST_TS
+--   wrk -t1 -c64 -d300s --timeout 10s -s bench/crowd.lua http://127.0.0.1:PORT -- AGENTS_FILE INTERVAL FIRST_TS [ROUNDS]
 -- AGENTS_FILE: one agent a line, "agent_id<TAB>token<TAB>body before the timestamp<TAB>body after".
+-- ROUNDS: send at most that many pushes of each agent, then nothing until wrk stops (default: no limit).
 
 local ffi = require("ffi")
 ffi.cdef [[
@@ -23,11 +24,11 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local agents, interval, first_ts, rate, started = {}, 15, 0, 1, 0
+local agents, interval, first_ts, rate, started, most = {}, 15, 0, 1, 0, 0
 sent, ok, other, slots = 0, 0, 0, 0
 
 function init(args)
-  interval, first_ts = tonumber(args[2]), tonumber(args[3])
+  interval, first_ts, most = tonumber(args[2]), tonumber(args[3]), tonumber(args[4] or "0")
   for line in io.lines(args[1]) do
     local id, token, before, after = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$")
     table.insert(agents, {path = "/api/v1/agents/" .. id .. "/push", before = before, after = after,
@@ -35,12 +36,14 @@ function init(args)
                                      ["Connection"] = "close"}})
   end
   rate = #agents / interval
+  most = most * #agents
   started = now()
 end
 
 function delay()
   -- Slot k is due k / rate seconds after the start, whatever came before: a slow answer does not
   -- slow the pushes due after it (they catch up on the other connections).
+  if most > 0 and slots >= most then return 100000000 end -- every round sent: idle until wrk stops
   local due = started + slots / rate
   slots = slots + 1
   local wait = (due - now()) * 1000

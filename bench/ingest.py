@@ -272,7 +272,7 @@ def main():
     args = parser.parse_args()
     if args.crowd or args.only_crowd:
         crowd.report(crowd.run(args.crowd_agents, args.crowd_containers, args.crowd_interval, args.crowd_seconds,
-                               args.crowd_connections, {}))
+                               args.crowd_connections, {}, warm_up=args.crowd_first_round))
         if args.only_crowd:
             return
     seed = {"ADMIN_EMAIL": "bench@kubewatch.local", "ADMIN_PASSWORD": "bench-password"}
