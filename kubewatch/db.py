@@ -31,6 +31,9 @@ db = SQLAlchemy()
 
 # SQLite has one writer; writers of this process queue here instead of sleeping in busy back-off.
 _writer = threading.Lock()
+# How many threads wait for _writer: a long writer taking turns (describe_ahead) rests only while one does.
+_waiting = 0
+_waiting_count = threading.Lock()
 # The connection write_cursor writes on, per engine, kept out of the pool between pushes: taking
 # it from the pool and giving it back (with a reset) cost a tenth of a push. Used under _writer only.
 _write_connections = weakref.WeakKeyDictionary()
@@ -172,7 +175,31 @@ def _forget_write_connection(engine, connection):
 @contextmanager
 def one_writer(on_commit=()):
     """Hold the writer lock for one transaction; run on_commit's callables once it has committed."""
-    with _writer:
+    with _waiting_for(_writer):
         yield  # an error in the transaction skips the callables: nothing was committed
         for callback in on_commit:
             callback()
+
+
+def writers_waiting():
+    """Return how many threads of this process wait for the writer lock now."""
+    return _waiting
+
+
+@contextmanager
+def _waiting_for(lock):
+    """Hold lock, counted in writers_waiting() until it is taken."""
+    global _waiting
+    with _waiting_count:
+        _waiting += 1
+    waiting = True
+    try:
+        with lock:
+            with _waiting_count:
+                _waiting -= 1
+            waiting = False
+            yield
+    finally:
+        if waiting:  # never taken: the wait itself was interrupted
+            with _waiting_count:
+                _waiting -= 1

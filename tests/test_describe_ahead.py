@@ -98,6 +98,46 @@ def test_chunks_leave_the_very_rows_one_transaction_leaves_and_hold_the_lock_for
     assert len(listed) == 30
 
 
+class Clock:
+    """time as describe_ahead sees it, recording each rest it sleeps."""
+
+    monotonic = staticmethod(time.monotonic)
+
+    def __init__(self):
+        self.slept = []
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        time.sleep(seconds)
+
+
+def test_chunks_rest_between_them_only_while_another_writer_of_the_process_waits(made, monkeypatch):
+    monkeypatch.setattr(describe_ahead, "AHEAD_CHUNK", 500)
+    clock = Clock()
+    monkeypatch.setattr(describe_ahead, "time", clock)
+    _, org, agent, url = made("alone")
+    assert org.push(agent, PUSHES[0]).status_code == 200  # five chunks, and nobody waiting between them
+    assert clock.slept == []
+
+    stop, turns = threading.Event(), []
+
+    def another_writer():  # as the pushes of other agents: short holds, one after another
+        while not stop.is_set():
+            with db_module.one_writer():
+                turns.append(1)
+                time.sleep(0.001)
+
+    thread = threading.Thread(target=another_writer)
+    thread.start()
+    try:
+        assert org.push(agent, PUSHES[1]).status_code == 200
+    finally:
+        stop.set()
+        thread.join()
+    assert clock.slept and turns and db_module.writers_waiting() == 0
+    assert len(tables(url, agent["agentId"])["containers"]) == 3700
+
+
 def test_a_push_never_stored_leaves_nothing_listed_its_retry_is_whole_and_the_prune_takes_the_rest(made):
     app, org, agent, url = made("unfinished")
     assert org.push(agent, big(NOW - 300, 0, 30)).status_code == 200

@@ -20,7 +20,7 @@ the one before: the push then describes the rest itself.
 import time
 from typing import NamedTuple
 
-from kubewatch.db import driver, read, write_cursor
+from kubewatch.db import driver, read, write_cursor, writers_waiting
 from kubewatch.kinds import KINDS
 from kubewatch.repository import push_objects
 from kubewatch.repository.object_descriptions import (NOTHING, READERS, Known, bump_version, describe_objects,
@@ -31,8 +31,10 @@ from kubewatch.repository.pushes import _DESCRIBED, TooManyDescribed
 AHEAD_FROM = 1000
 AHEAD_CHUNK = 1000
 # The writer lock is not fair: released and taken again at once, it would keep the others' pushes
-# waiting for the whole. After each chunk the push rests as long as the chunk took.
+# waiting for the whole. After each chunk the push rests as long as the chunk took, while another
+# writer of this process waits: with none waiting, resting would only make the big push slower.
 REST_PER_WORK = 1.0
+REST_STEP = 0.002  # seconds between two looks at the writers waiting
 # Reads the version and, on PostgreSQL, takes the agent's row lock first, as a push does (no deadlock).
 _VERSION = "UPDATE agents SET descriptions_version = descriptions_version WHERE id = {0} RETURNING descriptions_version"
 _READ_VERSION = "SELECT descriptions_version FROM agents WHERE id = {0}"
@@ -95,7 +97,7 @@ def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True)
     for name, items in new.items():
         for start in range(0, len(items), AHEAD_CHUNK):
             if started is not None:
-                time.sleep(REST_PER_WORK * (time.monotonic() - started))
+                rest(REST_PER_WORK * (time.monotonic() - started))
             started = time.monotonic()
             with write_cursor() as writing:
                 now = writing.execute(_VERSION, (agent_id,)).fetchone()
@@ -108,3 +110,10 @@ def describe_ahead(agent_id, ts, objects, max_described=None, describe_new=True)
             found[name].update((identity, Known(key, description, ts)) for identity, description, key in zip(
                 map(READERS[name].identity, chunk), map(READERS[name].description, chunk), described.keys))
     return Ahead(version, found)
+
+
+def rest(longest):
+    """Sleep while another writer of this process waits for the writer lock, for at most longest seconds."""
+    until = time.monotonic() + longest
+    while writers_waiting() and time.monotonic() < until:
+        time.sleep(REST_STEP)

@@ -34,7 +34,7 @@ NOTHING = Remembered(b"", ())
 
 
 class _Statements(NamedTuple):
-    known: str  # with {identities}: one "{0}" per identity asked for
+    known: str  # with {identities}: one "({0}, {0}, ...)" per identity asked for, the agent's id first
     last_key: str
     insert: str
     update: str
@@ -69,12 +69,16 @@ def _statements(kind):
     """Build a kind's statements once, from its column names in kubewatch/kinds.py (never from input)."""
     identity, described = kind.identity, kind.described
     columns = identity + described
-    # Rows of identities as a row value: (namespace, name) IN (VALUES (?, ?), ...) for pods.
-    match = (f"({', '.join(identity)}) IN (VALUES {{identities}})" if len(identity) > 1
-             else f"{identity[0]} IN ({{identities}})")
+    # Each identity a row of VALUES with the agent's id first, joined on the unique index
+    # (agent_id, namespace, name) for pods: SQLite looks each row up in that index, PostgreSQL
+    # plans from the whole table's statistics. Written as agent_id = ? AND (namespace, name) IN
+    # (...), PostgreSQL estimated the agent's objects from statistics older than the agent (a new
+    # agent, before the next ANALYZE) at one row and compared every row asked for with each of its
+    # objects: a first push of 10,000 pods took 27 s.
+    joined = " AND ".join(f"o.{column} = v.column{index}" for index, column in enumerate(("agent_id", *identity), 1))
     return _Statements(
-        f"SELECT {', '.join(identity)}, key, {', '.join(described)}, described_at FROM {kind.table} "
-        f"WHERE agent_id = {{{{0}}}} AND {match}",
+        f"SELECT {', '.join(f'o.{column}' for column in (*identity, 'key', *described, 'described_at'))} "
+        f"FROM (VALUES {{identities}}) AS v JOIN {kind.table} AS o ON {joined}",
         f"SELECT MAX(key) FROM {kind.table} WHERE agent_id = {{0}}",
         f"INSERT INTO {kind.table} (agent_id, key, {', '.join(columns)}, first_seen, described_at) "
         f"VALUES ({', '.join(['{0}'] * (len(columns) + 4))})",
@@ -148,14 +152,19 @@ def digest(identities, descriptions):
 def lookup(cursor, name, agent_id, identities):
     """Return {identity: Known} of the agent's described objects of kind name among identities."""
     width = len(KINDS[name].identity)
-    mark = "{0}" if width == 1 else "(" + ", ".join(["{0}"] * width) + ")"
     known = {}
     # In slices: SQLite's default build takes at most 32,766 parameters a statement.
     for start in range(0, len(identities), LOOKUP_SLICE):
-        wanted = identities[start:start + LOOKUP_SLICE]
-        values = wanted if width == 1 else [value for identity in wanted for value in identity]
-        found = cursor.execute(_STATEMENTS[name].known.format(identities=", ".join([mark] * len(wanted))),
-                               (agent_id, *values))
-        for row in found.fetchall():
+        for row in cursor.execute(*lookup_statement(name, agent_id, identities[start:start + LOOKUP_SLICE])).fetchall():
             known[row[0] if width == 1 else tuple(row[:width])] = Known(row[width], tuple(row[width + 1:-1]), row[-1])
     return known
+
+
+def lookup_statement(name, agent_id, identities):
+    """Return (statement, parameters) selecting the agent's objects of kind name among identities: each found
+    object's identity columns, key, described columns and described_at."""
+    width = len(KINDS[name].identity)
+    mark = "(" + ", ".join(["{0}"] * (width + 1)) + ")"
+    parameters = ([value for identity in identities for value in (agent_id, identity)] if width == 1
+                  else [value for identity in identities for value in (agent_id, *identity)])
+    return _STATEMENTS[name].known.format(identities=", ".join([mark] * len(identities))), parameters
