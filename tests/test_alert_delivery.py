@@ -8,13 +8,26 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from alerting_world import Receiver, World
-from conftest import container
+from conftest import container, fresh_config
+from engines import file_url
+from kubewatch import create_app
 from kubewatch.alerting.courier import Courier, retry_delay
 from kubewatch.db import db
 from live_server import free_port
 from polling import wait_until
 
 T = int(time.time()) - 3600
+
+
+@pytest.fixture
+def app(db_engine, tmp_path):
+    """The app on a database file: the courier sends to each channel from a thread of its own, and an in-memory
+    SQLite database is one connection shared by every thread, where one thread's read ending rolls back
+    another's write ("cannot commit - no transaction is active")."""
+    app = create_app(fresh_config(DATABASE_URL=file_url(tmp_path / "kubewatch.db")))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
