@@ -74,7 +74,7 @@ def _statements(kind):
     # plans from the whole table's statistics. Written as agent_id = ? AND (namespace, name) IN
     # (...), PostgreSQL estimated the agent's objects from statistics older than the agent (a new
     # agent, before the next ANALYZE) at one row and compared every row asked for with each of its
-    # objects: a first push of 10,000 pods took 27 s.
+    # objects: 1.3 s a statement of 500 pods for an agent of 10,000, twenty such for its first push.
     joined = " AND ".join(f"o.{column} = v.column{index}" for index, column in enumerate(("agent_id", *identity), 1))
     return _Statements(
         f"SELECT {', '.join(f'o.{column}' for column in (*identity, 'key', *described, 'described_at'))} "
