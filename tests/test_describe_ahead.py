@@ -112,11 +112,11 @@ class Clock:
 
 
 def test_chunks_rest_between_them_only_while_another_writer_of_the_process_waits(made, monkeypatch):
-    monkeypatch.setattr(describe_ahead, "AHEAD_CHUNK", 500)
+    monkeypatch.setattr(describe_ahead, "AHEAD_CHUNK", 100)  # many chunks: many ends of one to find a writer waiting
     clock = Clock()
     monkeypatch.setattr(describe_ahead, "time", clock)
     _, org, agent, url = made("alone")
-    assert org.push(agent, PUSHES[0]).status_code == 200  # five chunks, and nobody waiting between them
+    assert org.push(agent, PUSHES[0]).status_code == 200  # 25 chunks, and nobody waiting between them
     assert clock.slept == []
 
     stop, turns = threading.Event(), []
