@@ -27,7 +27,7 @@ CHUNK_SAMPLES = 50_000
 # A write transaction holds the writer lock, and a push served on waitress's loop thread waits for it
 # with every connection behind it (kubewatch/server.py). At 10,000 agents (bench/crowd.py), 2,000 rows
 # held it 7 ms at the median and 25 ms at the 90th percentile, and pushes waited that long in line:
-# push p90 25 ms, p99 54 ms. 250 rows hold it about 1.5 ms: p90 6 ms, p99 30 ms, the job no slower.
+# push p90 25 ms, p99 54 ms. 250 rows hold it about 1.5 ms: p90 5 to 6 ms, p99 18 to 20 ms, the job no slower.
 WRITE_ROWS = 250
 HOUR_KEYS = 60
 
