@@ -44,6 +44,15 @@ def read():
     return db.engine.connect()
 
 
+def read_alone():
+    """Return a connection for one read statement outside any transaction; use it in a `with` block.
+
+    On PostgreSQL the read is one round trip, where read() costs three: BEGIN, the read, and
+    the pool's ROLLBACK. For a single statement, which sees one snapshot either way.
+    """
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 @contextmanager
 def write(on_commit=()):
     """Yield a connection in a short write transaction, committed on exit, rolled back on error.
