@@ -20,33 +20,40 @@ class _Stream:
     def __init__(self):
         self.buffer, self.typed, self.answered = b"", False, True
 
-    def statements(self, data):
-        """Read data's whole messages; return how many ask to run a statement (Execute, or a simple Query)."""
+    def read(self, data):
+        """Read data's whole messages; return (how many ask to run a statement, whether any asks for an answer).
+
+        Statements are Execute and simple Query messages. Every whole message asks for an answer but
+        Flush, which the server answers only with output it holds: psycopg sends one after Sync, and
+        none comes when Sync's answer has been sent already.
+        """
         self.buffer += data
-        found = 0
+        found, asks = 0, False
         while True:
             if self.typed:  # a type byte, then the length of the rest, itself included
                 if len(self.buffer) < 5:
-                    return found
+                    return found, asks
                 end = 1 + int.from_bytes(self.buffer[1:5], "big")
                 if len(self.buffer) < end:
-                    return found
+                    return found, asks
                 found += self.buffer[0] in b"EQ"
+                asks = asks or self.buffer[0] != ord("H")
             else:  # the length, itself included, then a code
                 if len(self.buffer) < 8:
-                    return found
+                    return found, asks
                 end, code = struct.unpack("!ii", self.buffer[:8])
                 if len(self.buffer) < end:
-                    return found
+                    return found, asks
                 self.typed = code not in _REQUESTS
+                asks = True
             self.buffer = self.buffer[end:]
 
 
 class WireCount:
     """A proxy on a free loopback port in front of a PostgreSQL server, counting what its clients send.
 
-    round_trips: the times a client sent something after the server had answered it (a client's
-    first message counts one): each is a wait for the server. statements: Execute and Query messages.
+    round_trips: the times a client sent a whole message that asks for an answer after the server
+    had answered it (a client's first message counts one): each is a wait for the server. statements: Execute and Query messages.
     """
 
     def __init__(self, url):
@@ -106,10 +113,11 @@ class WireCount:
                 if not from_client:
                     stream.answered = True
                 else:
-                    if stream.answered:
+                    statements, asks = stream.read(data)
+                    self.statements += statements
+                    if asks and stream.answered:
                         self.round_trips += 1
                         stream.answered = False
-                    self.statements += stream.statements(data)
             try:
                 sink.sendall(data)
             except OSError:
