@@ -14,8 +14,13 @@ from kubewatch.kinds import KINDS
 from kubewatch.repository.push_objects import descriptions_changed, forget_agent
 
 # The chunks (see above). A push row holds a whole push, compressed: up to 1 MiB of objects.
+# A push served on waitress's loop thread waits out every hold (kubewatch/rollup_chunks.py). Measured
+# with bench/prune_holds.py (200 agents x 30 containers, an hour pruned): 2,000 minute rows held the
+# lock 3.3 ms at the median and 11.9 ms at p99; 250 rows 0.5 and 7.0 ms, under the rollup job's own
+# writes in the same run (0.8 and 11.7 ms). Ten pushes rather than 50 a transaction left the
+# pushes' p99 at 9 to 12 ms and their longest hold at 31 to 35 ms, in five times the transactions.
 PRUNE_PUSHES = 50
-PRUNE_ROWS = 2000
+PRUNE_ROWS = 250
 PRUNE_KEYS = 500
 
 
