@@ -86,8 +86,13 @@ class Server:
         raise SystemExit(f"server did not start: {self.output()}")
 
     def rss_mb(self):
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+        """Return the server's resident memory in MB, or 0.0 once it has exited (a zombie has no VmRSS)."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except FileNotFoundError:
+            return 0.0
+        found = re.search(r"VmRSS:\s+(\d+)", status)
+        return int(found.group(1)) / 1024 if found else 0.0
 
     def _sample_rss(self):
         while self._sampling and self.process.poll() is None:
