@@ -167,6 +167,28 @@ def test_a_failed_write_transaction_is_rolled_back(any_app):
     assert count(any_app, "organizations") == 1
 
 
+def test_a_read_outside_a_transaction_leaves_the_pooled_connection_transactional(any_app):
+    with any_app.app_context():
+        with db.read_alone() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM organizations")).scalar_one() == 0
+            alone = conn.connection.dbapi_connection
+        others = []  # the pool's other connections, held so that the write gets that one
+        try:
+            while (taken := db.read()).connection.dbapi_connection is not alone:
+                others.append(taken)
+                assert len(others) < 20, "the pool lost the connection"
+            taken.close()
+            with pytest.raises(Boom):
+                with db.write() as conn:
+                    assert conn.connection.dbapi_connection is alone
+                    add_org(conn, "lost")
+                    raise Boom
+        finally:
+            for other in others:
+                other.close()
+    assert count(any_app, "organizations") == 0
+
+
 def test_a_write_transaction_is_committed_on_exit(any_app):
     with any_app.app_context(), db.write() as conn:
         add_org(conn)
