@@ -12,6 +12,10 @@ from sqlalchemy.engine import make_url
 
 # Untyped messages a client sends before its startup message: SSLRequest, GSSENCRequest, CancelRequest.
 _REQUESTS = {80877103, 80877104, 80877102}
+_CANCEL = 80877102  # sent on a connection of its own, which the server closes without a word
+# Typed messages the server does not answer: Flush (answered only with output it holds; psycopg
+# sends one after Sync, and none comes once Sync's answer has gone) and Terminate.
+_UNANSWERED = b"HX"
 
 
 class _Stream:
@@ -20,13 +24,26 @@ class _Stream:
     def __init__(self):
         self.buffer, self.typed, self.answered = b"", False, True
 
-    def read(self, data):
-        """Read data's whole messages; return (how many ask to run a statement, whether any asks for an answer).
+    def client_sent(self, data):
+        """Take data the client sent; return (how many statements it asks to run, whether it starts a round trip).
 
-        Statements are Execute and simple Query messages. Every whole message asks for an answer but
-        Flush, which the server answers only with output it holds: psycopg sends one after Sync, and
-        none comes when Sync's answer has been sent already.
+        Statements are Execute and simple Query messages. A round trip starts when a whole message
+        the server answers comes after the server's last answer: the client waits from then on.
+        A lone Flush could be a wait too, when the messages it flushes went out while an answer was
+        outstanding; kubewatch's paths never send so (psycopg blocks on each result it fetches).
         """
+        statements, asks = self._read(data)
+        starts = asks and self.answered
+        if starts:
+            self.answered = False
+        return statements, starts
+
+    def server_sent(self):
+        """Note that the server answered."""
+        self.answered = True
+
+    def _read(self, data):
+        """Read data's whole messages; return (how many are statements, whether any is answered)."""
         self.buffer += data
         found, asks = 0, False
         while True:
@@ -37,7 +54,7 @@ class _Stream:
                 if len(self.buffer) < end:
                     return found, asks
                 found += self.buffer[0] in b"EQ"
-                asks = asks or self.buffer[0] != ord("H")
+                asks = asks or self.buffer[0] not in _UNANSWERED
             else:  # the length, itself included, then a code
                 if len(self.buffer) < 8:
                     return found, asks
@@ -45,15 +62,16 @@ class _Stream:
                 if len(self.buffer) < end:
                     return found, asks
                 self.typed = code not in _REQUESTS
-                asks = True
+                asks = asks or code != _CANCEL
             self.buffer = self.buffer[end:]
 
 
 class WireCount:
     """A proxy on a free loopback port in front of a PostgreSQL server, counting what its clients send.
 
-    round_trips: the times a client sent a whole message that asks for an answer after the server
-    had answered it (a client's first message counts one): each is a wait for the server. statements: Execute and Query messages.
+    round_trips: the times a client sent a whole message the server answers, after the server had
+    answered it (a client's first message counts one): each is a wait for the server.
+    statements: Execute and Query messages.
     """
 
     def __init__(self, url):
@@ -111,13 +129,11 @@ class WireCount:
                 return
             with self._lock:  # before passing it on: the other side may answer at once
                 if not from_client:
-                    stream.answered = True
+                    stream.server_sent()
                 else:
-                    statements, asks = stream.read(data)
+                    statements, starts = stream.client_sent(data)
                     self.statements += statements
-                    if asks and stream.answered:
-                        self.round_trips += 1
-                        stream.answered = False
+                    self.round_trips += starts
             try:
                 sink.sendall(data)
             except OSError:
