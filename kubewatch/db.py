@@ -44,11 +44,11 @@ def read():
     return db.engine.connect()
 
 
-def read_alone():
-    """Return a connection for one read statement outside any transaction; use it in a `with` block.
+def read_one_statement():
+    """Return a connection for one read statement, run outside any transaction; use it in a `with` block.
 
-    On PostgreSQL the read is one round trip, where read() costs three: BEGIN, the read, and
-    the pool's ROLLBACK. For a single statement, which sees one snapshot either way.
+    On PostgreSQL the read is one round trip, where read() costs three: BEGIN, the read, and the
+    pool's ROLLBACK. Only for one statement: each statement on it sees a snapshot of its own.
     """
     return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 

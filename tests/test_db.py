@@ -169,7 +169,7 @@ def test_a_failed_write_transaction_is_rolled_back(any_app):
 
 def test_a_read_outside_a_transaction_leaves_the_pooled_connection_transactional(any_app):
     with any_app.app_context():
-        with db.read_alone() as conn:
+        with db.read_one_statement() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM organizations")).scalar_one() == 0
             alone = conn.connection.dbapi_connection
         others = []  # the pool's other connections, held so that the write gets that one

@@ -3,7 +3,7 @@
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from kubewatch.db import read, read_alone, write
+from kubewatch.db import read, read_one_statement, write
 
 
 class EmailTaken(Exception):
@@ -124,7 +124,7 @@ def revoke_api_key(org_id, key_id, now, on_commit=lambda key_id: None):
 
 def revocation_generation():
     """Return the counter every revocation of a key bumps."""
-    with read_alone() as conn:  # read on every push on PostgreSQL: one round trip, not three
+    with read_one_statement() as conn:  # read on every push on PostgreSQL: one round trip, not three
         return conn.execute(text("SELECT generation FROM key_revocations")).scalar()
 
 

@@ -15,10 +15,10 @@ from kubewatch.repository.push_objects import descriptions_changed, forget_agent
 
 # The chunks (see above). A push row holds a whole push, compressed: up to 1 MiB of objects.
 # A push served on waitress's loop thread waits out every hold (kubewatch/rollup_chunks.py). Measured
-# with bench/prune_holds.py (200 agents x 30 containers, an hour pruned): 2,000 minute rows held the
-# lock 3.3 ms at the median and 11.9 ms at p99; 250 rows 0.5 and 7.0 ms, under the rollup job's own
-# writes in the same run (0.8 and 11.7 ms). Ten pushes rather than 50 a transaction left the
-# pushes' p99 at 9 to 12 ms and their longest hold at 31 to 35 ms, in five times the transactions.
+# with bench/prune_holds.py (200 agents x 30 containers, an hour pruned as the job prunes it): 2,000
+# minute rows held the lock 3.5 ms at the median and 12.8 ms at p99; 250 rows 0.6 and 7.8 ms, for
+# 1.0 s held in all against 0.8 s. Ten pushes rather than 50 a transaction: p99 7.3 ms against
+# 8.8, but a longest hold of 51 ms against 35, and 2.2 s held in all against 1.3 s.
 PRUNE_PUSHES = 50
 PRUNE_ROWS = 250
 PRUNE_KEYS = 500
