@@ -2,8 +2,8 @@
 
 The rule. Only modules of kubewatch/repository/ run statements (besides the schema's own makers,
 db_setup.py and migrations.py, and backup.py's checks of its copy), in one of two styles:
-- text() with :named parameters, on the connection that read() or write() yields. Every
-  statement is written so, except those of the hot paths below.
+- text() with :named parameters, on the connection that read(), read_one_statement() or write()
+  yields. Every statement is written so, except those of the hot paths below.
 - The driver directly, on the Cursor that driver(conn) (or write_cursor(), for a push) gives,
   with "{0}" for each parameter: only where a statement runs per push or per point, where
   SQLAlchemy's statement and row handling cost more than the database's work. These hot paths
