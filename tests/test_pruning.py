@@ -98,6 +98,26 @@ def test_a_big_agent_is_pruned_in_small_writes_while_another_agent_pushes(big_ag
           f"{len(pushed)} pushes of another agent meanwhile")
 
 
+def test_with_the_shipped_sizes_no_hold_deletes_more_than_250_rows(big_agent, monkeypatch):
+    # Measured with bench/prune_holds.py: 2,000 rollup rows a hold held the writer lock four times
+    # as long at the median as 250 (kubewatch/repository/pruning.py).
+    app, _, big, _, path, now, _ = big_agent
+    lock = HeldLock(db_module._writer, "prune-under-test", lambda: row_count(path, big["agentId"]))
+    monkeypatch.setattr(db_module, "_writer", lock)
+    done = []
+
+    def prune():
+        with app.app_context():  # everything past every retention: the whole agent goes, but for its row
+            done.append(prune_pass.prune(now + HOUR, now + HOUR, now + 2 * HOUR))
+
+    job = threading.Thread(target=prune, name="prune-under-test")
+    job.start()
+    job.join()
+    # 150 pushes, 2,000 rollup rows and 400 descriptions gone, none more than 250 rows a hold.
+    assert done == [PUSHES + CONTAINERS * (3 + 2) + CONTAINERS]
+    assert max(rows for rows, _ in lock.holds) <= 250 and not any(all_rows(path, big["agentId"]).values())
+
+
 def test_chunks_leave_the_very_rows_one_transaction_leaves(big_agent, monkeypatch, tmp_path):
     app, _, big, _, path, now, hour = big_agent
     reference = tmp_path / "reference.db"
